@@ -1,0 +1,52 @@
+"""SoraBot: the one place where settings, storage, providers, the engine and the cogs meet."""
+
+from __future__ import annotations
+
+import logging
+
+import discord
+from discord.ext import commands
+
+from bot.config import Settings
+from bot.engine.engine import Engine
+from cogs.delivery import Delivery
+from cogs.errors import on_tree_error
+from cogs.sora import SoraCog
+
+log = logging.getLogger(__name__)
+
+
+class SoraBot(commands.Bot):
+    """A slash-command bot; it needs no privileged intents and pings nobody unless told to."""
+
+    def __init__(self, settings: Settings, engine: Engine) -> None:
+        intents = discord.Intents.none()
+        intents.guilds = True
+        super().__init__(
+            command_prefix=commands.when_mentioned,
+            intents=intents,
+            allowed_mentions=discord.AllowedMentions.none(),
+            help_command=None,
+        )
+        self.settings = settings
+        self.engine = engine
+        self.delivery = Delivery(self, engine, edit_interval=settings.progress_edit_interval)
+        engine.subscribe(self.delivery)
+
+    async def setup_hook(self) -> None:
+        self.tree.on_error = on_tree_error  # type: ignore[method-assign]
+        await self.add_cog(SoraCog(self.engine))
+        guild_id = self.settings.dev_guild_id
+        if guild_id is not None:
+            guild = discord.Object(guild_id)
+            self.tree.copy_global_to(guild=guild)
+            synced = await self.tree.sync(guild=guild)
+        else:
+            synced = await self.tree.sync()
+        log.info("synced %d commands%s", len(synced), f" to guild {guild_id}" if guild_id else " globally")
+        await self.engine.start()
+
+    async def close(self) -> None:
+        await self.engine.stop()
+        await self.delivery.close()
+        await super().close()

@@ -1,0 +1,69 @@
+"""Settings: read once from the environment (and ``.env``) in ``bot/__main__.py``, then passed down.
+
+Nothing reads the environment at import time. A missing or invalid setting becomes one plain line
+naming the setting and what is allowed (``SettingsError``), never a traceback.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+README_SECTION = 'README.md, section "Configuration"'
+
+
+class SettingsError(Exception):
+    """A setting is missing or invalid; the message is safe to print as it is."""
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_file=".env", env_file_encoding="utf-8", extra="ignore")
+
+    discord_token: SecretStr = Field(description="The bot token from the Discord developer portal.")
+    database_path: Path = Field(Path("./data/soracord.db"), description="SQLite file, created on first run.")
+    dev_guild_id: int | None = Field(
+        None, gt=0, description="Sync commands to this server only, instantly (development)."
+    )
+    providers_file: Path = Field(Path("./providers.toml"), description="TOML file of provider profiles.")
+    default_profile: str | None = Field(None, description="Profile used when a command names none.")
+    welcome_credits: int = Field(
+        20, ge=0, le=1_000_000, description="Credits a member receives once, the first time they generate."
+    )
+    progress_edit_interval: float = Field(
+        3.0, ge=0.0, le=60.0, description="Seconds between two edits of one progress message."
+    )
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+
+    @field_validator("discord_token")
+    @classmethod
+    def _token_not_blank(cls, value: SecretStr) -> SecretStr:
+        if not value.get_secret_value().strip():
+            raise ValueError("is empty")
+        return value
+
+    @field_validator("dev_guild_id", "default_profile", mode="before")
+    @classmethod
+    def _blank_is_none(cls, value: object) -> object:
+        return None if value == "" else value
+
+
+def load_settings(env: Mapping[str, str] | None = None, env_file: Path | None = Path(".env")) -> Settings:
+    """Build the settings or raise ``SettingsError`` with one line a person can act on."""
+    try:
+        if env is not None:
+            return Settings.model_validate({k.lower(): v for k, v in env.items()})
+        return Settings(_env_file=env_file)  # type: ignore[call-arg]
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        name = str(first["loc"][0]).upper() if first["loc"] else "settings"
+        if name == "DISCORD_TOKEN" and first["type"] == "missing":
+            raise SettingsError(
+                f"DISCORD_TOKEN is not set: put the bot token in .env (see {README_SECTION})."
+            ) from None
+        field = Settings.model_fields.get(name.lower())
+        hint = f" — {field.description}" if field is not None and field.description else "."
+        raise SettingsError(f"{name} is invalid: {first['msg']}{hint} See {README_SECTION}.") from None

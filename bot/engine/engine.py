@@ -1,0 +1,476 @@
+"""The job engine: owns every job from the moment it is queued until its credits are settled.
+
+Each job is driven by one task: submit when its profile has a key with budget, store the remote id
+at once, poll on the profile's timing, emit an event for every change a person could see, and end
+in exactly one terminal state that captures or releases the hold in the same transaction. Every
+state is persisted before it is acted on, so ``start()`` after a restart picks each job up where it
+was.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import random
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from bot.engine import pricing
+from bot.engine.budget import KeyPool
+from bot.engine.clock import Clock, SystemClock
+from bot.engine.events import JobEvent, JobObserver
+from bot.errors import InsufficientCredits, UserError
+from bot.providers.base import (
+    REQUEST_ADAPTER,
+    GenerationRequest,
+    ProviderError,
+    RemoteTask,
+    TaskSnapshot,
+    TaskState,
+    VideoProvider,
+)
+from bot.providers.profiles import ProviderProfile
+from storage import jobs, ledger
+from storage.db import Database
+from storage.jobs import JobRow
+
+log = logging.getLogger(__name__)
+
+INTERACTION_TOKEN_LIFETIME = 15 * 60.0
+UNCONFIRMED_SUBMIT = (
+    "The bot restarted while sending this job to the provider, so it cannot tell whether the "
+    "provider received it. Your credits were returned; please try again."
+)
+INTERNAL_FAILURE = "Something went wrong on our side while running this job. Your credits were returned."
+
+
+@dataclass(frozen=True)
+class JobOrigin:
+    """Where a job came from: plain ids, no discord objects."""
+
+    guild_id: int
+    channel_id: int
+    user_id: int
+    application_id: int | None = None
+    interaction_token: str | None = None
+    interaction_created_at: float | None = None
+    message_id: int | None = None  # the message that shows the job (the interaction's original)
+    locale: str | None = None
+
+
+@dataclass(frozen=True)
+class Quote:
+    profile: str
+    model: str
+    cost: int
+
+
+class Engine:
+    def __init__(
+        self,
+        db: Database,
+        profiles: Mapping[str, ProviderProfile],
+        providers: Mapping[str, VideoProvider],
+        *,
+        default_profile: str | None = None,
+        welcome_credits: int = 0,
+        clock: Clock | None = None,
+    ) -> None:
+        if not profiles:
+            raise ValueError("at least one provider profile is needed")
+        self._db = db
+        self._profiles = dict(profiles)
+        self._providers = dict(providers)
+        self._default = default_profile or next(iter(self._profiles))
+        if self._default not in self._profiles:
+            raise ValueError(f"default profile `{self._default}` is not configured")
+        self._welcome = welcome_credits
+        self._clock = clock or SystemClock()
+        self._pools = {
+            name: KeyPool(p.keys, per_hour=p.requests_per_hour, max_tasks=p.max_concurrent, clock=self._clock)
+            for name, p in self._profiles.items()
+        }
+        self._observers: list[JobObserver] = []
+        self._tasks: dict[int, asyncio.Task[None]] = {}
+        self._queued: list[int] = []  # job ids waiting for a key, oldest first
+
+    # ---- public API -------------------------------------------------------------------------
+
+    @property
+    def default_profile(self) -> str:
+        return self._default
+
+    def provider(self, profile: str | None = None) -> VideoProvider:
+        return self._providers[self._profile_name(profile)]
+
+    def subscribe(self, observer: JobObserver) -> None:
+        self._observers.append(observer)
+
+    def _profile_name(self, profile: str | None) -> str:
+        name = profile or self._default
+        if name not in self._profiles:
+            raise UserError(f"Unknown provider `{name}`. Available: {', '.join(sorted(self._profiles))}.")
+        return name
+
+    def quote(self, req: GenerationRequest, profile: str | None = None) -> Quote:
+        """Validate ``req`` against the profile and price it. Raises ``UserError``; touches nothing."""
+        name = self._profile_name(profile)
+        provider = self._providers[name]
+        provider.capabilities.validate_request(req)
+        model = provider.capabilities.resolve_model(req)
+        cost = pricing.cost_of(self._profiles[name], provider.default_prices, model, req.duration)
+        return Quote(name, model, cost)
+
+    async def balance(self, guild_id: int, user_id: int) -> int:
+        """The member's spendable credits, granting the welcome credits on first sight."""
+        async with self._db.transaction() as tx:
+            await self._welcome_in(tx, guild_id, user_id)
+            return await ledger.balance_in(tx, guild_id, user_id)
+
+    async def enqueue(self, origin: JobOrigin, req: GenerationRequest, profile: str | None = None) -> JobRow:
+        """Insert the job and hold its cost in one transaction, then start driving it."""
+        quote = self.quote(req, profile)
+        now = self._clock.now()
+        expires = (origin.interaction_created_at or now) + INTERACTION_TOKEN_LIFETIME
+        async with self._db.transaction() as tx:
+            await self._welcome_in(tx, origin.guild_id, origin.user_id)
+            job_id = await jobs.insert(
+                tx,
+                guild_id=origin.guild_id,
+                channel_id=origin.channel_id,
+                user_id=origin.user_id,
+                application_id=origin.application_id,
+                interaction_token=origin.interaction_token,
+                interaction_expires_at=expires if origin.interaction_token else None,
+                message_id=origin.message_id,
+                locale=origin.locale,
+                profile=quote.profile,
+                kind=req.kind.value,
+                model=quote.model,
+                duration=req.duration,
+                request_json=req.model_dump_json(),
+                cost=quote.cost,
+                created_at=now,
+                updated_at=now,
+            )
+            try:
+                await ledger.hold(tx, origin.guild_id, origin.user_id, job_id, quote.cost)
+            except ledger.NotEnoughCredits as exc:
+                raise InsufficientCredits(exc.balance, exc.cost) from None
+        job = await self._job(job_id)
+        self._queued.append(job_id)
+        await self._emit(job)
+        self._spawn(job)
+        return job
+
+    async def attach_message(self, job_id: int, message_id: int) -> None:
+        """Remember which Discord message shows this job (a new one if the old was deleted)."""
+        await jobs.update(self._db, job_id, message_id=message_id)
+
+    async def mark_delivered(self, job_id: int) -> None:
+        await jobs.update(self._db, job_id, delivered_at=self._clock.now())
+
+    async def cancel(self, job_id: int) -> bool:
+        """Cancel a job still waiting in the queue; its credits come back at once."""
+        async with self._db.transaction() as tx:
+            moved = await jobs.transition_in(
+                tx,
+                job_id,
+                ("queued",),
+                "cancelled",
+                finished_at=self._clock.now(),
+                error_code="CANCELLED",
+                error_message="Cancelled before it started.",
+            )
+            if moved:
+                await ledger.release(tx, job_id, "cancelled")
+        if not moved:
+            return False
+        task = self._tasks.pop(job_id, None)
+        if task is not None:
+            task.cancel()
+        self._dequeue(job_id)
+        await self._emit(await self._job(job_id))
+        return True
+
+    async def start(self) -> None:
+        """Resume every unfinished job, and re-announce finished jobs whose result was never shown."""
+        for job in await jobs.active(self._db):
+            if job.state == "queued":
+                self._queued.append(job.id)
+            elif job.state == "running":
+                self._pools[job.profile].adopt_task(job.key_name)
+            self._spawn(job)
+        undelivered = await self._db.fetchall(
+            "SELECT id FROM jobs WHERE delivered_at IS NULL"
+            " AND state NOT IN ('queued', 'submitting', 'running') AND message_id IS NOT NULL ORDER BY id"
+        )
+        for row in undelivered:
+            await self._emit(await self._job(int(row["id"])))
+
+    async def stop(self) -> None:
+        """Stop driving jobs; their persisted state lets the next ``start()`` resume them."""
+        tasks = list(self._tasks.values())
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        self._tasks.clear()
+
+    async def wait_idle(self) -> None:
+        """Wait until no job is being driven (tests and graceful shutdown)."""
+        while self._tasks:
+            await asyncio.gather(*list(self._tasks.values()), return_exceptions=True)
+
+    # ---- driving one job ------------------------------------------------------------------------
+
+    def _spawn(self, job: JobRow) -> None:
+        task = asyncio.create_task(self._drive(job.id), name=f"job-{job.id}")
+        self._tasks[job.id] = task
+        task.add_done_callback(lambda t, job_id=job.id: self._forget(job_id, t))
+
+    def _forget(self, job_id: int, task: asyncio.Task[None]) -> None:
+        if self._tasks.get(job_id) is task:
+            del self._tasks[job_id]
+
+    def _dequeue(self, job_id: int) -> None:
+        if job_id in self._queued:
+            self._queued.remove(job_id)
+
+    async def _drive(self, job_id: int) -> None:
+        job = await self._job(job_id)
+        try:
+            if job.state == "queued":
+                job = await self._submit(job)
+            elif job.state == "submitting":
+                job = await self._resume_submitting(job)
+            if job.state == "running":
+                await self._run(job)
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            log.exception("job %s: internal failure", job_id)
+            await self._finish(job_id, "failed", "release", code="INTERNAL", message=INTERNAL_FAILURE)
+
+    async def _resume_submitting(self, job: JobRow) -> JobRow:
+        if job.remote_id is None:
+            self._dequeue(job.id)
+            await self._finish(job.id, "failed", "release", code="UNCONFIRMED", message=UNCONFIRMED_SUBMIT)
+            return await self._job(job.id)
+        async with self._db.transaction() as tx:
+            await jobs.transition_in(tx, job.id, ("submitting",), "running")
+        self._pools[job.profile].adopt_task(job.key_name)
+        return await self._job(job.id)
+
+    async def _submit(self, job: JobRow) -> JobRow:
+        pool = self._pools[job.profile]
+        provider = self._providers[job.profile]
+        request = REQUEST_ADAPTER.validate_json(job.request_json)
+        while True:
+            key = await pool.acquire_task()
+            async with self._db.transaction() as tx:
+                moved = await jobs.transition_in(tx, job.id, ("queued",), "submitting", key_name=key.name)
+            if not moved:  # cancelled while waiting
+                await pool.release_task(key.name)
+                return await self._job(job.id)
+            self._dequeue(job.id)
+            await self._emit(await self._job(job.id))
+            try:
+                task = await provider.submit(request, key)
+            except ProviderError as exc:
+                await pool.release_task(key.name)
+                if exc.rate_limited:
+                    log.warning("job %s: key %s rate-limited at submit; requeued", job.id, key.name)
+                    pool.cool_down(key.name, exc.retry_after)
+                    async with self._db.transaction() as tx:
+                        await jobs.transition_in(tx, job.id, ("submitting",), "queued", key_name=None)
+                    self._queued.insert(0, job.id)
+                    continue
+                log.warning("job %s: submit refused: %s (%s)", job.id, exc.code, exc.detail)
+                await self._finish(job.id, "failed", "release", code=exc.code, message=exc.user_message)
+                return await self._job(job.id)
+            except Exception:
+                await pool.release_task(key.name)
+                raise
+            return await self._submitted(job, task)
+
+    async def _submitted(self, job: JobRow, task: RemoteTask) -> JobRow:
+        now = self._clock.now()
+        timeout = self._profiles[job.profile].timing.timeout
+        async with self._db.transaction() as tx:
+            await jobs.transition_in(
+                tx,
+                job.id,
+                ("submitting",),
+                "running",
+                remote_id=task.remote_id,
+                remote_json=json.dumps(task.extra) if task.extra else None,
+                submitted_at=now,
+                deadline_at=now + timeout,
+            )
+        job = await self._job(job.id)
+        await self._emit(job)
+        if task.snapshot is not None:
+            await self._apply(job, task.snapshot)
+            job = await self._job(job.id)
+            if not job.active:  # finished in the create response: the slot is free again
+                await self._pools[job.profile].release_task(job.key_name)
+        return job
+
+    async def _run(self, job: JobRow) -> None:
+        """Poll until the job ends or its deadline passes. Poll errors back off; they never fail it."""
+        profile = self._profiles[job.profile]
+        pool = self._pools[job.profile]
+        provider = self._providers[job.profile]
+        task = RemoteTask(remote_id=job.remote_id or "", extra=job.remote_extra)
+        timing = profile.timing
+        submitted = job.submitted_at or self._clock.now()
+        deadline = job.deadline_at or submitted + timing.timeout
+        delay = max(0.0, submitted + timing.first_poll - self._clock.now())
+        failures = 0
+        try:
+            while job.state == "running":
+                now = self._clock.now()
+                if now + delay >= deadline:
+                    await self._clock.sleep(max(0.0, deadline - now))
+                    await self._finish(
+                        job.id,
+                        "timed_out",
+                        "release",
+                        code="TIMEOUT",
+                        message="The provider did not finish this video in time. Your credits were returned.",
+                    )
+                    return
+                await self._clock.sleep(delay)
+                key = await pool.spend(job.key_name)
+                try:
+                    snap = await provider.poll(task, key)
+                except ProviderError as exc:
+                    if exc.rate_limited:
+                        pool.cool_down(job.key_name, exc.retry_after)
+                    if exc.retryable:
+                        failures += 1
+                        delay = self._backoff(timing.poll_interval, timing.backoff_max, failures)
+                        log.info("job %s: poll error %s, retrying in %.1fs", job.id, exc.code, delay)
+                        continue
+                    log.warning("job %s: poll refused: %s (%s)", job.id, exc.code, exc.detail)
+                    await self._finish(job.id, "failed", "release", code=exc.code, message=exc.user_message)
+                    return
+                failures = 0
+                delay = timing.poll_interval
+                await jobs.update(self._db, job.id, polls=job.polls + 1)
+                await self._apply(job, snap)
+                job = await self._job(job.id)
+        finally:
+            if not (await self._job(job.id)).active:
+                await pool.release_task(job.key_name)
+
+    @staticmethod
+    def _backoff(base: float, cap: float, failures: int) -> float:
+        return float(min(cap, base * 2 ** min(failures, 10)) * random.uniform(0.5, 1.0))
+
+    async def _apply(self, job: JobRow, snap: TaskSnapshot) -> None:
+        """Persist what a person could see of ``snap``; settle the job when it is terminal."""
+        if snap.state is TaskState.SUCCEEDED:
+            provider = self._providers[job.profile]
+            key = self._pools[job.profile].key(job.key_name)
+            source = await provider.open_result(snap, key)
+            await self._finish(job.id, "succeeded", "capture", video_url=source.url, **_visible(snap))
+            return
+        if snap.state is TaskState.FAILED:
+            error = snap.error
+            await self._finish(
+                job.id,
+                "failed",
+                "release",
+                code=error.code if error else "FAILED",
+                message=_failure_message(error.message if error else None),
+                **_visible(snap),
+            )
+            return
+        visible = _visible(snap)
+        if all(getattr(job, k) == v for k, v in visible.items()):
+            return
+        await jobs.update(self._db, job.id, **visible)
+        await self._emit(await self._job(job.id))
+
+    async def _finish(
+        self,
+        job_id: int,
+        state: str,
+        settle: str,
+        *,
+        code: str | None = None,
+        message: str | None = None,
+        **fields: Any,
+    ) -> None:
+        """Move to a terminal state and capture or release the hold, atomically and at most once."""
+        async with self._db.transaction() as tx:
+            moved = await jobs.transition_in(
+                tx,
+                job_id,
+                ("queued", "submitting", "running"),
+                state,
+                finished_at=self._clock.now(),
+                error_code=code,
+                error_message=message,
+                **fields,
+            )
+            if moved:
+                if settle == "capture":
+                    await ledger.capture(tx, job_id)
+                else:
+                    await ledger.release(tx, job_id, state)
+        if moved:
+            await self._emit(await self._job(job_id))
+
+    # ---- events -------------------------------------------------------------------------------
+
+    async def _job(self, job_id: int) -> JobRow:
+        job = await jobs.get(self._db, job_id)
+        if job is None:
+            raise LookupError(f"job {job_id} does not exist")
+        return job
+
+    def queue_position(self, job_id: int) -> int | None:
+        try:
+            return self._queued.index(job_id) + 1
+        except ValueError:
+            return None
+
+    async def _emit(self, job: JobRow) -> None:
+        event = JobEvent(
+            job=job, queue_position=self.queue_position(job.id) if job.state == "queued" else None
+        )
+        for observer in self._observers:
+            try:
+                await observer.on_job_event(event)
+            except Exception:
+                log.exception("job %s: observer %r failed", job.id, observer)
+
+    async def _welcome_in(self, tx: Any, guild_id: int, user_id: int) -> None:
+        """Grant the welcome credits exactly once per member and server (the balance row is the marker)."""
+        cur = await tx.execute(
+            "INSERT INTO balances (guild_id, user_id, balance) VALUES (?, ?, 0) ON CONFLICT DO NOTHING",
+            (guild_id, user_id),
+        )
+        if cur.rowcount == 1 and self._welcome > 0:
+            await ledger.grant(tx, guild_id, user_id, self._welcome, actor_id=None, reason="welcome")
+
+
+def _visible(snap: TaskSnapshot) -> dict[str, Any]:
+    return {
+        "stage": snap.stage,
+        "progress_pct": snap.progress_pct,
+        "step": snap.step,
+        "step_count": snap.step_count,
+        "step_name": snap.step_name,
+        "storyboard_prompt": snap.storyboard_prompt,
+        "storyboard_image_url": snap.storyboard_image_url,
+    }
+
+
+def _failure_message(vendor_words: str | None) -> str:
+    said = f" (the provider said: {vendor_words})" if vendor_words else ""
+    return f"The provider could not make this video{said}. Your credits were returned."

@@ -1,0 +1,264 @@
+"""The provider contract: normalized requests, snapshots and errors shared by every vendor adapter.
+
+Adapters translate between these models and one vendor's wire protocol; nothing outside
+``bot/providers`` ever sees a vendor field name.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from enum import StrEnum
+from typing import Annotated, Any, Literal, Protocol
+
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, TypeAdapter, ValidationError
+
+from bot.errors import InvalidRequest
+
+MAX_PROMPT_CHARS = 2000
+
+
+class Kind(StrEnum):
+    TEXT = "text"
+    IMAGE = "image"
+    TVC = "tvc"
+    STORYBOARD = "storyboard"
+
+
+class Orientation(StrEnum):
+    PORTRAIT = "portrait"
+    LANDSCAPE = "landscape"
+
+
+class _Request(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    duration: int = 10
+    orientation: Orientation = Orientation.PORTRAIT
+    model: str | None = None  # None: the profile's default model/tier
+
+
+class TextToVideo(_Request):
+    kind: Literal[Kind.TEXT] = Kind.TEXT
+    prompt: str
+
+
+class ImageToVideo(_Request):
+    kind: Literal[Kind.IMAGE] = Kind.IMAGE
+    prompt: str
+    image_url: str
+
+
+class TvcRequest(_Request):
+    kind: Literal[Kind.TVC] = Kind.TVC
+    ad_theme: str
+    reference_image_url: str | None = None
+    voiceover: str | None = None
+
+
+class Shot(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    scene: str
+    duration: float
+
+
+class StoryboardRequest(_Request):
+    kind: Literal[Kind.STORYBOARD] = Kind.STORYBOARD
+    shots: tuple[Shot, ...]
+    prompt: str = ""
+
+
+GenerationRequest = Annotated[
+    TextToVideo | ImageToVideo | TvcRequest | StoryboardRequest, Field(discriminator="kind")
+]
+
+
+class Capabilities(BaseModel):
+    """What one provider profile accepts; ``validate`` runs before anything is charged."""
+
+    model_config = ConfigDict(frozen=True)
+
+    kinds: frozenset[Kind]
+    models: tuple[str, ...]
+    default_model: str
+    durations: tuple[int, ...] = (10, 15)
+    orientations: tuple[Orientation, ...] = (Orientation.PORTRAIT, Orientation.LANDSCAPE)
+    max_prompt_chars: int = MAX_PROMPT_CHARS
+
+    def resolve_model(self, req: TextToVideo | ImageToVideo | TvcRequest | StoryboardRequest) -> str:
+        return req.model or self.default_model
+
+    def validate_request(self, req: TextToVideo | ImageToVideo | TvcRequest | StoryboardRequest) -> None:
+        """Raise ``InvalidRequest`` naming the first field that this profile does not accept."""
+        if req.kind not in self.kinds:
+            allowed = ", ".join(sorted(k.value for k in self.kinds))
+            raise InvalidRequest("kind", f"`{req.kind.value}` is not offered by this provider", allowed)
+        prompt = getattr(req, "ad_theme", None) if isinstance(req, TvcRequest) else getattr(req, "prompt", "")
+        field = "theme" if isinstance(req, TvcRequest) else "prompt"
+        if req.kind is not Kind.STORYBOARD and not (prompt and prompt.strip()):
+            raise InvalidRequest(field, "is empty", f"1 to {self.max_prompt_chars} characters")
+        if prompt and len(prompt) > self.max_prompt_chars:
+            raise InvalidRequest(
+                field, f"is {len(prompt)} characters long", f"at most {self.max_prompt_chars} characters"
+            )
+        if req.model is not None and req.model not in self.models:
+            raise InvalidRequest("tier", f"`{req.model}` is not known", ", ".join(self.models))
+        if req.duration not in self.durations:
+            raise InvalidRequest(
+                "duration",
+                f"{req.duration} s is not offered",
+                ", ".join(f"{d} s" for d in self.durations),
+            )
+        if req.orientation not in self.orientations:
+            raise InvalidRequest(
+                "orientation", f"`{req.orientation}` is not offered", ", ".join(self.orientations)
+            )
+
+
+class ApiKey(BaseModel):
+    """One vendor credential. ``name`` is safe to log; ``secret`` never is."""
+
+    model_config = ConfigDict(frozen=True)
+
+    name: str
+    secret: SecretStr
+
+
+class RemoteTask(BaseModel):
+    """The vendor's handle on a submitted job, stored as soon as it is known."""
+
+    model_config = ConfigDict(frozen=True)
+
+    remote_id: str
+    extra: dict[str, str] = Field(default_factory=dict)  # e.g. nanophoto TVC taskId beside recordId
+    snapshot: TaskSnapshot | None = None  # when the create response already said something
+
+
+class TaskState(StrEnum):
+    QUEUED = "queued"
+    RUNNING = "running"
+    SUCCEEDED = "succeeded"
+    FAILED = "failed"
+
+
+class TaskError(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    code: str
+    message: str
+
+
+class TaskSnapshot(BaseModel):
+    """What the vendor says about a task, normalized. ``raw`` is kept for logs only."""
+
+    model_config = ConfigDict(frozen=True)
+
+    state: TaskState
+    stage: str | None = None  # a vendor stage word when no percent is given
+    progress_pct: int | None = None
+    step: int | None = None
+    step_count: int | None = None
+    step_name: str | None = None
+    storyboard_prompt: str | None = None
+    storyboard_image_url: str | None = None
+    video_url: str | None = None
+    error: TaskError | None = None
+    raw: dict[str, Any] = Field(default_factory=dict, exclude=True, repr=False)
+
+    def visible(self) -> tuple[Any, ...]:
+        """The parts a person could see; equal tuples mean no event is worth emitting."""
+        return (
+            self.state,
+            self.stage,
+            self.progress_pct,
+            self.step,
+            self.step_name,
+            self.storyboard_prompt,
+            self.storyboard_image_url,
+            self.video_url,
+            self.error,
+        )
+
+
+RemoteTask.model_rebuild()
+
+
+class VideoSource(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    url: str
+
+
+Blame = Literal["user", "operator", "vendor"]
+
+
+class ProviderError(Exception):
+    """A vendor fault, normalized.
+
+    ``user_message`` is what a member reads; ``code``/``detail`` are the vendor's raw words for the
+    log. ``blame`` says who can fix it, ``retryable`` whether a poll may try again, and
+    ``vendor_refunds`` whether the vendor gives its own credits back.
+    """
+
+    def __init__(
+        self,
+        *,
+        code: str,
+        detail: str,
+        user_message: str,
+        blame: Blame,
+        retryable: bool,
+        vendor_refunds: bool = False,
+        http_status: int | None = None,
+        retry_after: float | None = None,
+    ) -> None:
+        super().__init__(f"{code}: {detail}")
+        self.code = code
+        self.detail = detail
+        self.user_message = user_message
+        self.blame: Blame = blame
+        self.retryable = retryable
+        self.vendor_refunds = vendor_refunds
+        self.http_status = http_status
+        self.retry_after = retry_after
+
+    @property
+    def rate_limited(self) -> bool:
+        return self.http_status == 429
+
+
+class VideoProvider(Protocol):
+    """One vendor protocol bound to one configured profile."""
+
+    @property
+    def name(self) -> str: ...
+
+    @property
+    def capabilities(self) -> Capabilities: ...
+
+    async def submit(
+        self, req: TextToVideo | ImageToVideo | TvcRequest | StoryboardRequest, key: ApiKey
+    ) -> RemoteTask: ...
+
+    async def poll(self, task: RemoteTask, key: ApiKey) -> TaskSnapshot: ...
+
+    async def open_result(self, snap: TaskSnapshot, key: ApiKey) -> VideoSource: ...
+
+
+REQUEST_ADAPTER: TypeAdapter[GenerationRequest] = TypeAdapter(GenerationRequest)
+
+
+def parse_request(data: Mapping[str, Any]) -> GenerationRequest:
+    """Build a request from command options, turning a type error into ``InvalidRequest``."""
+    try:
+        return REQUEST_ADAPTER.validate_python(dict(data))
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        field = str(first["loc"][-1]) if first["loc"] else "request"
+        allowed = {
+            "orientation": ", ".join(o.value for o in Orientation),
+            "duration": "a whole number of seconds",
+        }.get(field, "see the command's help")
+        raise InvalidRequest(
+            field, f"has a value that is not accepted ({first['input']!r})", allowed
+        ) from None

@@ -1,0 +1,353 @@
+"""HTTP discipline shared by every vendor adapter.
+
+One ``aiohttp.ClientSession`` for the whole bot, an explicit timeout on every call, a
+``User-Agent`` that says who we are (nanophoto's own client sends one; bot protection may expect
+it), and one retry policy: jittered exponential backoff, bounded, and only for calls that are safe to
+repeat. A create is not safe to repeat — a second POST may start (and bill) a second video — so it
+is repeated only when the request provably never reached the vendor (connection refused, DNS
+failure). Status checks and downloads are idempotent and are also repeated on 5xx and on
+connection drops.
+
+HTTP error statuses never raise here: vendors put meaning in 4xx/5xx bodies (nanophoto reports a
+failed task as HTTP 500 with a JSON body), so the adapter reads the response and decides. Only
+transport failures raise, as ``TransportError``.
+
+The API key is added per call from ``ApiKey.secret`` and never logged; every text that leaves this
+module (log records, exception messages) is scrubbed of it as a second line of defence.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import random
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass, field
+from importlib.metadata import PackageNotFoundError, version
+from types import TracebackType
+from typing import Any, Self, TypeVar
+from urllib.parse import urlsplit, urlunsplit
+
+import aiohttp
+
+from bot.providers.base import ApiKey
+
+log = logging.getLogger(__name__)
+
+try:
+    __version__ = version("soracord")
+except PackageNotFoundError:  # pragma: no cover - running from a bare checkout
+    __version__ = "0.0.0"
+
+USER_AGENT = f"soracord/{__version__} (+discord bot)"
+DEFAULT_MAX_BODY = 4 * 1024 * 1024  # a JSON status body is a few hundred bytes; cap the damage
+CONNECT_TIMEOUT = 10.0
+
+Sleep = Callable[[float], Awaitable[None]]
+R = TypeVar("R")
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    """How often and how patiently an idempotent call is repeated.
+
+    ``attempts`` counts every try, the first included, so ``attempts=1`` means never retry. The
+    delay before retry *n* (0-based) is ``min(max_delay, base_delay * 2**n)``, of which the upper
+    half is random ("equal jitter") so many jobs polling one vendor do not retry in lockstep.
+    """
+
+    attempts: int = 3
+    base_delay: float = 0.5
+    max_delay: float = 8.0
+
+    def __post_init__(self) -> None:
+        if self.attempts < 1:
+            raise ValueError("attempts must be at least 1")
+        if self.base_delay < 0 or self.max_delay < 0:
+            raise ValueError("delays must not be negative")
+
+    def delay(self, retry: int, rng: random.Random) -> float:
+        cap = min(self.max_delay, self.base_delay * (2.0**retry))
+        return cap / 2 + rng.uniform(0, cap / 2)
+
+
+@dataclass(frozen=True)
+class HttpResponse:
+    """A vendor answer, whatever its status.
+
+    ``data`` is the parsed JSON body, or ``None`` when the body was empty, too large or not JSON
+    (``text`` still holds what arrived). ``attempts`` says how many requests it took, which matters
+    to vendors that count every request against an hourly budget.
+    """
+
+    status: int
+    data: Any
+    text: str
+    headers: Mapping[str, str] = field(default_factory=dict)
+    attempts: int = 1
+
+    @property
+    def is_json(self) -> bool:
+        return self.data is not None
+
+
+@dataclass(frozen=True)
+class BytesResponse:
+    status: int
+    body: bytes
+    content_type: str
+    truncated: bool  # the body was longer than ``max_bytes`` and was cut there
+    attempts: int = 1
+
+
+class TransportError(Exception):
+    """The call got no HTTP answer (connection refused, DNS, timeout, dropped connection).
+
+    ``maybe_sent`` is False only when the request provably never reached the vendor, i.e. a create
+    that failed this way did not start anything. The message names the method, the URL without
+    its query, and the failure — never a key.
+    """
+
+    def __init__(self, message: str, *, method: str, url: str, maybe_sent: bool, attempts: int) -> None:
+        super().__init__(message)
+        self.method = method
+        self.url = url
+        self.maybe_sent = maybe_sent
+        self.attempts = attempts
+
+
+def retry_on_5xx(resp: HttpResponse) -> bool:
+    """The default answer-based retry rule for idempotent calls: the vendor had a server fault."""
+    return resp.status >= 500
+
+
+def _redact_url(url: str) -> str:
+    """Drop query and credentials from a URL before it goes into a log or an error."""
+    parts = urlsplit(url)
+    netloc = parts.hostname or ""
+    if parts.port:
+        netloc = f"{netloc}:{parts.port}"
+    return urlunsplit((parts.scheme, netloc, parts.path, "", ""))
+
+
+def _scrub(text: str, key: ApiKey | None) -> str:
+    if key is None:
+        return text
+    secret = key.secret.get_secret_value()
+    return text.replace(secret, "***") if secret else text
+
+
+def _never_sent(exc: BaseException) -> bool:
+    """True when the failure happened before any byte of the request left this machine."""
+    return isinstance(exc, aiohttp.ClientConnectorError | aiohttp.ConnectionTimeoutError)
+
+
+def _pointless_to_retry(exc: BaseException) -> bool:
+    """A bad certificate or TLS setup will not fix itself in a second."""
+    return isinstance(exc, aiohttp.ClientConnectorCertificateError | aiohttp.ClientSSLError)
+
+
+class VendorHttp:
+    """The bot's one HTTP client for vendor APIs.
+
+    Pass an existing ``session`` to share it (the caller then closes it), or let this class create
+    one lazily on first use (``close()`` then closes it). ``sleep`` and ``rng`` are injectable so
+    tests of the retry policy run instantly and deterministically.
+    """
+
+    def __init__(
+        self,
+        session: aiohttp.ClientSession | None = None,
+        *,
+        retry: RetryPolicy | None = None,
+        sleep: Sleep | None = None,
+        rng: random.Random | None = None,
+        user_agent: str = USER_AGENT,
+        max_body: int = DEFAULT_MAX_BODY,
+    ) -> None:
+        self._session = session
+        self._owns_session = session is None
+        self.retry = retry or RetryPolicy()
+        self._sleep: Sleep = sleep or asyncio.sleep
+        self._rng = rng or random.Random()
+        self.user_agent = user_agent
+        self.max_body = max_body
+
+    async def __aenter__(self) -> Self:
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.close()
+
+    def session(self) -> aiohttp.ClientSession:
+        """The shared session, created on first use (inside the running event loop)."""
+        if self._session is None or (self._owns_session and self._session.closed):
+            self._session = aiohttp.ClientSession(raise_for_status=False)
+            self._owns_session = True
+        return self._session
+
+    async def close(self) -> None:
+        if self._owns_session and self._session is not None and not self._session.closed:
+            await self._session.close()
+
+    def _headers(
+        self, key: ApiKey | None, extra: Mapping[str, str] | None, *, json_body: bool
+    ) -> dict[str, str]:
+        headers = {"User-Agent": self.user_agent, "Accept": "application/json"}
+        if json_body:
+            headers["Content-Type"] = "application/json"
+        if extra:
+            headers.update(extra)
+        if key is not None:
+            headers["Authorization"] = f"Bearer {key.secret.get_secret_value()}"
+        return headers
+
+    @staticmethod
+    def _timeout(seconds: float) -> aiohttp.ClientTimeout:
+        return aiohttp.ClientTimeout(total=seconds, sock_connect=min(seconds, CONNECT_TIMEOUT))
+
+    async def request_json(
+        self,
+        method: str,
+        url: str,
+        *,
+        key: ApiKey | None,
+        timeout_s: float,
+        idempotent: bool,
+        json_body: Any = None,
+        headers: Mapping[str, str] | None = None,
+        should_retry: Callable[[HttpResponse], bool] = retry_on_5xx,
+    ) -> HttpResponse:
+        """Send one JSON request and return status, parsed JSON (or ``None``) and text.
+
+        Never raises on an HTTP status. ``idempotent`` must be True only for calls that are safe to
+        repeat; those are retried when ``should_retry(response)`` says so (default: 5xx) and on
+        transport failures. Non-idempotent calls are retried only when the request never left.
+        Raises ``TransportError`` when no answer arrived after the last attempt.
+        """
+        hdrs = self._headers(key, headers, json_body=json_body is not None)
+        body = None if json_body is None else json.dumps(json_body, separators=(",", ":"))
+
+        async def once() -> HttpResponse:
+            async with self.session().request(
+                method, url, data=body, headers=hdrs, timeout=self._timeout(timeout_s)
+            ) as resp:
+                raw = await resp.content.read(self.max_body + 1)
+                text = raw[: self.max_body].decode(resp.charset or "utf-8", errors="replace")
+                data: Any = None
+                if len(raw) <= self.max_body and text.strip():
+                    try:
+                        data = json.loads(text)
+                    except ValueError:
+                        data = None
+                return HttpResponse(status=resp.status, data=data, text=text, headers=dict(resp.headers))
+
+        resp, attempts = await self._with_retries(
+            method, url, key, once, idempotent=idempotent, should_retry=should_retry
+        )
+        return HttpResponse(
+            status=resp.status, data=resp.data, text=resp.text, headers=resp.headers, attempts=attempts
+        )
+
+    async def get_bytes(
+        self,
+        url: str,
+        *,
+        timeout_s: float,
+        max_bytes: int,
+        key: ApiKey | None = None,
+        headers: Mapping[str, str] | None = None,
+    ) -> BytesResponse:
+        """Download a (small) file, e.g. a finished video; retried like any idempotent call.
+
+        Reads at most ``max_bytes`` (+1 to tell whether it was cut). Callers that need to stream a
+        large body can use ``session()`` directly with the same headers.
+        """
+        hdrs = self._headers(key, headers, json_body=False)
+        hdrs["Accept"] = "*/*"
+
+        async def once() -> BytesResponse:
+            async with self.session().get(url, headers=hdrs, timeout=self._timeout(timeout_s)) as resp:
+                raw = await resp.content.read(max_bytes + 1)
+                return BytesResponse(
+                    status=resp.status,
+                    body=raw[:max_bytes],
+                    content_type=resp.content_type,
+                    truncated=len(raw) > max_bytes,
+                )
+
+        def retry_5xx(r: BytesResponse) -> bool:
+            return r.status >= 500
+
+        resp, attempts = await self._with_retries(
+            "GET", url, key, once, idempotent=True, should_retry=retry_5xx
+        )
+        return BytesResponse(
+            status=resp.status,
+            body=resp.body,
+            content_type=resp.content_type,
+            truncated=resp.truncated,
+            attempts=attempts,
+        )
+
+    async def _with_retries(
+        self,
+        method: str,
+        url: str,
+        key: ApiKey | None,
+        once: Callable[[], Awaitable[R]],
+        *,
+        idempotent: bool,
+        should_retry: Callable[[R], bool],
+    ) -> tuple[R, int]:
+        where = f"{method} {_redact_url(url)}"
+        who = key.name if key is not None else "-"
+        limit = self.retry.attempts
+        for attempt in range(1, limit + 1):
+            last = attempt == limit
+            try:
+                result = await once()
+            except (aiohttp.ClientError, TimeoutError) as exc:
+                never_sent = _never_sent(exc)
+                may_retry = (idempotent or never_sent) and not _pointless_to_retry(exc)
+                what = _scrub(f"{type(exc).__name__}: {exc}", key)
+                if last or not may_retry:
+                    log.warning("%s (key %s) failed after %d attempt(s): %s", where, who, attempt, what)
+                    raise TransportError(
+                        f"{where} failed: {what}",
+                        method=method,
+                        url=_redact_url(url),
+                        maybe_sent=not never_sent,
+                        attempts=attempt,
+                    ) from None
+                delay = self.retry.delay(attempt - 1, self._rng)
+                log.info(
+                    "%s (key %s) attempt %d/%d: %s; retrying in %.2f s",
+                    where,
+                    who,
+                    attempt,
+                    limit,
+                    what,
+                    delay,
+                )
+            else:
+                if last or not idempotent or not should_retry(result):
+                    return result, attempt
+                delay = self.retry.delay(attempt - 1, self._rng)
+                log.info(
+                    "%s (key %s) attempt %d/%d: HTTP %s; retrying in %.2f s",
+                    where,
+                    who,
+                    attempt,
+                    limit,
+                    getattr(result, "status", "?"),
+                    delay,
+                )
+            await self._sleep(delay)
+        raise AssertionError("unreachable")  # pragma: no cover

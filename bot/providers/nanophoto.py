@@ -1,0 +1,537 @@
+"""nanophoto.ai Sora 2 video API (PROVIDERS.md §1.1-1.3): text-to-video and image-to-video.
+
+Wire protocol: ``POST /api/sora-2/generate`` then ``POST /api/sora-2/check-status`` with
+``{"taskId"}`` until ``status`` is ``completed`` (``videoUrl``) or ``failed``. The readings we rely
+on, from the "ambiguities" list:
+
+- A5: an error is any body with ``errorCode``, or ``success: false``, or HTTP >= 400; ``success``
+  alone is not enough (the 402 example has no ``success`` field).
+- A6: a failed task may come back as HTTP 500 with a JSON body, so bodies are read on every status,
+  and a poll that says ``status: failed`` is a terminal answer (a FAILED snapshot), not a fault.
+- A7: ``progress`` is a stage word ("generating"), never a percentage.
+- A8: ``videoDuration`` is always sent, as the string ``"10"`` or ``"15"``.
+- A10: image-to-video sends exactly one public image URL.
+- The generate response may already say ``completed`` (nanophoto's own client checks for it).
+
+No ``Retry-After`` is documented for the 429, so ``retry_after`` stays ``None``; the engine's
+per-key budget (100 requests/hour, creates and polls both count) decides when to try again.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, ValidationError, field_validator
+
+from bot.providers.base import (
+    ApiKey,
+    Blame,
+    Capabilities,
+    ImageToVideo,
+    Kind,
+    Orientation,
+    ProviderError,
+    RemoteTask,
+    StoryboardRequest,
+    TaskError,
+    TaskSnapshot,
+    TaskState,
+    TextToVideo,
+    TvcRequest,
+    VideoSource,
+)
+from bot.providers.http import HttpResponse, TransportError, VendorHttp
+from bot.providers.profiles import ProfileError, ProviderProfile
+
+log = logging.getLogger(__name__)
+
+GENERATE_PATH = "/api/sora-2/generate"
+STATUS_PATH = "/api/sora-2/check-status"
+
+Tier = Literal["sora2", "sora2-pro-standard", "sora2-pro-high"]
+NANOPHOTO_TIERS: tuple[str, ...] = ("sora2", "sora2-pro-standard", "sora2-pro-high")
+NANOPHOTO_DEFAULT_TIER = "sora2"
+NANOPHOTO_DURATIONS: tuple[int, ...] = (10, 15)
+
+# Vendor credits per video, by (modelTier, seconds) — PROVIDERS.md §1.2. "Last seen", not a contract:
+# a profile's ``prices`` ("tier:seconds" -> credits) overrides an entry.
+NANOPHOTO_PRICES: dict[tuple[str, int], int] = {
+    ("sora2", 10): 4,
+    ("sora2", 15): 8,
+    ("sora2-pro-standard", 10): 60,
+    ("sora2-pro-standard", 15): 100,
+    ("sora2-pro-high", 10): 120,
+    ("sora2-pro-high", 15): 240,
+}
+
+_RUNNING_WORDS = frozenset({"processing", "running", "generating", "in_progress"})
+_QUEUED_WORDS = frozenset({"queued", "pending", "submitted", "waiting"})
+
+
+# --------------------------------------------------------------------------- wire models
+
+
+class GenerateBody(BaseModel):
+    """``POST /api/sora-2/generate`` — field names are the vendor's."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    prompt: str
+    mode: Literal["textToVideo", "imageToVideo"]
+    modelTier: Tier
+    aspectRatio: Literal["portrait", "landscape"]
+    videoDuration: Literal["10", "15"]
+    imageUrls: list[str] | None = None
+
+    def wire(self) -> dict[str, Any]:
+        return self.model_dump(exclude_none=True)
+
+
+class StatusBody(BaseModel):
+    """``POST /api/sora-2/check-status``."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    taskId: str
+
+    def wire(self) -> dict[str, Any]:
+        return self.model_dump()
+
+
+class NanophotoReply(BaseModel):
+    """Any nanophoto response body: accepted, processing, completed, failed or an error envelope.
+
+    Every field is optional because the vendor's examples disagree on which appear (A1, A5);
+    stray scalar types are coerced to text rather than rejected, so a real error is never
+    misreported as a malformed answer.
+    """
+
+    model_config = ConfigDict(frozen=True, extra="allow")
+
+    success: bool | None = None
+    status: str | None = None
+    taskId: str | None = None
+    progress: str | None = None
+    message: str | None = None
+    videoUrl: str | None = None
+    error: str | None = None
+    errorCode: str | None = None
+    requiredCredits: int | None = None
+    generationTime: float | None = None
+    creditsUsed: int | None = None
+
+    @field_validator("status", "taskId", "progress", "message", "videoUrl", "errorCode", mode="before")
+    @classmethod
+    def _scalar_to_text(cls, value: Any) -> Any:
+        if isinstance(value, int | float) and not isinstance(value, bool):
+            return str(value)
+        return value
+
+    @field_validator("error", mode="before")
+    @classmethod
+    def _error_to_text(cls, value: Any) -> Any:
+        if isinstance(value, dict):
+            return str(value.get("message") or value.get("error") or value)
+        if isinstance(value, int | float | bool):
+            return str(value)
+        return value
+
+    @property
+    def is_error(self) -> bool:
+        return self.errorCode is not None or self.success is False
+
+
+# --------------------------------------------------------------------------- errors
+
+
+@dataclass(frozen=True)
+class ErrorSpec:
+    user_message: str
+    blame: Blame
+    retryable: bool
+    vendor_refunds: bool = False
+
+
+_RATE_LIMITED = ErrorSpec(
+    "The video provider's hourly request limit for this bot is used up. The video is not lost — "
+    "the bot will try again shortly.",
+    "operator",
+    True,
+)
+_LOGIN = ErrorSpec(
+    "The provider rejected the bot's API key — an admin needs to check the key in the provider settings.",
+    "operator",
+    False,
+)
+_CREDITS = ErrorSpec(
+    "The video provider account is out of credits — a server admin needs to top it up.",
+    "operator",
+    False,
+)
+_INTERNAL = ErrorSpec(
+    "The video provider had an internal error. Please try again in a little while.",
+    "vendor",
+    True,
+)
+_TASK_NOT_FOUND = ErrorSpec(
+    "The video provider no longer knows this video task (it may belong to a different API key) — "
+    "a server admin should check the provider keys.",
+    "operator",
+    False,
+)
+
+# Every documented nanophoto code (§1.1, §1.3; the TVC-only codes of §1.5 too, so the TVC adapter can
+# share this table).
+NANOPHOTO_ERRORS: dict[str, ErrorSpec] = {
+    "LOGIN_REQUIRED": _LOGIN,
+    "UNAUTHORIZED": ErrorSpec(
+        "The provider says this task belongs to another account — an admin needs to check the API keys.",
+        "operator",
+        False,
+    ),
+    "API_KEY_RATE_LIMIT_EXCEEDED": _RATE_LIMITED,
+    "INSUFFICIENT_CREDITS": _CREDITS,
+    "INVALID_INPUT": ErrorSpec(
+        "The video provider refused this request's settings (tier, length or orientation). "
+        "Try other settings; if it keeps happening, an admin should check the provider profile.",
+        "operator",
+        False,
+    ),
+    "PROMPT_REQUIRED": ErrorSpec("The prompt is empty — describe what the video should show.", "user", False),
+    "IMAGE_REQUIRED": ErrorSpec("Animating needs an image — attach one and try again.", "user", False),
+    "IMAGE_URLS_REQUIRED": ErrorSpec(
+        "The video provider could not use that image; it needs a publicly reachable image link. "
+        "Try attaching the image again.",
+        "user",
+        False,
+    ),
+    "REFERENCE_IMAGE_URL_REQUIRED": ErrorSpec(
+        "The video provider could not use the reference image; it needs a publicly reachable image "
+        "link. Try attaching it again.",
+        "user",
+        False,
+    ),
+    "GENERATION_FAILED": ErrorSpec(
+        "The video provider could not make this video (its credits are refunded automatically). "
+        "Try again, perhaps with a different prompt.",
+        "vendor",
+        False,
+        vendor_refunds=True,
+    ),
+    "TASK_ID_REQUIRED": ErrorSpec(
+        "The bot lost track of this video's task id — an admin should check the bot's logs.",
+        "operator",
+        False,
+    ),
+    "TASK_NOT_FOUND": _TASK_NOT_FOUND,
+    "RECORD_NOT_FOUND": _TASK_NOT_FOUND,
+    "INTERNAL_ERROR": _INTERNAL,
+}
+
+# When a body carries no (known) code, the HTTP status still says something.
+_BY_STATUS: dict[int, ErrorSpec] = {401: _LOGIN, 402: _CREDITS, 404: _TASK_NOT_FOUND, 429: _RATE_LIMITED}
+
+_GENERIC_USER_MESSAGE = "The video provider returned an unexpected error. Please try again later."
+
+
+def nanophoto_error(
+    code: str | None,
+    message: str | None,
+    http_status: int | None,
+    *,
+    extra: str = "",
+) -> ProviderError:
+    """Turn a nanophoto error envelope (or a bare HTTP status) into a ``ProviderError``.
+
+    Unknown codes keep their raw code and message; their user message is generic and they are
+    retryable unless the HTTP status is a 4xx other than 429.
+    """
+    raw_code = code or (f"HTTP_{http_status}" if http_status else "UNKNOWN_ERROR")
+    detail = (message or "").strip() or "(no message)"
+    if extra:
+        detail = f"{detail} ({extra})"
+    spec = NANOPHOTO_ERRORS.get(code or "")
+    if spec is None and http_status is not None:
+        spec = _BY_STATUS.get(http_status) or (_INTERNAL if http_status >= 500 else None)
+    if spec is None:
+        transient = http_status is None or http_status < 400 or http_status >= 500 or http_status == 429
+        spec = ErrorSpec(_GENERIC_USER_MESSAGE, "vendor", transient)
+    return ProviderError(
+        code=raw_code,
+        detail=detail,
+        user_message=spec.user_message,
+        blame=spec.blame,
+        retryable=spec.retryable,
+        vendor_refunds=spec.vendor_refunds,
+        http_status=http_status,
+        retry_after=None,  # nanophoto documents no Retry-After header
+    )
+
+
+def _malformed(detail: str, http_status: int, *, retryable: bool = True) -> ProviderError:
+    return ProviderError(
+        code="MALFORMED_RESPONSE",
+        detail=detail,
+        user_message="The video provider sent an answer the bot could not read. It will try again.",
+        blame="vendor",
+        retryable=retryable,
+        http_status=http_status,
+    )
+
+
+def _transport(exc: TransportError, *, submit: bool) -> ProviderError:
+    if not exc.maybe_sent:
+        return ProviderError(
+            code="UNREACHABLE",
+            detail=str(exc),
+            user_message="The bot could not reach the video provider. Please try again in a few minutes.",
+            blame="vendor",
+            retryable=True,
+        )
+    if submit:
+        # The create may or may not have started (and billed) a video; it must not be repeated blindly.
+        return ProviderError(
+            code="NO_RESPONSE",
+            detail=str(exc),
+            user_message="The video provider did not answer in time. Please try again in a few minutes.",
+            blame="vendor",
+            retryable=False,
+        )
+    return ProviderError(
+        code="NO_RESPONSE",
+        detail=str(exc),
+        user_message="The video provider is not answering right now; the bot will keep checking.",
+        blame="vendor",
+        retryable=True,
+    )
+
+
+def _retry_poll(resp: HttpResponse) -> bool:
+    """Retry a status check on 5xx — except A6's HTTP 500 that reports a finished, failed task."""
+    if resp.status < 500:
+        return False
+    data = resp.data
+    return not (
+        isinstance(data, dict)
+        and (data.get("status") == "failed" or data.get("errorCode") == "GENERATION_FAILED")
+    )
+
+
+# --------------------------------------------------------------------------- capabilities
+
+
+def nanophoto_capabilities(
+    models: tuple[str, ...] | None = None, durations: tuple[int, ...] | None = None, *, profile: str = "?"
+) -> Capabilities:
+    """The vendor's tiers/durations, narrowed by a profile's ``models``/``durations`` when given."""
+    tiers = NANOPHOTO_TIERS if models is None else models
+    unknown = [m for m in tiers if m not in NANOPHOTO_TIERS]
+    if unknown or not tiers:
+        raise ProfileError(
+            f"profile `{profile}`: field `models`: nanophoto offers {', '.join(NANOPHOTO_TIERS)}"
+            + (f"; unknown: {', '.join(unknown)}" if unknown else "; the list is empty")
+        )
+    secs = NANOPHOTO_DURATIONS if durations is None else durations
+    bad = [d for d in secs if d not in NANOPHOTO_DURATIONS]
+    if bad or not secs:
+        raise ProfileError(
+            f"profile `{profile}`: field `durations`: nanophoto offers 10 and 15 seconds"
+            + (f"; unknown: {', '.join(map(str, bad))}" if bad else "; the list is empty")
+        )
+    return Capabilities(
+        kinds=frozenset({Kind.TEXT, Kind.IMAGE}),
+        models=tuple(tiers),
+        default_model=NANOPHOTO_DEFAULT_TIER if NANOPHOTO_DEFAULT_TIER in tiers else tiers[0],
+        durations=tuple(secs),
+        orientations=(Orientation.PORTRAIT, Orientation.LANDSCAPE),
+    )
+
+
+# --------------------------------------------------------------------------- adapter
+
+
+class NanophotoSora:
+    """``VideoProvider`` for nanophoto's Sora 2 API, bound to one profile and the shared HTTP client."""
+
+    def __init__(self, profile: ProviderProfile, http: VendorHttp) -> None:
+        self.profile = profile
+        self.http = http
+        self.capabilities: Capabilities = nanophoto_capabilities(
+            profile.models, profile.durations, profile=profile.name
+        )
+        self._base = profile.base_url.rstrip("/")
+
+    @property
+    def name(self) -> str:
+        return self.profile.name
+
+    def vendor_price(self, tier: str, duration: int) -> int | None:
+        """Vendor credits for one video: the profile's override, else the documented table."""
+        override = self.profile.prices.get(f"{tier}:{duration}")
+        return override if override is not None else NANOPHOTO_PRICES.get((tier, duration))
+
+    def build_generate_body(self, req: TextToVideo | ImageToVideo) -> GenerateBody:
+        tier = self.capabilities.resolve_model(req)
+        return GenerateBody.model_validate(
+            {
+                "prompt": req.prompt,
+                "mode": "imageToVideo" if isinstance(req, ImageToVideo) else "textToVideo",
+                "modelTier": tier,
+                "aspectRatio": req.orientation.value,
+                "videoDuration": str(req.duration),
+                "imageUrls": [req.image_url] if isinstance(req, ImageToVideo) else None,
+            }
+        )
+
+    async def submit(
+        self, req: TextToVideo | ImageToVideo | TvcRequest | StoryboardRequest, key: ApiKey
+    ) -> RemoteTask:
+        self.capabilities.validate_request(req)
+        assert isinstance(req, TextToVideo | ImageToVideo)  # validate_request allows only these kinds
+        body = self.build_generate_body(req)
+        try:
+            resp = await self.http.request_json(
+                "POST",
+                self._base + GENERATE_PATH,
+                key=key,
+                json_body=body.wire(),
+                timeout_s=self.profile.request_timeout,
+                idempotent=False,
+            )
+        except TransportError as exc:
+            raise self._logged(_transport(exc, submit=True), "generate", key) from None
+        reply = self._read(resp, "generate", key, submit=True)
+        if reply.is_error or resp.status >= 400:
+            raise self._logged(self._error(reply, resp, key), "generate", key)
+        if not reply.taskId:
+            # Something may have been created and billed; repeating blindly could double it.
+            raise self._logged(
+                _malformed("generate answer has no taskId", resp.status, retryable=False), "generate", key
+            )
+        snapshot = self._snapshot(reply, resp)
+        log.info(
+            "nanophoto %s: submitted %s (%s, %s s) with key %s -> task %s",
+            self.name,
+            body.mode,
+            body.modelTier,
+            body.videoDuration,
+            key.name,
+            reply.taskId,
+        )
+        return RemoteTask(remote_id=reply.taskId, snapshot=snapshot)
+
+    async def poll(self, task: RemoteTask, key: ApiKey) -> TaskSnapshot:
+        try:
+            resp = await self.http.request_json(
+                "POST",
+                self._base + STATUS_PATH,
+                key=key,
+                json_body=StatusBody(taskId=task.remote_id).wire(),
+                timeout_s=self.profile.request_timeout,
+                idempotent=True,
+                should_retry=_retry_poll,
+            )
+        except TransportError as exc:
+            raise self._logged(_transport(exc, submit=False), "check-status", key) from None
+        reply = self._read(resp, "check-status", key, submit=False)
+        if reply.status == "failed":
+            return self._failed(reply, resp, key)
+        if reply.is_error or resp.status >= 400:
+            raise self._logged(self._error(reply, resp, key), "check-status", key)
+        snapshot = self._snapshot(reply, resp)
+        if snapshot is None:  # "completed" without a videoUrl: ask again rather than deliver nothing
+            raise self._logged(
+                _malformed("completed answer has no videoUrl", resp.status), "check-status", key
+            )
+        return snapshot
+
+    async def open_result(self, snap: TaskSnapshot, key: ApiKey) -> VideoSource:
+        """nanophoto hands out a public ``videoUrl``; no key is needed to fetch it."""
+        if snap.state is not TaskState.SUCCEEDED or not snap.video_url:
+            raise ProviderError(
+                code="NO_VIDEO",
+                detail=f"open_result on a {snap.state.value} snapshot without a video URL",
+                user_message="The video provider has no finished video for this job.",
+                blame="vendor",
+                retryable=False,
+            )
+        return VideoSource(url=snap.video_url)
+
+    # ------------------------------------------------------------------ helpers
+
+    def _read(self, resp: HttpResponse, route: str, key: ApiKey, *, submit: bool) -> NanophotoReply:
+        if not isinstance(resp.data, dict):
+            if resp.status >= 400:  # e.g. a proxy's HTML 502: the status is all there is
+                err = nanophoto_error(None, _scrub(resp.text[:200], key), resp.status)
+            else:
+                err = _malformed(
+                    f"HTTP {resp.status} body is not a JSON object: {_scrub(resp.text[:200], key)!r}",
+                    resp.status,
+                    retryable=not submit,
+                )
+            raise self._logged(err, route, key)
+        try:
+            return NanophotoReply.model_validate(resp.data)
+        except ValidationError as exc:
+            fields = ", ".join(".".join(map(str, e["loc"])) for e in exc.errors())
+            raise self._logged(
+                _malformed(f"HTTP {resp.status} body has unexpected fields: {fields}", resp.status),
+                route,
+                key,
+            ) from None
+
+    def _error(self, reply: NanophotoReply, resp: HttpResponse, key: ApiKey) -> ProviderError:
+        extra = f"requiredCredits={reply.requiredCredits}" if reply.requiredCredits is not None else ""
+        return nanophoto_error(
+            reply.errorCode, _scrub(reply.error or reply.message or "", key), resp.status, extra=extra
+        )
+
+    def _failed(self, reply: NanophotoReply, resp: HttpResponse, key: ApiKey) -> TaskSnapshot:
+        err = nanophoto_error(
+            reply.errorCode or "GENERATION_FAILED", _scrub(reply.error or "", key), resp.status
+        )
+        log.info(
+            "nanophoto %s: task %s failed (key %s): %s: %s",
+            self.name,
+            reply.taskId,
+            key.name,
+            err.code,
+            err.detail,
+        )
+        return TaskSnapshot(
+            state=TaskState.FAILED,
+            error=TaskError(code=err.code, message=err.user_message),
+            raw=resp.data,
+        )
+
+    def _snapshot(self, reply: NanophotoReply, resp: HttpResponse) -> TaskSnapshot | None:
+        raw: dict[str, Any] = resp.data if isinstance(resp.data, dict) else {}
+        status = (reply.status or "").lower()
+        if status == "completed":
+            if not reply.videoUrl:
+                return None
+            return TaskSnapshot(state=TaskState.SUCCEEDED, video_url=reply.videoUrl, raw=raw)
+        if status in _QUEUED_WORDS:
+            return TaskSnapshot(state=TaskState.QUEUED, stage=reply.progress, raw=raw)
+        if status not in _RUNNING_WORDS:
+            log.warning("nanophoto %s: unknown status %r, treated as running", self.name, reply.status)
+        return TaskSnapshot(state=TaskState.RUNNING, stage=reply.progress, raw=raw)
+
+    def _logged(self, err: ProviderError, route: str, key: ApiKey) -> ProviderError:
+        log.warning(
+            "nanophoto %s %s (key %s): HTTP %s %s: %s",
+            self.name,
+            route,
+            key.name,
+            err.http_status,
+            err.code,
+            err.detail,
+        )
+        return err
+
+
+def _scrub(text: str, key: ApiKey) -> str:
+    secret = key.secret.get_secret_value()
+    return text.replace(secret, "***") if secret else text

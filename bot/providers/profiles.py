@@ -1,0 +1,97 @@
+"""Provider profiles: the operator's TOML file of configured vendor accounts.
+
+A profile names one vendor protocol (``kind``), where it lives, the keys to use and the limits and
+timings to respect. Keys are normally given as environment variable names so the file itself holds
+no secret. A bad file fails start-up with the file, the profile and the field named.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from collections.abc import Mapping
+from pathlib import Path
+
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, model_validator
+
+from bot.providers.base import ApiKey
+
+
+class ProfileError(Exception):
+    """The profiles file cannot be used; the message names file, profile and field."""
+
+
+class Timing(BaseModel):
+    """Polling hints (seconds). Defaults follow the vendor guidance in PROVIDERS.md."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    first_poll: float = Field(60.0, gt=0)
+    poll_interval: float = Field(15.0, gt=0)
+    timeout: float = Field(1200.0, gt=0)
+    backoff_max: float = Field(120.0, gt=0)
+
+
+class ProviderProfile(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    name: str
+    kind: str
+    base_url: str
+    keys: tuple[ApiKey, ...] = Field(min_length=1)
+    requests_per_hour: int | None = Field(None, gt=0)
+    max_concurrent: int | None = Field(None, gt=0)
+    timing: Timing = Timing()
+    models: tuple[str, ...] | None = None  # restricts the vendor's models/tiers
+    durations: tuple[int, ...] | None = None  # restricts the vendor's durations
+    prices: dict[str, int] = Field(default_factory=dict)  # "model:duration" -> credits override
+    request_timeout: float = Field(60.0, gt=0)
+
+    @model_validator(mode="after")
+    def _base_url_is_http(self) -> ProviderProfile:
+        if not self.base_url.startswith(("http://", "https://")):
+            raise ValueError("base_url must start with http:// or https://")
+        return self
+
+
+def _keys_from(raw: Mapping[str, object], env: Mapping[str, str], where: str) -> list[ApiKey]:
+    keys: list[ApiKey] = []
+    env_names = raw.get("key_env", [])
+    if isinstance(env_names, str):
+        env_names = [env_names]
+    if not isinstance(env_names, list):
+        raise ProfileError(f"{where}: `key_env` must be a list of environment variable names")
+    for var in env_names:
+        value = env.get(str(var), "")
+        if not value:
+            raise ProfileError(f"{where}: `key_env` names {var}, which is not set in the environment")
+        keys.append(ApiKey(name=str(var), secret=SecretStr(value)))
+    return keys
+
+
+def load_profiles(path: Path, env: Mapping[str, str] | None = None) -> dict[str, ProviderProfile]:
+    """Read and check every profile in ``path``; raise ``ProfileError`` naming what is wrong."""
+    env = os.environ if env is None else env
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ProfileError(f"{path}: file not found (set PROVIDERS_FILE)") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ProfileError(f"{path}: not valid TOML ({exc})") from None
+    section = data.get("profiles")
+    if not isinstance(section, dict) or not section:
+        raise ProfileError(f"{path}: no [profiles.<name>] tables found")
+    profiles: dict[str, ProviderProfile] = {}
+    for name, raw in section.items():
+        where = f"{path}: profile `{name}`"
+        if not isinstance(raw, dict):
+            raise ProfileError(f"{where}: must be a table")
+        fields = {k: v for k, v in raw.items() if k != "key_env"}
+        fields["keys"] = _keys_from(raw, env, where)
+        try:
+            profiles[name] = ProviderProfile(name=name, **fields)
+        except ValidationError as exc:
+            first = exc.errors()[0]
+            loc = ".".join(str(p) for p in first["loc"]) or "(profile)"
+            raise ProfileError(f"{where}: field `{loc}`: {first['msg']}") from None
+    return profiles

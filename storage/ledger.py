@@ -1,0 +1,158 @@
+"""The credit ledger: append-only entries and a per-member balance changed in the same transaction.
+
+Every function here takes an open transaction (``Database.transaction()``) so that a hold can be
+written together with its job row. SQL enforces the invariants: ``balance >= 0``, one hold, capture
+and release per job, and never both a capture and a release. Replays are therefore no-ops.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import time
+from dataclasses import dataclass
+from typing import Literal
+
+import aiosqlite
+
+from storage.db import Database
+
+EntryKind = Literal["grant", "hold", "capture", "release", "adjust"]
+
+
+class NotEnoughCredits(Exception):
+    def __init__(self, balance: int, cost: int) -> None:
+        super().__init__(f"balance {balance} < cost {cost}")
+        self.balance = balance
+        self.cost = cost
+
+
+@dataclass(frozen=True)
+class Entry:
+    id: int
+    guild_id: int
+    user_id: int
+    kind: EntryKind
+    amount: int
+    job_id: int | None
+    actor_id: int | None
+    reason: str | None
+    created_at: float
+
+
+async def _append(
+    tx: aiosqlite.Connection,
+    *,
+    guild_id: int,
+    user_id: int,
+    kind: EntryKind,
+    amount: int,
+    job_id: int | None = None,
+    actor_id: int | None = None,
+    reason: str | None = None,
+    now: float | None = None,
+) -> bool:
+    """Write one entry and apply it to the balance. False when it replays an existing job entry."""
+    try:
+        await tx.execute(
+            "INSERT INTO ledger_entries"
+            " (guild_id, user_id, kind, amount, job_id, actor_id, reason, created_at)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            (guild_id, user_id, kind, amount, job_id, actor_id, reason, time.time() if now is None else now),
+        )
+    except sqlite3.IntegrityError:
+        if job_id is None:
+            raise
+        return False
+    if amount:
+        await tx.execute(
+            "INSERT INTO balances (guild_id, user_id, balance) VALUES (?, ?, ?)"
+            " ON CONFLICT (guild_id, user_id) DO UPDATE SET balance = balance + excluded.balance",
+            (guild_id, user_id, amount),
+        )
+    return True
+
+
+async def balance_in(tx: aiosqlite.Connection, guild_id: int, user_id: int) -> int:
+    async with tx.execute(
+        "SELECT balance FROM balances WHERE guild_id = ? AND user_id = ?", (guild_id, user_id)
+    ) as cur:
+        row = await cur.fetchone()
+    return int(row[0]) if row else 0
+
+
+async def grant(
+    tx: aiosqlite.Connection, guild_id: int, user_id: int, amount: int, *, actor_id: int | None, reason: str
+) -> None:
+    if amount <= 0:
+        raise ValueError("a grant must be positive")
+    await _append(
+        tx, guild_id=guild_id, user_id=user_id, kind="grant", amount=amount, actor_id=actor_id, reason=reason
+    )
+
+
+async def hold(tx: aiosqlite.Connection, guild_id: int, user_id: int, job_id: int, cost: int) -> bool:
+    """Take ``cost`` from the balance for ``job_id``; raise ``NotEnoughCredits`` if it does not cover it."""
+    if cost < 0:
+        raise ValueError("a cost cannot be negative")
+    current = await balance_in(tx, guild_id, user_id)
+    if current < cost:
+        raise NotEnoughCredits(current, cost)
+    return await _append(tx, guild_id=guild_id, user_id=user_id, kind="hold", amount=-cost, job_id=job_id)
+
+
+async def _held(tx: aiosqlite.Connection, job_id: int) -> tuple[int, int, int] | None:
+    async with tx.execute(
+        "SELECT guild_id, user_id, -amount FROM ledger_entries WHERE job_id = ? AND kind = 'hold'", (job_id,)
+    ) as cur:
+        row = await cur.fetchone()
+    return (int(row[0]), int(row[1]), int(row[2])) if row else None
+
+
+async def capture(tx: aiosqlite.Connection, job_id: int) -> bool:
+    """Spend what ``job_id`` holds. False when there is no hold or the job is already settled."""
+    held = await _held(tx, job_id)
+    if held is None:
+        return False
+    guild_id, user_id, _ = held
+    return await _append(tx, guild_id=guild_id, user_id=user_id, kind="capture", amount=0, job_id=job_id)
+
+
+async def release(tx: aiosqlite.Connection, job_id: int, reason: str) -> bool:
+    """Give back what ``job_id`` holds. False when there is no hold or the job is already settled."""
+    held = await _held(tx, job_id)
+    if held is None:
+        return False
+    guild_id, user_id, cost = held
+    return await _append(
+        tx, guild_id=guild_id, user_id=user_id, kind="release", amount=cost, job_id=job_id, reason=reason
+    )
+
+
+async def balance(db: Database, guild_id: int, user_id: int) -> int:
+    row = await db.fetchone(
+        "SELECT balance FROM balances WHERE guild_id = ? AND user_id = ?", (guild_id, user_id)
+    )
+    return int(row["balance"]) if row else 0
+
+
+async def entries(db: Database, guild_id: int, user_id: int) -> list[Entry]:
+    """A member's entries, newest first."""
+    rows = await db.fetchall(
+        "SELECT * FROM ledger_entries WHERE guild_id = ? AND user_id = ? ORDER BY id DESC",
+        (guild_id, user_id),
+    )
+    return [Entry(**dict(row)) for row in rows]
+
+
+async def invariant_violations(db: Database) -> list[str]:
+    """Every member whose balance is not the sum of their entries (empty when the ledger is sound)."""
+    rows = await db.fetchall(
+        "SELECT b.guild_id, b.user_id, b.balance, COALESCE(SUM(e.amount), 0) AS total"
+        " FROM balances b LEFT JOIN ledger_entries e ON e.guild_id = b.guild_id AND e.user_id = b.user_id"
+        " GROUP BY b.guild_id, b.user_id HAVING b.balance != total"
+        " UNION ALL"
+        " SELECT e.guild_id, e.user_id, 0, SUM(e.amount) FROM ledger_entries e"
+        " WHERE NOT EXISTS (SELECT 1 FROM balances b WHERE b.guild_id = e.guild_id AND b.user_id = e.user_id)"
+        " GROUP BY e.guild_id, e.user_id HAVING SUM(e.amount) != 0"
+    )
+    return [f"guild {r[0]} member {r[1]}: balance {r[2]} but entries sum to {r[3]}" for r in rows]

@@ -56,7 +56,7 @@ def load_settings(env: Mapping[str, str] | None = None, env_file: Path | None = 
     try:
         if env is not None:
             return Settings.model_validate({k.lower(): v for k, v in env.items()})
-        return Settings(_env_file=env_file)  # type: ignore[call-arg]
+        return Settings(_env_file=env_file)
     except ValidationError as exc:
         first = exc.errors()[0]
         name = str(first["loc"][0]).upper() if first["loc"] else "settings"

@@ -41,7 +41,7 @@ class Delivery:
         if job_id not in self._workers:
             task = asyncio.create_task(self._flush(job_id), name=f"deliver-{job_id}")
             self._workers[job_id] = task
-            task.add_done_callback(lambda _t, j=job_id: self._workers.pop(j, None))
+            task.add_done_callback(lambda _t: self._workers.pop(job_id, None))
 
     async def wait_idle(self) -> None:
         while self._workers:

@@ -10,8 +10,8 @@ from bot.engine.engine import Engine, JobOrigin
 from bot.errors import InsufficientCredits
 from bot.providers.base import MAX_PROMPT_CHARS, Kind, Orientation, parse_request
 
-DURATIONS = [app_commands.Choice(name=f"{s} seconds", value=s) for s in (10, 15)]
-ORIENTATIONS = [app_commands.Choice(name=o.value.capitalize(), value=o.value) for o in Orientation]
+DURATIONS: list[app_commands.Choice[int]] = [app_commands.Choice(name=f"{s} seconds", value=s) for s in (10, 15)]
+ORIENTATIONS: list[app_commands.Choice[str]] = [app_commands.Choice(name=o.value.capitalize(), value=o.value) for o in Orientation]
 
 
 class SoraCog(commands.Cog):
@@ -26,7 +26,8 @@ class SoraCog(commands.Cog):
         orientation="Portrait (9:16) or landscape (16:9).",
         tier="Model tier: higher tiers look better and cost more.",
     )
-    @app_commands.choices(duration=DURATIONS, orientation=ORIENTATIONS)
+    @app_commands.choices(duration=DURATIONS)
+    @app_commands.choices(orientation=ORIENTATIONS)
     async def sora(
         self,
         interaction: discord.Interaction,

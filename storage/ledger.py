@@ -64,11 +64,15 @@ async def _append(
             raise
         return False
     if amount:
-        await tx.execute(
-            "INSERT INTO balances (guild_id, user_id, balance) VALUES (?, ?, ?)"
-            " ON CONFLICT (guild_id, user_id) DO UPDATE SET balance = balance + excluded.balance",
-            (guild_id, user_id, amount),
+        # UPDATE first: an upsert would check its candidate row (a negative balance) before the conflict.
+        cur = await tx.execute(
+            "UPDATE balances SET balance = balance + ? WHERE guild_id = ? AND user_id = ?",
+            (amount, guild_id, user_id),
         )
+        if cur.rowcount == 0:
+            await tx.execute(
+                "INSERT INTO balances (guild_id, user_id, balance) VALUES (?, ?, ?)", (guild_id, user_id, amount)
+            )
     return True
 
 

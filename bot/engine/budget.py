@@ -13,8 +13,6 @@ from dataclasses import dataclass
 from bot.engine.clock import Clock
 from bot.providers.base import ApiKey
 
-COOLDOWN_AFTER_429 = 60.0
-
 
 @dataclass
 class _KeyState:
@@ -31,10 +29,17 @@ class KeyPool:
     """The keys of one profile. ``acquire_task`` picks the key with the most headroom."""
 
     def __init__(
-        self, keys: tuple[ApiKey, ...], *, per_hour: int | None, max_tasks: int | None, clock: Clock
+        self,
+        keys: tuple[ApiKey, ...],
+        *,
+        per_hour: int | None,
+        max_tasks: int | None,
+        cooldown: float,
+        clock: Clock,
     ) -> None:
         now = clock.now()
         self._clock = clock
+        self._cooldown = cooldown
         self._keys = {
             k.name: _KeyState(k, float(per_hour) if per_hour else None, float(per_hour or 0), now, max_tasks)
             for k in keys
@@ -114,4 +119,4 @@ class KeyPool:
     def cool_down(self, name: str | None, seconds: float | None = None) -> None:
         state = self._keys.get(name or "")
         if state is not None:
-            state.cool_until = max(state.cool_until, self._clock.now() + (seconds or COOLDOWN_AFTER_429))
+            state.cool_until = max(state.cool_until, self._clock.now() + (seconds or self._cooldown))

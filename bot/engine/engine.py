@@ -10,6 +10,7 @@ was.
 from __future__ import annotations
 
 import asyncio
+import functools
 import json
 import logging
 import random
@@ -89,7 +90,13 @@ class Engine:
         self._welcome = welcome_credits
         self._clock = clock or SystemClock()
         self._pools = {
-            name: KeyPool(p.keys, per_hour=p.requests_per_hour, max_tasks=p.max_concurrent, clock=self._clock)
+            name: KeyPool(
+                p.keys,
+                per_hour=p.requests_per_hour,
+                max_tasks=p.max_concurrent,
+                cooldown=p.timing.rate_limit_cooldown,
+                clock=self._clock,
+            )
             for name, p in self._profiles.items()
         }
         self._observers: list[JobObserver] = []
@@ -228,7 +235,7 @@ class Engine:
     def _spawn(self, job: JobRow) -> None:
         task = asyncio.create_task(self._drive(job.id), name=f"job-{job.id}")
         self._tasks[job.id] = task
-        task.add_done_callback(lambda t, job_id=job.id: self._forget(job_id, t))
+        task.add_done_callback(functools.partial(self._forget, job.id))
 
     def _forget(self, job_id: int, task: asyncio.Task[None]) -> None:
         if self._tasks.get(job_id) is task:

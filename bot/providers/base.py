@@ -236,6 +236,11 @@ class VideoProvider(Protocol):
     @property
     def capabilities(self) -> Capabilities: ...
 
+    @property
+    def default_prices(self) -> Mapping[tuple[str, int], int]:
+        """Member credits per (model, duration) when the profile sets no price: the vendor's own table."""
+        ...
+
     async def submit(
         self, req: TextToVideo | ImageToVideo | TvcRequest | StoryboardRequest, key: ApiKey
     ) -> RemoteTask: ...

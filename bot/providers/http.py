@@ -316,7 +316,7 @@ class VendorHttp:
             except (aiohttp.ClientError, TimeoutError) as exc:
                 never_sent = _never_sent(exc)
                 may_retry = (idempotent or never_sent) and not _pointless_to_retry(exc)
-                what = _scrub(f"{type(exc).__name__}: {exc}", key)
+                what = _scrub(f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__, key)
                 if last or not may_retry:
                     log.warning("%s (key %s) failed after %d attempt(s): %s", where, who, attempt, what)
                     raise TransportError(

@@ -20,7 +20,9 @@ per-key budget (100 requests/hour, creates and polls both count) decides when to
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
 from dataclasses import dataclass
+from types import MappingProxyType
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, ValidationError, field_validator
@@ -355,6 +357,9 @@ def nanophoto_capabilities(
 class NanophotoSora:
     """``VideoProvider`` for nanophoto's Sora 2 API, bound to one profile and the shared HTTP client."""
 
+    # The vendor's credits table, for the engine's pricing (the profile's ``prices`` override it there).
+    default_prices: Mapping[tuple[str, int], int] = MappingProxyType(NANOPHOTO_PRICES)
+
     def __init__(self, profile: ProviderProfile, http: VendorHttp) -> None:
         self.profile = profile
         self.http = http
@@ -366,11 +371,6 @@ class NanophotoSora:
     @property
     def name(self) -> str:
         return self.profile.name
-
-    def vendor_price(self, tier: str, duration: int) -> int | None:
-        """Vendor credits for one video: the profile's override, else the documented table."""
-        override = self.profile.prices.get(f"{tier}:{duration}")
-        return override if override is not None else NANOPHOTO_PRICES.get((tier, duration))
 
     def build_generate_body(self, req: TextToVideo | ImageToVideo) -> GenerateBody:
         tier = self.capabilities.resolve_model(req)

@@ -12,7 +12,7 @@ import tomllib
 from collections.abc import Mapping
 from pathlib import Path
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
 
 from bot.providers.base import ApiKey
 
@@ -30,6 +30,7 @@ class Timing(BaseModel):
     poll_interval: float = Field(15.0, gt=0)
     timeout: float = Field(1200.0, gt=0)
     backoff_max: float = Field(120.0, gt=0)
+    rate_limit_cooldown: float = Field(60.0, gt=0)  # pause a key this long after a 429
 
 
 class ProviderProfile(BaseModel):
@@ -47,11 +48,12 @@ class ProviderProfile(BaseModel):
     prices: dict[str, int] = Field(default_factory=dict)  # "model:duration" -> credits override
     request_timeout: float = Field(60.0, gt=0)
 
-    @model_validator(mode="after")
-    def _base_url_is_http(self) -> ProviderProfile:
-        if not self.base_url.startswith(("http://", "https://")):
-            raise ValueError("base_url must start with http:// or https://")
-        return self
+    @field_validator("base_url")
+    @classmethod
+    def _base_url_is_http(cls, value: str) -> str:
+        if not value.startswith(("http://", "https://")):
+            raise ValueError("must start with http:// or https://")
+        return value.rstrip("/")
 
 
 def _keys_from(raw: Mapping[str, object], env: Mapping[str, str], where: str) -> list[ApiKey]:

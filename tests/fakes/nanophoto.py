@@ -201,7 +201,7 @@ class FakeNanophoto:
         sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         sock.bind(("127.0.0.1", 0))
         self._port = sock.getsockname()[1]
-        await web.SockSite(self._runner, sock, shutdown_timeout=0.2).start()
+        await web.SockSite(self._runner, sock).start()
         return self
 
     async def stop(self) -> None:

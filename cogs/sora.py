@@ -10,8 +10,12 @@ from bot.engine.engine import Engine, JobOrigin
 from bot.errors import InsufficientCredits
 from bot.providers.base import MAX_PROMPT_CHARS, Kind, Orientation, parse_request
 
-DURATIONS: list[app_commands.Choice[int]] = [app_commands.Choice(name=f"{s} seconds", value=s) for s in (10, 15)]
-ORIENTATIONS: list[app_commands.Choice[str]] = [app_commands.Choice(name=o.value.capitalize(), value=o.value) for o in Orientation]
+DURATIONS: list[app_commands.Choice[int]] = [
+    app_commands.Choice(name=f"{s} seconds", value=s) for s in (10, 15)
+]
+ORIENTATIONS: list[app_commands.Choice[str]] = [
+    app_commands.Choice(name=o.value.capitalize(), value=o.value) for o in Orientation
+]
 
 
 class SoraCog(commands.Cog):

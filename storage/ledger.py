@@ -71,7 +71,8 @@ async def _append(
         )
         if cur.rowcount == 0:
             await tx.execute(
-                "INSERT INTO balances (guild_id, user_id, balance) VALUES (?, ?, ?)", (guild_id, user_id, amount)
+                "INSERT INTO balances (guild_id, user_id, balance) VALUES (?, ?, ?)",
+                (guild_id, user_id, amount),
             )
     return True
 

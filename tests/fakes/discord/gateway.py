@@ -64,6 +64,7 @@ class GatewayConnection:
         self.fake = fake
         self.ws = ws
         self.session: GatewaySession | None = None
+        self.server_close_code: int | None = None
         self._lock = asyncio.Lock()
         self._zlib = zlib.compressobj() if compress == "zlib-stream" else None
 
@@ -83,6 +84,7 @@ class GatewayConnection:
                     await self.ws.send_str(raw)
 
     async def close(self, code: int, reason: str = "") -> None:
+        self.server_close_code = code
         async with self._lock:
             await self.ws.close(code=code, message=reason.encode())
 
@@ -205,6 +207,7 @@ class GatewayConnection:
 async def gateway_handler(fake: FakeDiscord, request: web.Request) -> web.WebSocketResponse:
     """aiohttp handler for ws://127.0.0.1:{port}/gateway[/]?v=10&encoding=json[&compress=...]."""
     ws = web.WebSocketResponse(max_msg_size=0, autoping=True)
+    fake.gateway_connects.append(dict(request.query))
     await ws.prepare(request)
     if request.query.get("encoding", "json") != "json":
         await ws.close(code=4002, message=b"The fake gateway speaks JSON only.")
@@ -223,8 +226,10 @@ async def gateway_handler(fake: FakeDiscord, request: web.Request) -> web.WebSoc
         session = connection.session
         if session is not None and session.connection is connection:
             session.connection = None
-            if ws.close_code in (1000, 1001):
-                session.alive = False  # a clean close ends the session, as on Discord
+            # A clean close by the client ends the session, as on Discord. (aiohttp reports 1000
+            # too when *we* closed while the handler was reading, hence server_close_code.)
+            if connection.server_close_code is None and ws.close_code in (1000, 1001):
+                session.alive = False
         if not ws.closed:
             await ws.close()
     return ws

@@ -8,6 +8,7 @@ one place, whichever route the bot used.
 
 from __future__ import annotations
 
+import copy
 import re
 from collections.abc import Iterable, Iterator
 from typing import TYPE_CHECKING, Any
@@ -156,10 +157,14 @@ class MessageStore:
         ephemeral: bool = False,
         loading: bool = False,
         message_type: int = 0,
+        attachments: list[JSON] | None = None,
     ) -> StoredMessage:
+        """``attachments`` are ready-made (``make_attachment``) for messages a simulated member posts."""
         fake = self.fake
+        body = copy.deepcopy(body)  # never touch the recorded request
         message_id = fake.snowflakes.next()
         uploads = self._new_attachments(channel.id, body, files)
+        ordered = list(attachments or []) + [uploads[i] for i in sorted(uploads)]
         flags = int(body.get("flags") or 0) & _CLIENT_FLAGS
         if ephemeral:
             flags |= MessageFlag.EPHEMERAL
@@ -177,7 +182,7 @@ class MessageStore:
             "mention_everyone": False,
             "mentions": [],
             "mention_roles": [],
-            "attachments": [uploads[i] for i in sorted(uploads)],
+            "attachments": ordered,
             "embeds": [dict(e, type=e.get("type") or "rich") for e in body.get("embeds") or []],
             "pinned": False,
             "type": message_type,
@@ -198,7 +203,7 @@ class MessageStore:
             via=via,
             interaction_id=interaction.id if interaction else None,
             ephemeral=ephemeral,
-            files={int(a["id"]): self.blobs[int(a["id"])][0] for a in data["attachments"]},
+            files={int(a["id"]): self.blobs[int(a["id"])][0] for a in ordered if int(a["id"]) in self.blobs},
         )
         if not loading:
             self._require_not_empty(message)
@@ -210,6 +215,7 @@ class MessageStore:
     def edit(
         self, message: StoredMessage, body: JSON, files: list[UploadedFile], *, via: str
     ) -> StoredMessage:
+        body = copy.deepcopy(body)
         data = message.data
         old = {key: data.get(key) for key in ("content", "embeds", "components", "attachments", "flags")}
         if "content" in body:

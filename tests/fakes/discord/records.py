@@ -6,6 +6,7 @@ These are plain dataclasses so tests can assert on them directly ("what a member
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -20,7 +21,7 @@ class UploadedFile:
     filename: str | None
     content_type: str | None
     size: int
-    data: bytes = field(repr=False, default=b"")
+    data: bytes = dataclasses.field(repr=False, default=b"")
 
 
 @dataclass
@@ -61,7 +62,7 @@ class Violation:
     field: str
     message: str
     source: str  # "schema" | "limit" | "protocol" | "unimplemented" | "fake-error"
-    request_index: int | None = None
+    request: RecordedRequest | None = dataclasses.field(default=None, compare=False, repr=False)
 
     def __str__(self) -> str:
         return f"[{self.source}] {self.method} {self.route or self.path} {self.field}: {self.message}"
@@ -143,12 +144,16 @@ class FakeInteraction:
     response_type: int | None = None
     acked_at: float | None = None
     original_message_id: int | None = None
-    modal: JSON | None = None
+    response_data: JSON | None = None  # the callback's ``data`` (the modal, for type 9)
     followup_ids: list[int] = field(default_factory=list)
 
     @property
     def acked(self) -> bool:
         return self.response_type is not None
+
+    @property
+    def modal(self) -> JSON | None:
+        return self.response_data if self.response_type == 9 else None
 
     @property
     def ack_latency(self) -> float | None:

@@ -57,20 +57,28 @@ def _spec_candidates() -> Iterator[Path]:
     if os.environ.get(SPEC_ENV):
         yield Path(os.environ[SPEC_ENV])
     here = Path(__file__).resolve()
-    for parent in here.parents:
+    for parent in here.parents:  # the repo's sibling `shared/specs/` (as CI lays it out), or a `specs/`
+        yield parent / "shared" / "specs" / "discord-openapi.json"
         yield parent / "specs" / "discord-openapi.json"
-    yield Path("/work/shared/specs/discord-openapi.json")
 
 
 @functools.cache
-def load_spec() -> dict[str, Any] | None:
-    """The parsed spec, or None (logged once) when no copy is found — limits are still checked."""
+def load_spec() -> dict[str, Any]:
+    """The parsed spec. Missing is an error: a fake that silently stops checking proves nothing."""
     for candidate in _spec_candidates():
         if candidate.is_file():
             with candidate.open(encoding="utf-8") as fh:
-                return json.load(fh)
-    _log.warning("discord-openapi.json not found (set %s); schema checks are off", SPEC_ENV)
-    return None
+                return _as_discord_parses(json.load(fh))
+    raise FileNotFoundError(
+        f"discord-openapi.json not found: keep shared/ beside the repo or set {SPEC_ENV} to its path"
+    )
+
+
+def _as_discord_parses(spec: dict[str, Any]) -> dict[str, Any]:
+    """Discord coerces integer snowflakes (discord.py sends ``attachments[].id`` as the int file index)."""
+    schemas = spec["components"]["schemas"]
+    schemas["SnowflakeType"] = {"anyOf": [schemas["SnowflakeType"], {"type": "integer", "minimum": 0}]}
+    return spec
 
 
 @functools.cache
@@ -78,7 +86,9 @@ def _registry() -> Registry | None:
     spec = load_spec()
     if spec is None:
         return None
-    return Registry().with_resource(SPEC_URI, Resource.from_contents(spec, default_specification=DRAFT202012))
+    resource: Resource[Any] = Resource.from_contents(spec, default_specification=DRAFT202012)
+    registry: Registry[Any] = Registry().with_resource(SPEC_URI, resource)
+    return registry
 
 
 def _pointer(*parts: str) -> str:
@@ -105,11 +115,44 @@ def has_request_schema(method: str, route: str) -> bool:
     return _request_validator(method, route) is not None
 
 
+def _misses_shape(errors: list[ValidationError]) -> bool:
+    """A union branch for another shape: its ``type`` discriminator or its JSON type does not match."""
+    for error in errors:
+        path = tuple(error.relative_path)
+        if error.validator in ("enum", "const") and path == ("type",):
+            return True
+        if error.validator == "type" and path == ():
+            return True
+    return False
+
+
 def _deepest(error: ValidationError) -> ValidationError:
-    """anyOf/oneOf failures hide the useful message in their context; dig for the best one."""
+    """Discord's unions (anyOf/oneOf) are discriminated by ``type``: follow the branch that matched it."""
     while error.context:
-        error = best_match(error.context)
+        branches: dict[Any, list[ValidationError]] = {}
+        for sub in error.context:
+            branches.setdefault(sub.relative_schema_path[0], []).append(sub)
+        fitting = [errs for errs in branches.values() if not _misses_shape(errs)]
+        if not fitting:
+            return error
+        error = best_match(e for errs in fitting for e in errs)
     return error
+
+
+def _describe(error: ValidationError) -> str:
+    """jsonschema quotes the whole offending value; a 4097-character string makes that unreadable."""
+    value, limit = error.instance, error.validator_value
+    sized = {
+        "maxLength": "or fewer in length",
+        "minLength": "or more in length",
+        "maxItems": "or fewer items",
+    }
+    if error.validator in sized and isinstance(value, str | list):
+        return f"must be {limit} {sized[error.validator]} (got {len(value)})"
+    if error.validator in ("type", "enum", "const", "pattern", "minimum", "maximum"):
+        shown = repr(value) if len(repr(value)) <= 60 else repr(value)[:57] + "..."
+        return f"{shown} fails {error.validator} {limit!r}"
+    return str(error.message)[:200]
 
 
 def schema_problems(method: str, route: str, body: Any) -> list[Problem]:
@@ -119,7 +162,7 @@ def schema_problems(method: str, route: str, body: Any) -> list[Problem]:
     problems = []
     for error in validator.iter_errors(body):
         best = _deepest(error)
-        problems.append(Problem(tuple(best.absolute_path), best.message[:300], "schema"))
+        problems.append(Problem(tuple(best.absolute_path), _describe(best), "schema"))
     return problems
 
 
@@ -469,7 +512,10 @@ def check_request(method: str, route: str, body: Any) -> list[Problem]:
     """Every problem Discord would raise about this body: schema first, then documented limits."""
     if body is None:
         return []
-    return schema_problems(method, route, body) + limit_problems(method, route, body)
+    limits = limit_problems(method, route, body)
+    covered = {problem.location for problem in limits}
+    schema = [p for p in schema_problems(method, route, body) if p.location not in covered]
+    return schema + limits
 
 
 def form_errors(problems: Iterable[Problem]) -> dict[str, Any]:

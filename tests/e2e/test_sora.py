@@ -1,0 +1,198 @@
+"""``/sora`` as a member uses it: real discord.py ↔ fake Discord ↔ bot ↔ fake nanophoto."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+
+from storage import jobs
+from tests.e2e.conftest import Stack, make_stack
+from tests.fakes.discord import FakeDiscord
+from tests.fakes.discord.records import StoredMessage
+from tests.fakes.nanophoto import FakeNanophoto, TaskScript
+
+CALLBACK = "/interactions/{interaction_id}/{interaction_token}/callback"
+PROMPT = "A paper boat drifting down a rainy street, macro lens"
+
+
+def field(message: StoredMessage, name: str) -> str:
+    embed = message.embeds[0]
+    return next(f["value"] for f in embed.get("fields", []) if f["name"] == name)
+
+
+async def ledger_kinds(stack: Stack) -> list[str]:
+    rows = await stack.db.fetchall("SELECT kind FROM ledger_entries WHERE job_id IS NOT NULL ORDER BY id")
+    return [r["kind"] for r in rows]
+
+
+async def test_commands_sync_to_the_dev_guild(stack: Stack) -> None:
+    synced = {c["name"]: c for c in stack.discord.commands(stack.guild_id)}
+    assert "sora" in synced
+    options = {o["name"]: o for o in synced["sora"]["options"]}
+    assert options["prompt"]["required"] is True and options["prompt"]["max_length"] == 2000
+    assert [c["value"] for c in options["duration"]["choices"]] == [10, 15]
+    assert [c["value"] for c in options["orientation"]["choices"]] == ["portrait", "landscape"]
+    assert options["tier"]["autocomplete"] is True
+    stack.discord.assert_no_violations()
+
+
+async def test_sora_defers_edits_one_message_and_ends_with_the_video(stack: Stack) -> None:
+    await stack.grant(10)
+    stages = ("queuing", "generating", "finalizing")
+    stack.vendor.script_next(TaskScript(stages=stages, advance="time", stage_seconds=0.15))
+    fake = stack.discord
+
+    handle = await fake.invoke_slash("sora", {"prompt": PROMPT, "duration": 15, "orientation": "landscape"})
+    await fake.wait_for_ack(handle)
+    ack = next(r for r in fake.requests_to(CALLBACK, "POST") if r.interaction_id == handle.id)
+    assert ack.json["type"] == 5  # deferred, public
+    assert ack.query.get("with_response") in {"1", "true", "True"}
+    assert handle.ack_latency is not None and handle.ack_latency < 3.0
+
+    row = await stack.settle(handle)
+    original = fake.original_message(handle)
+    assert "✅" in field(original, "Status")
+    assert row.state == "succeeded" and row.remote_id
+    video_url = stack.vendor.video_url(row.remote_id)
+    assert video_url in field(original, "Video")
+    assert field(original, "Cost") == "8 credits spent"
+    assert PROMPT in original.embeds[0]["description"]
+    assert len(original.edits) >= 3  # queued → … → rendering → done, all on the one message
+
+    # The member saw the stages go by on the same message.
+    statuses = [e.body["embeds"][0]["fields"][0]["value"] for e in original.edits if e.body.get("embeds")]
+    assert sum(any(stage in s for s in statuses) for stage in stages) >= 2
+
+    # The result is announced to the requester, and only to them.
+    (result,) = fake.followup_messages(handle)
+    assert video_url in result.content
+    assert f"<@{stack.member_id}>" in result.content
+    assert result.data.get("mentions") and {m["id"] for m in result.data["mentions"]} == {
+        str(stack.member_id)
+    }
+
+    assert await stack.balance() == 2
+    assert await ledger_kinds(stack) == ["hold", "capture"]
+    sent = stack.vendor.calls("generate")[0].json
+    assert sent == {
+        "prompt": PROMPT,
+        "mode": "textToVideo",
+        "modelTier": "sora2",
+        "aspectRatio": "landscape",
+        "videoDuration": "15",
+    }
+
+
+async def test_the_hold_shows_while_the_job_runs(stack: Stack) -> None:
+    await stack.grant(10)
+    stack.vendor.script_next(TaskScript(outcome="never"))
+    fake = stack.discord
+    handle = await fake.invoke_slash("sora", {"prompt": PROMPT})
+    message = await fake.wait_for_message(
+        lambda m: m.interaction_id == handle.id and bool(m.embeds) and "Rendering" in str(m.embeds)
+    )
+    assert field(message, "Cost") == "4 credits held"
+    assert await stack.balance() == 6
+    await stack.bot.engine.stop()
+
+
+async def test_generation_failed_says_so_and_returns_the_credits(stack: Stack) -> None:
+    await stack.grant(10)
+    stack.vendor.script_next(TaskScript(outcome="failed"))
+    handle = await stack.discord.invoke_slash("sora", {"prompt": PROMPT})
+    await stack.settle(handle)
+    original = stack.discord.original_message(handle)
+    status = field(original, "Status")
+    assert status.startswith("❌") and "could not make this video" in status and "returned" in status
+    assert "Traceback" not in status and "GENERATION_FAILED" not in status
+    assert field(original, "Cost") == "4 credits returned"
+    assert await stack.balance() == 10
+    assert await ledger_kinds(stack) == ["hold", "release"]
+    (result,) = stack.discord.followup_messages(handle)
+    assert "could not make this video" in result.content
+
+
+@pytest.mark.parametrize(
+    ("status", "code", "says"),
+    [
+        (402, "INSUFFICIENT_CREDITS", "admin"),
+        (401, "LOGIN_REQUIRED", "admin"),
+    ],
+)
+async def test_vendor_account_problems_tell_an_admin_what_to_do(
+    stack: Stack, status: int, code: str, says: str
+) -> None:
+    await stack.grant(10)
+    stack.vendor.fail_next("generate", status=status, code=code, error="vendor words", requiredCredits=4)
+    handle = await stack.discord.invoke_slash("sora", {"prompt": PROMPT})
+    await stack.settle(handle)
+    text = field(stack.discord.original_message(handle), "Status")
+    assert says in text.lower()
+    assert "vendor words" not in text
+    assert await stack.balance() == 10
+    assert await ledger_kinds(stack) == ["hold", "release"]
+
+
+async def assert_refused(stack: Stack, options: dict[str, object], *needles: str) -> None:
+    fake = stack.discord
+    handle = await fake.invoke_slash("sora", options)
+    await fake.wait_for_ack(handle)
+    reply = fake.original_message(handle)
+    assert reply.ephemeral, "errors are shown only to the member who ran the command"
+    for needle in needles:
+        assert needle in reply.content, reply.content
+    assert await jobs.count(stack.db) == 0
+    assert await ledger_kinds(stack) == []
+    assert stack.vendor.requests == []
+
+
+async def test_blank_prompt_is_refused(stack: Stack) -> None:
+    await stack.grant(10)
+    await assert_refused(stack, {"prompt": "   "}, "`prompt`", "is empty", "1 to 2000")
+
+
+async def test_over_long_prompt_is_refused(stack: Stack) -> None:
+    await stack.grant(10)
+    await assert_refused(stack, {"prompt": "x" * 2001}, "`prompt`", "2001 characters", "at most 2000")
+
+
+async def test_unknown_tier_is_refused_naming_the_tiers(stack: Stack) -> None:
+    await stack.grant(10)
+    await assert_refused(
+        stack,
+        {"prompt": PROMPT, "tier": "sora3-ultra"},
+        "`tier`",
+        "sora2, sora2-pro-standard, sora2-pro-high",
+    )
+
+
+async def test_not_enough_credits_is_refused_with_balance_and_cost(stack: Stack) -> None:
+    await stack.grant(3)
+    await assert_refused(stack, {"prompt": PROMPT}, "costs 4", "balance is 3")
+    assert await stack.balance() == 3
+
+
+@pytest.fixture
+async def ten_seconds_only(
+    tmp_path: Path, fake_discord: FakeDiscord, vendor: FakeNanophoto
+) -> AsyncIterator[Stack]:
+    async for s in make_stack(tmp_path, fake_discord, vendor, vendor.profile(durations=(10,))):
+        yield s
+
+
+async def test_duration_the_profile_does_not_offer_is_refused(ten_seconds_only: Stack) -> None:
+    stack = ten_seconds_only
+    await stack.grant(10)
+    await assert_refused(stack, {"prompt": PROMPT, "duration": 15}, "`duration`", "15 s", "Allowed: 10 s")
+
+
+async def test_tier_autocomplete_lists_the_profile_tiers(stack: Stack) -> None:
+    synced = {c["name"]: c for c in stack.discord.commands(stack.guild_id)}
+    assert any(o["name"] == "tier" for o in synced["sora"]["options"])
+    assert stack.bot.engine.provider().capabilities.models == (
+        "sora2",
+        "sora2-pro-standard",
+        "sora2-pro-high",
+    )

@@ -22,11 +22,35 @@ class Kind(StrEnum):
     IMAGE = "image"
     TVC = "tvc"
     STORYBOARD = "storyboard"
+    REMIX = "remix"
 
 
 class Orientation(StrEnum):
     PORTRAIT = "portrait"
     LANDSCAPE = "landscape"
+
+
+class Options(BaseModel):
+    """The provider's optional switches, normalized. ``None`` everywhere means "provider default".
+
+    ``Capabilities.options`` names the ones a profile accepts; anything else set is refused.
+    """
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    watermark: bool | None = None  # OpenAI-compatible `watermark`; FSG `removeWatermark` (inverted)
+    private: bool | None = None  # OpenAI-compatible `private`; FSG `isPublic` (inverted, VIP only)
+    high_quality: bool | None = None  # FSG `size: high`; OpenAI-compatible 1024x1792/1792x1024 (pro)
+    character_url: str | None = None  # OpenAI-compatible `character_url` ...
+    character_start: float | None = None  # ... with `character_timestamps` "start,end", 1-3 s apart
+    character_end: float | None = None
+
+    def chosen(self) -> frozenset[str]:
+        """Names of the options set (the character trio counts as ``character``)."""
+        names = {n for n in ("watermark", "private", "high_quality") if getattr(self, n) is not None}
+        if any(v is not None for v in (self.character_url, self.character_start, self.character_end)):
+            names.add("character")
+        return frozenset(names)
 
 
 class _Request(BaseModel):
@@ -35,6 +59,7 @@ class _Request(BaseModel):
     duration: int = 10
     orientation: Orientation = Orientation.PORTRAIT
     model: str | None = None  # None: the profile's default model/tier
+    options: Options = Options()
 
 
 class TextToVideo(_Request):
@@ -68,9 +93,16 @@ class StoryboardRequest(_Request):
     prompt: str = ""
 
 
-GenerationRequest = Annotated[
-    TextToVideo | ImageToVideo | TvcRequest | StoryboardRequest, Field(discriminator="kind")
-]
+class RemixRequest(_Request):
+    """A new prompt applied to a finished video (vendors that support it)."""
+
+    kind: Literal[Kind.REMIX] = Kind.REMIX
+    prompt: str
+    source_remote_id: str
+
+
+AnyRequest = TextToVideo | ImageToVideo | TvcRequest | StoryboardRequest | RemixRequest
+GenerationRequest = Annotated[AnyRequest, Field(discriminator="kind")]
 
 
 class Capabilities(BaseModel):
@@ -84,11 +116,12 @@ class Capabilities(BaseModel):
     durations: tuple[int, ...] = (10, 15)
     orientations: tuple[Orientation, ...] = (Orientation.PORTRAIT, Orientation.LANDSCAPE)
     max_prompt_chars: int = MAX_PROMPT_CHARS
+    options: frozenset[str] = frozenset()  # names from ``Options.chosen()`` this profile accepts
 
-    def resolve_model(self, req: TextToVideo | ImageToVideo | TvcRequest | StoryboardRequest) -> str:
+    def resolve_model(self, req: AnyRequest) -> str:
         return req.model or self.default_model
 
-    def validate_request(self, req: TextToVideo | ImageToVideo | TvcRequest | StoryboardRequest) -> None:
+    def validate_request(self, req: AnyRequest) -> None:
         """Raise ``InvalidRequest`` naming the first field that this profile does not accept."""
         if req.kind not in self.kinds:
             allowed = ", ".join(sorted(k.value for k in self.kinds))
@@ -109,6 +142,10 @@ class Capabilities(BaseModel):
                 f"{req.duration} s is not offered",
                 ", ".join(f"{d} s" for d in self.durations),
             )
+        unsupported = sorted(req.options.chosen() - self.options)
+        if unsupported:
+            offered = ", ".join(sorted(self.options)) or "none"
+            raise InvalidRequest(unsupported[0], "is not offered by this provider", offered)
         if req.orientation not in self.orientations:
             raise InvalidRequest(
                 "orientation", f"`{req.orientation}` is not offered", ", ".join(self.orientations)
@@ -241,9 +278,7 @@ class VideoProvider(Protocol):
         """Member credits per (model, duration) when the profile sets no price: the vendor's own table."""
         ...
 
-    async def submit(
-        self, req: TextToVideo | ImageToVideo | TvcRequest | StoryboardRequest, key: ApiKey
-    ) -> RemoteTask: ...
+    async def submit(self, req: AnyRequest, key: ApiKey) -> RemoteTask: ...
 
     async def poll(self, task: RemoteTask, key: ApiKey) -> TaskSnapshot: ...
 

@@ -28,6 +28,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, ValidationError, field_validator
 
 from bot.providers.base import (
+    AnyRequest,
     ApiKey,
     Blame,
     Capabilities,
@@ -36,12 +37,10 @@ from bot.providers.base import (
     Orientation,
     ProviderError,
     RemoteTask,
-    StoryboardRequest,
     TaskError,
     TaskSnapshot,
     TaskState,
     TextToVideo,
-    TvcRequest,
     VideoSource,
 )
 from bot.providers.http import HttpResponse, TransportError, VendorHttp
@@ -385,9 +384,7 @@ class NanophotoSora:
             }
         )
 
-    async def submit(
-        self, req: TextToVideo | ImageToVideo | TvcRequest | StoryboardRequest, key: ApiKey
-    ) -> RemoteTask:
+    async def submit(self, req: AnyRequest, key: ApiKey) -> RemoteTask:
         self.capabilities.validate_request(req)
         assert isinstance(req, TextToVideo | ImageToVideo)  # validate_request allows only these kinds
         body = self.build_generate_body(req)

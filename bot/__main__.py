@@ -1,40 +1,142 @@
-"""``python -m bot [run|migrate]``: build the settings once, then hand them to what runs.
+"""``python -m bot [run|migrate|doctor|backup]``: build the settings once, then hand them to what runs.
+
+- ``run`` (the default) runs the bot until SIGTERM/SIGINT, then shuts down cleanly: the bot is
+  closed (which stops the engine — unfinished jobs stay in the database and resume at the next
+  start), the database is closed, and the exit status is 0.
+- ``migrate`` applies database migrations (the bot also does so at start).
+- ``doctor [--online] [--quick]`` checks the installation and prints a table; non-zero on a FAIL.
+- ``backup PATH [--force]`` copies the database safely while the bot runs.
 
 Configuration problems end with exit status 2 and one line that names the setting — never a
-traceback.
+traceback. Logging is set up once, here, with every known secret scrubbed from every line.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import logging
+import os
+import signal
 import sys
 from collections.abc import Sequence
+from pathlib import Path
+from typing import Protocol
 
-import discord
+from dotenv import dotenv_values
 
-from bot.app import SoraBot
+from bot import metrics
 from bot.config import Settings, SettingsError, load_settings
-from bot.engine.engine import Engine
-from bot.providers.http import VendorHttp
-from bot.providers.profiles import ProfileError, load_profiles
-from bot.providers.registry import build_provider
+from bot.logs import add_secrets, configure_logging
+from bot.providers.profiles import ProfileError, ProviderProfile, load_profiles
 from storage.db import Database
 
 log = logging.getLogger("bot")
 CONFIG_EXIT = 2
+FAILURE_EXIT = 1
+STOP_SIGNALS = (signal.SIGTERM, signal.SIGINT)
 
 
-async def run(settings: Settings) -> None:
-    profiles = load_profiles(settings.providers_file)
+class Runnable(Protocol):
+    """What ``serve`` needs of a bot: discord.py's ``Client`` has exactly this."""
+
+    async def start(self, token: str, *, reconnect: bool = ...) -> None: ...
+    async def close(self) -> None: ...
+    def is_closed(self) -> bool: ...
+
+
+def environment(env_file: Path = Path(".env")) -> dict[str, str]:
+    """The variables profiles read their keys from: ``.env`` (as the settings do), then the real
+    environment, which wins. Without this, a key put in ``.env`` as the README says would be unseen."""
+    merged = {k: v for k, v in dotenv_values(env_file).items() if v is not None} if env_file.is_file() else {}
+    merged.update(os.environ)
+    return merged
+
+
+def _profiles(settings: Settings) -> dict[str, ProviderProfile]:
+    try:
+        profiles = load_profiles(settings.providers_file, environment())
+    except OSError as exc:  # e.g. a directory or an unreadable file; not-found is a ProfileError already
+        raise ProfileError(f"{settings.providers_file}: cannot be read ({exc.strerror or exc})") from None
     if settings.default_profile and settings.default_profile not in profiles:
         raise ProfileError(
             f"DEFAULT_PROFILE is `{settings.default_profile}`, which {settings.providers_file} "
             f"does not define (profiles: {', '.join(sorted(profiles))})"
         )
-    db = await Database.open(settings.database_path)
+    add_secrets(k.secret.get_secret_value() for p in profiles.values() for k in p.keys)
+    metrics.register_profiles(profiles.values())
+    return profiles
+
+
+async def serve(
+    bot: Runnable,
+    token: str,
+    *,
+    stop: asyncio.Event | None = None,
+    signals: Sequence[signal.Signals] = STOP_SIGNALS,
+) -> None:
+    """Run ``bot`` until it ends by itself or ``stop`` is set (SIGTERM/SIGINT set it), then close it.
+
+    Closing the bot disconnects the gateway (no new commands arrive) and stops the engine; a job
+    in flight is left in its persisted state and resumed by the next start. Errors from the bot
+    (e.g. ``discord.LoginFailure``) propagate.
+    """
+    stop = stop or asyncio.Event()
+    loop = asyncio.get_running_loop()
+    installed: list[signal.Signals] = []
+
+    def on_signal(sig: signal.Signals) -> None:
+        if stop.is_set():
+            log.info("%s again: already shutting down", sig.name)
+        else:
+            log.info("%s: shutting down (jobs in flight resume at the next start)", sig.name)
+        stop.set()
+
+    for sig in signals:
+        try:
+            loop.add_signal_handler(sig, on_signal, sig)
+        except (NotImplementedError, RuntimeError, ValueError):  # Windows, or not the main thread
+            continue
+        installed.append(sig)
+    runner = asyncio.create_task(bot.start(token), name="discord-bot")
+    stopper = asyncio.create_task(stop.wait(), name="stop-signal")
     try:
+        await asyncio.wait({runner, stopper}, return_when=asyncio.FIRST_COMPLETED)
+        if runner.done():
+            runner.result()  # ended by itself: surface its error, if any
+            return
+        await bot.close()
+        try:
+            await asyncio.wait_for(runner, timeout=10.0)
+        except Exception as exc:  # the gateway task may end with a "connection closed" error
+            log.debug("bot task ended with %s during shutdown", type(exc).__name__)
+    finally:
+        stopper.cancel()
+        if not runner.done():
+            runner.cancel()
+            with contextlib.suppress(BaseException):
+                await runner
+        if not bot.is_closed():
+            await bot.close()
+        for sig in installed:
+            loop.remove_signal_handler(sig)
+
+
+async def run(settings: Settings, *, stop: asyncio.Event | None = None) -> None:
+    # Imported here so that doctor, migrate and backup start without loading discord.py.
+    from bot.app import SoraBot
+    from bot.engine.engine import Engine
+    from bot.providers.http import VendorHttp
+    from bot.providers.registry import build_provider
+
+    profiles = _profiles(settings)
+    db = await Database.open(settings.database_path)
+    server: metrics.MetricsServer | None = None
+    try:
+        if settings.metrics_port is not None:
+            server = metrics.MetricsServer(db, settings.metrics_host, settings.metrics_port)
+            await server.start()
         async with VendorHttp() as http:
             providers = {name: build_provider(p, http) for name, p in profiles.items()}
             engine = Engine(
@@ -44,10 +146,13 @@ async def run(settings: Settings) -> None:
                 default_profile=settings.default_profile,
                 welcome_credits=settings.welcome_credits,
             )
-            async with SoraBot(settings, engine) as bot:
-                await bot.start(settings.discord_token.get_secret_value())
+            bot = SoraBot(settings, engine)
+            await serve(bot, settings.discord_token.get_secret_value(), stop=stop)
     finally:
+        if server is not None:
+            await server.stop()
         await db.close()
+        log.info("stopped")
 
 
 async def migrate(settings: Settings) -> None:
@@ -60,31 +165,83 @@ async def migrate(settings: Settings) -> None:
     print(f"schema version {version}" + (f" (applied {', '.join(applied)})" if applied else " (up to date)"))
 
 
-def main(argv: Sequence[str] | None = None) -> int:
+async def doctor(settings: Settings, *, online: bool, quick: bool) -> int:
+    from bot.ops.doctor import exit_code, render, run_checks
+
+    results = await run_checks(settings, env=environment(), online=online, quick=quick)
+    print(render(results))
+    return exit_code(results)
+
+
+async def backup(settings: Settings, dest: Path, *, force: bool) -> int:
+    from bot.ops.backup import BackupError
+    from bot.ops.backup import backup as take_backup
+
+    try:
+        result = await take_backup(settings.database_path, dest, force=force)
+    except BackupError as exc:
+        print(f"soracord: backup: {exc}", file=sys.stderr)
+        return FAILURE_EXIT
+    print(f"backup written to {result.path}: {result.size:,} bytes, schema version {result.schema_version}")
+    return 0
+
+
+def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="python -m bot", description="soracord: Sora 2 videos from Discord."
     )
-    parser.add_argument("command", nargs="?", default="run", choices=["run", "migrate"])
-    args = parser.parse_args(argv)
+    commands = parser.add_subparsers(dest="command", metavar="{run,migrate,doctor,backup}")
+    commands.add_parser("run", help="run the bot (the default)")
+    commands.add_parser("migrate", help="apply database migrations")
+    doc = commands.add_parser("doctor", help="check the installation; non-zero exit on a failure")
+    doc.add_argument("--online", action="store_true", help="also make one authenticated call per vendor key")
+    doc.add_argument("--quick", action="store_true", help="only the cheap local checks (container health)")
+    bak = commands.add_parser("backup", help="copy the database to PATH, safely while the bot runs")
+    bak.add_argument("path", type=Path, metavar="PATH")
+    bak.add_argument("--force", action="store_true", help="replace PATH if it exists")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    command = args.command or "run"
     try:
         settings = load_settings()
     except SettingsError as exc:
+        if command == "doctor":
+            from bot.ops.doctor import render, settings_failure
+
+            print(render(settings_failure(str(exc))))
+            return FAILURE_EXIT
         print(f"soracord: {exc}", file=sys.stderr)
         return CONFIG_EXIT
-    logging.basicConfig(level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    configure_logging(
+        level=settings.log_level, fmt=settings.log_format, secrets=[settings.discord_token.get_secret_value()]
+    )
     try:
-        asyncio.run(migrate(settings) if args.command == "migrate" else run(settings))
+        if command == "migrate":
+            asyncio.run(migrate(settings))
+        elif command == "doctor":
+            return asyncio.run(doctor(settings, online=args.online, quick=args.quick))
+        elif command == "backup":
+            return asyncio.run(backup(settings, args.path, force=args.force))
+        else:
+            asyncio.run(run(settings))
     except (ProfileError, SettingsError) as exc:
         print(f"soracord: {exc}", file=sys.stderr)
         return CONFIG_EXIT
-    except discord.LoginFailure:
-        print(
-            'soracord: Discord refused DISCORD_TOKEN; check it (README.md, section "Configuration").',
-            file=sys.stderr,
-        )
-        return CONFIG_EXIT
-    except KeyboardInterrupt:
+    except KeyboardInterrupt:  # a signal before the handlers were installed
         pass
+    except Exception as exc:
+        import discord
+
+        if isinstance(exc, discord.LoginFailure):
+            print(
+                'soracord: Discord refused DISCORD_TOKEN; check it (README.md, section "Configuration").',
+                file=sys.stderr,
+            )
+            return CONFIG_EXIT
+        raise
     return 0
 
 

@@ -37,6 +37,15 @@ class Settings(BaseSettings):
         3.0, ge=0.0, le=60.0, description="Seconds between two edits of one progress message."
     )
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    log_format: Literal["plain", "json"] = Field(
+        "plain", description="`plain` lines for people, `json` lines for a log collector."
+    )
+    metrics_port: int | None = Field(
+        None, ge=1, le=65535, description="Serve Prometheus metrics on this port; empty = off."
+    )
+    metrics_host: str = Field(
+        "127.0.0.1", min_length=1, description="Address the metrics endpoint listens on."
+    )
 
     @field_validator("discord_token")
     @classmethod
@@ -45,7 +54,7 @@ class Settings(BaseSettings):
             raise ValueError("is empty")
         return value
 
-    @field_validator("dev_guild_id", "default_profile", mode="before")
+    @field_validator("dev_guild_id", "default_profile", "metrics_port", mode="before")
     @classmethod
     def _blank_is_none(cls, value: object) -> object:
         return None if value == "" else value

@@ -14,6 +14,7 @@ import time
 
 import discord
 
+from bot import metrics
 from bot.engine.engine import Engine
 from bot.engine.events import JobEvent
 from cogs import render
@@ -63,7 +64,9 @@ class Delivery:
             del self._latest[job_id]
             try:
                 await self._show(event)
+                metrics.discord_edit("ok")
             except Exception:
+                metrics.discord_edit("failed")
                 log.exception("job %s: could not update its message", job_id)
             self._last_edit[job_id] = time.monotonic()
             if event.terminal:

@@ -59,8 +59,9 @@ async def _append(
             " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
             (guild_id, user_id, kind, amount, job_id, actor_id, reason, time.time() if now is None else now),
         )
-    except sqlite3.IntegrityError:
-        if job_id is None:
+    except sqlite3.IntegrityError as exc:
+        # Only the one-entry-per-job indexes make a replay; a missing job (FOREIGN KEY) is a bug to surface.
+        if job_id is None or exc.sqlite_errorname != "SQLITE_CONSTRAINT_UNIQUE":
             raise
         return False
     if amount:
@@ -96,11 +97,17 @@ async def grant(
 
 
 async def hold(tx: aiosqlite.Connection, guild_id: int, user_id: int, job_id: int, cost: int) -> bool:
-    """Take ``cost`` from the balance for ``job_id``; raise ``NotEnoughCredits`` if it does not cover it."""
+    """Take ``cost`` from the balance for ``job_id``; raise ``NotEnoughCredits`` if it does not cover it.
+
+    False (and nothing written) when ``job_id`` already has a hold: a replay is never refused for lack
+    of credits, since the credits it asks for are the ones it already holds.
+    """
     if cost < 0:
         raise ValueError("a cost cannot be negative")
     current = await balance_in(tx, guild_id, user_id)
     if current < cost:
+        if await _held(tx, job_id) is not None:
+            return False  # a replay: the job already holds its cost, whatever the balance is now
         raise NotEnoughCredits(current, cost)
     return await _append(tx, guild_id=guild_id, user_id=user_id, kind="hold", amount=-cost, job_id=job_id)
 

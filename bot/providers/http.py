@@ -31,6 +31,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 import aiohttp
 
+from bot import metrics
 from bot.providers.base import ApiKey
 
 log = logging.getLogger(__name__)
@@ -313,7 +314,9 @@ class VendorHttp:
             last = attempt == limit
             try:
                 result = await once()
+                metrics.vendor_answer(key, url, getattr(result, "status", 0))
             except (aiohttp.ClientError, TimeoutError) as exc:
+                metrics.vendor_failure(key, url, exc)
                 never_sent = _never_sent(exc)
                 may_retry = (idempotent or never_sent) and not _pointless_to_retry(exc)
                 what = _scrub(f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__, key)

@@ -271,7 +271,7 @@ def nanophoto_error(
     )
 
 
-def _malformed(detail: str, http_status: int, *, retryable: bool = True) -> ProviderError:
+def malformed(detail: str, http_status: int, *, retryable: bool = True) -> ProviderError:
     return ProviderError(
         code="MALFORMED_RESPONSE",
         detail=detail,
@@ -282,7 +282,7 @@ def _malformed(detail: str, http_status: int, *, retryable: bool = True) -> Prov
     )
 
 
-def _transport(exc: TransportError, *, submit: bool) -> ProviderError:
+def transport(exc: TransportError, *, submit: bool) -> ProviderError:
     if not exc.maybe_sent:
         return ProviderError(
             code="UNREACHABLE",
@@ -309,7 +309,7 @@ def _transport(exc: TransportError, *, submit: bool) -> ProviderError:
     )
 
 
-def _retry_poll(resp: HttpResponse) -> bool:
+def retry_poll(resp: HttpResponse) -> bool:
     """Retry a status check on 5xx — except A6's HTTP 500 that reports a finished, failed task."""
     if resp.status < 500:
         return False
@@ -398,14 +398,14 @@ class NanophotoSora:
                 idempotent=False,
             )
         except TransportError as exc:
-            raise self._logged(_transport(exc, submit=True), "generate", key) from None
+            raise self._logged(transport(exc, submit=True), "generate", key) from None
         reply = self._read(resp, "generate", key, submit=True)
         if reply.is_error or resp.status >= 400:
             raise self._logged(self._error(reply, resp, key), "generate", key)
         if not reply.taskId:
             # Something may have been created and billed; repeating blindly could double it.
             raise self._logged(
-                _malformed("generate answer has no taskId", resp.status, retryable=False), "generate", key
+                malformed("generate answer has no taskId", resp.status, retryable=False), "generate", key
             )
         snapshot = self._snapshot(reply, resp)
         log.info(
@@ -428,10 +428,10 @@ class NanophotoSora:
                 json_body=StatusBody(taskId=task.remote_id).wire(),
                 timeout_s=self.profile.request_timeout,
                 idempotent=True,
-                should_retry=_retry_poll,
+                should_retry=retry_poll,
             )
         except TransportError as exc:
-            raise self._logged(_transport(exc, submit=False), "check-status", key) from None
+            raise self._logged(transport(exc, submit=False), "check-status", key) from None
         reply = self._read(resp, "check-status", key, submit=False)
         if reply.status == "failed":
             return self._failed(reply, resp, key)
@@ -440,7 +440,7 @@ class NanophotoSora:
         snapshot = self._snapshot(reply, resp)
         if snapshot is None:  # "completed" without a videoUrl: ask again rather than deliver nothing
             raise self._logged(
-                _malformed("completed answer has no videoUrl", resp.status), "check-status", key
+                malformed("completed answer has no videoUrl", resp.status), "check-status", key
             )
         return snapshot
 
@@ -461,10 +461,10 @@ class NanophotoSora:
     def _read(self, resp: HttpResponse, route: str, key: ApiKey, *, submit: bool) -> NanophotoReply:
         if not isinstance(resp.data, dict):
             if resp.status >= 400:  # e.g. a proxy's HTML 502: the status is all there is
-                err = nanophoto_error(None, _scrub(resp.text[:200], key), resp.status)
+                err = nanophoto_error(None, scrub(resp.text[:200], key), resp.status)
             else:
-                err = _malformed(
-                    f"HTTP {resp.status} body is not a JSON object: {_scrub(resp.text[:200], key)!r}",
+                err = malformed(
+                    f"HTTP {resp.status} body is not a JSON object: {scrub(resp.text[:200], key)!r}",
                     resp.status,
                     retryable=not submit,
                 )
@@ -474,7 +474,7 @@ class NanophotoSora:
         except ValidationError as exc:
             fields = ", ".join(".".join(map(str, e["loc"])) for e in exc.errors())
             raise self._logged(
-                _malformed(f"HTTP {resp.status} body has unexpected fields: {fields}", resp.status),
+                malformed(f"HTTP {resp.status} body has unexpected fields: {fields}", resp.status),
                 route,
                 key,
             ) from None
@@ -482,12 +482,12 @@ class NanophotoSora:
     def _error(self, reply: NanophotoReply, resp: HttpResponse, key: ApiKey) -> ProviderError:
         extra = f"requiredCredits={reply.requiredCredits}" if reply.requiredCredits is not None else ""
         return nanophoto_error(
-            reply.errorCode, _scrub(reply.error or reply.message or "", key), resp.status, extra=extra
+            reply.errorCode, scrub(reply.error or reply.message or "", key), resp.status, extra=extra
         )
 
     def _failed(self, reply: NanophotoReply, resp: HttpResponse, key: ApiKey) -> TaskSnapshot:
         err = nanophoto_error(
-            reply.errorCode or "GENERATION_FAILED", _scrub(reply.error or "", key), resp.status
+            reply.errorCode or "GENERATION_FAILED", scrub(reply.error or "", key), resp.status
         )
         log.info(
             "nanophoto %s: task %s failed (key %s): %s: %s",
@@ -529,6 +529,6 @@ class NanophotoSora:
         return err
 
 
-def _scrub(text: str, key: ApiKey) -> str:
+def scrub(text: str, key: ApiKey) -> str:
     secret = key.secret.get_secret_value()
     return text.replace(secret, "***") if secret else text

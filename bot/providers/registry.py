@@ -5,14 +5,19 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from bot.providers.base import VideoProvider
+from bot.providers.freesora import FreeSoraPro
 from bot.providers.http import VendorHttp
 from bot.providers.nanophoto import NanophotoSora
+from bot.providers.nanophoto_tvc import NanophotoTvc
 from bot.providers.profiles import ProfileError, ProviderProfile
 
 ProviderFactory = Callable[[ProviderProfile, VendorHttp], VideoProvider]
 
 PROVIDER_KINDS: dict[str, ProviderFactory] = {
     "nanophoto": NanophotoSora,
+    "nanophoto_tvc": NanophotoTvc,
+    "freesora": FreeSoraPro,
+    "freesora-url": FreeSoraPro,  # same vendor; images sent as a public imageUrl instead of imageData
 }
 
 

@@ -204,7 +204,9 @@ async def test_negative_cost_is_refused(db: Database, new_job: NewJob) -> None:
     await grant(db, ALICE, 10)
     before = await snapshot(db)
     with pytest.raises(ValueError):
-        await enqueue(db, new_job, ALICE, -3)
+        async with db.transaction() as tx:
+            job_id = await new_job(tx, guild_id=GUILD, user_id=ALICE, cost=3)
+            await ledger.hold(tx, GUILD, ALICE, job_id, -3)
     assert await snapshot(db) == before
 
 
@@ -283,9 +285,11 @@ async def test_settling_after_a_crash_happens_once(
 ) -> None:
     path = tmp_path / "crash.db"
     before_crash = await Database.open(path)
-    await grant(before_crash, ALICE, 20)
-    job_id = await enqueue(before_crash, new_job, ALICE, 8)
-    await before_crash.close()  # the bot dies with the job held and unsettled
+    try:
+        await grant(before_crash, ALICE, 20)
+        job_id = await enqueue(before_crash, new_job, ALICE, 8)
+    finally:
+        await before_crash.close()  # the bot dies with the job held and unsettled
 
     db = await Database.open(path)
     try:

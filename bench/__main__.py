@@ -1,0 +1,17 @@
+"""Run every benchmark in turn: ``python -m bench`` from the repository root."""
+
+from __future__ import annotations
+
+from bench import ledger
+
+BENCHMARKS = (ledger,)
+
+
+def main() -> None:
+    for module in BENCHMARKS:
+        print(f"== bench.{module.__name__.rsplit('.', 1)[-1]} ==", flush=True)
+        module.main([])
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,195 @@
+"""Prometheus metrics: counters the code bumps as it goes, and an optional ``/metrics`` endpoint.
+
+The counters always count (a dict increment); the endpoint is off unless ``METRICS_PORT`` is set,
+and listens on ``METRICS_HOST`` (127.0.0.1 by default: metrics say which vendors the bot uses and
+how much, so exposing them is a choice). Everything lives in this module's own ``REGISTRY``, not
+prometheus_client's global one, so nothing else registered in the process leaks into the page.
+
+Jobs by state are not counted as they change: ``JobStateCollector`` reads them from the database
+when the endpoint is scraped, so the numbers are right after a restart and never drift.
+
+Vendor calls are labelled by *profile*. ``bot/providers/http.py`` knows the key and the URL of a
+call but not the profile, so ``register_profiles`` maps each key name and each base URL's host to
+its profile when the bot starts; a call that matches neither (a video download from a CDN) is
+labelled with its host.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Iterable, Iterator
+from typing import TYPE_CHECKING, Protocol
+from urllib.parse import urlsplit
+
+from aiohttp import web
+from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Histogram, generate_latest
+from prometheus_client.core import GaugeMetricFamily
+from prometheus_client.registry import Collector
+
+if TYPE_CHECKING:
+    from bot.providers.profiles import ProviderProfile
+    from storage.db import Database
+
+log = logging.getLogger(__name__)
+
+JOB_STATES = ("queued", "submitting", "running", "succeeded", "failed", "timed_out", "cancelled")
+
+REGISTRY = CollectorRegistry(auto_describe=True)
+
+VENDOR_CALLS = Counter(
+    "soracord_vendor_calls",
+    "Vendor API requests by profile and answer (HTTP status, or the transport error's name).",
+    ["profile", "code"],
+    registry=REGISTRY,
+)
+VENDOR_ERRORS = Counter(
+    "soracord_vendor_errors",
+    "Vendor API requests that failed: HTTP status >= 400 or no answer at all.",
+    ["profile", "code"],
+    registry=REGISTRY,
+)
+VENDOR_RATE_LIMITED = Counter(
+    "soracord_vendor_rate_limited",
+    "Vendor API answers with HTTP 429.",
+    ["profile"],
+    registry=REGISTRY,
+)
+DISCORD_EDITS = Counter(
+    "soracord_discord_edits",
+    "Updates of a job's Discord message, by outcome (ok, failed).",
+    ["outcome"],
+    registry=REGISTRY,
+)
+POLL_LAG = Histogram(
+    "soracord_poll_lag_seconds",
+    "How late a status poll ran compared with when it was scheduled.",
+    ["profile"],
+    buckets=(0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300),
+    registry=REGISTRY,
+)
+
+_by_key: dict[str, str] = {}
+_by_host: dict[str, str] = {}
+
+
+def register_profiles(profiles: Iterable[ProviderProfile]) -> None:
+    """Remember which key names and hosts belong to which profile (for the ``profile`` label)."""
+    hosts: dict[str, set[str]] = {}
+    for profile in profiles:
+        for key in profile.keys:
+            _by_key[key.name] = profile.name
+        host = urlsplit(profile.base_url).netloc
+        hosts.setdefault(host, set()).add(profile.name)
+    for host, names in hosts.items():
+        _by_host[host] = "|".join(sorted(names))
+
+
+class _Named(Protocol):
+    @property
+    def name(self) -> str: ...
+
+
+def profile_label(key: _Named | None, url: str) -> str:
+    """The profile a call belongs to: by its key, else by its host, else the host itself."""
+    if key is not None and key.name in _by_key:
+        return _by_key[key.name]
+    host = urlsplit(url).netloc
+    return _by_host.get(host, host or "-")
+
+
+def vendor_answer(key: _Named | None, url: str, status: int) -> None:
+    """Count one vendor HTTP answer (called by ``VendorHttp`` for every attempt)."""
+    profile = profile_label(key, url)
+    code = str(status)
+    VENDOR_CALLS.labels(profile, code).inc()
+    if status >= 400:
+        VENDOR_ERRORS.labels(profile, code).inc()
+    if status == 429:
+        VENDOR_RATE_LIMITED.labels(profile).inc()
+
+
+def vendor_failure(key: _Named | None, url: str, exc: BaseException) -> None:
+    """Count one vendor call that got no HTTP answer (connection refused, timeout, reset)."""
+    profile = profile_label(key, url)
+    code = type(exc).__name__
+    VENDOR_CALLS.labels(profile, code).inc()
+    VENDOR_ERRORS.labels(profile, code).inc()
+
+
+def discord_edit(outcome: str) -> None:
+    """Count one update of a job's message in Discord (``ok`` or ``failed``)."""
+    DISCORD_EDITS.labels(outcome).inc()
+
+
+def observe_poll_lag(profile: str, seconds: float) -> None:
+    """Record how late a poll ran (actual start − scheduled time); negative values count as 0."""
+    POLL_LAG.labels(profile).observe(max(0.0, seconds))
+
+
+class JobStateCollector(Collector):
+    """``soracord_jobs{state}``: the jobs table counted by state, refreshed before each scrape."""
+
+    def __init__(self, db: Database) -> None:
+        self._db = db
+        self._counts: dict[str, int] = dict.fromkeys(JOB_STATES, 0)
+
+    async def refresh(self) -> None:
+        rows = await self._db.fetchall("SELECT state, COUNT(*) AS n FROM jobs GROUP BY state")
+        counts = dict.fromkeys(JOB_STATES, 0)
+        counts.update({str(row["state"]): int(row["n"]) for row in rows})
+        self._counts = counts
+
+    def describe(self) -> Iterator[GaugeMetricFamily]:
+        yield GaugeMetricFamily("soracord_jobs", "Jobs in the database by state.", labels=["state"])
+
+    def collect(self) -> Iterator[GaugeMetricFamily]:
+        family = GaugeMetricFamily("soracord_jobs", "Jobs in the database by state.", labels=["state"])
+        for state, n in self._counts.items():
+            family.add_metric([state], n)
+        yield family
+
+
+class MetricsServer:
+    """``GET /metrics`` on ``host:port``, served by aiohttp on the bot's own event loop.
+
+    Serving on the loop (not prometheus_client's thread server) lets a scrape read the database
+    through the bot's one connection, under the same lock as every other read.
+    """
+
+    def __init__(self, db: Database, host: str, port: int) -> None:
+        self.host = host
+        self.port = port
+        self.jobs = JobStateCollector(db)
+        self._runner: web.AppRunner | None = None
+        self._lock = asyncio.Lock()
+
+    async def start(self) -> None:
+        app = web.Application()
+        app.router.add_get("/metrics", self._metrics)
+        self._runner = web.AppRunner(app, access_log=None)
+        await self._runner.setup()
+        site = web.TCPSite(self._runner, self.host, self.port)
+        await site.start()
+        if self.port == 0:  # tests ask for any free port
+            server = site._server
+            sockets = getattr(server, "sockets", None) or []
+            if sockets:
+                self.port = int(sockets[0].getsockname()[1])
+        REGISTRY.register(self.jobs)
+        log.info("metrics on http://%s:%d/metrics", self.host, self.port)
+
+    async def stop(self) -> None:
+        if self._runner is not None:
+            REGISTRY.unregister(self.jobs)
+            await self._runner.cleanup()
+            self._runner = None
+
+    async def _metrics(self, request: web.Request) -> web.Response:
+        async with self._lock:
+            try:
+                await self.jobs.refresh()
+            except Exception:  # a busy or closed database must not take the other metrics down
+                log.warning("metrics: could not count jobs", exc_info=True)
+            body = generate_latest(REGISTRY)
+        return web.Response(body=body, headers={"Content-Type": CONTENT_TYPE_LATEST})

@@ -382,7 +382,14 @@ class Engine:
         if snap.state is TaskState.SUCCEEDED:
             provider = self._providers[job.profile]
             key = self._pools[job.profile].key(job.key_name)
-            source = await provider.open_result(snap, key)
+            try:
+                source = await provider.open_result(snap, key)
+            except ProviderError as exc:
+                if exc.retryable:  # the video is done; fetching its link failed: the next poll tries again
+                    log.info("job %s: result not reachable yet (%s)", job.id, exc.code)
+                    return
+                await self._finish(job.id, "failed", "release", code=exc.code, message=exc.user_message)
+                return
             await self._finish(job.id, "succeeded", "capture", video_url=source.url, **_visible(snap))
             return
         if snap.state is TaskState.FAILED:

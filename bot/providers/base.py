@@ -221,9 +221,13 @@ RemoteTask.model_rebuild()
 
 
 class VideoSource(BaseModel):
+    """Where the finished video is: a link, or the bytes when the vendor hands them over directly."""
+
     model_config = ConfigDict(frozen=True)
 
     url: str
+    data: bytes | None = Field(None, repr=False)
+    content_type: str | None = None
 
 
 Blame = Literal["user", "operator", "vendor"]

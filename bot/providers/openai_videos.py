@@ -20,10 +20,13 @@ from the "ambiguities" list (§3.6):
   (§4.1); an unknown word counts as running (and is logged) until the job's timeout.
 
 ``/content`` differs per gateway (§3.3): MP4 bytes, a redirect to a CDN, or JSON with a link. A
-direct link in the status object is preferred; bytes come back as ``VideoBytes`` (a ``VideoSource``
+direct link in the status object is preferred; bytes come back in ``VideoSource.data`` (a ``VideoSource``
 carrying the data, since the content endpoint itself needs the key).
 
-Pricing is not documented for lconai, so ``default_prices`` is empty: a profile must set ``prices``.
+Pricing is not documented for lconai (§3.5). ``default_prices`` is therefore a *reference* table in
+member credits — the nanophoto prices of the comparable Sora 2 tier (standard 4/8, pro 60/100 for
+10/15 s; per second otherwise) — so a profile works out of the box; set the profile's ``prices`` to
+what the reseller really charges.
 """
 
 from __future__ import annotations
@@ -39,7 +42,7 @@ from typing import Any, Literal
 from urllib.parse import quote, urlsplit, urlunsplit
 
 import aiohttp
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict
 
 from bot.errors import InvalidRequest
 from bot.media import ImageError, fit_image, image_mime
@@ -86,6 +89,14 @@ SIZES: dict[tuple[bool, Orientation], Size] = {
     (True, Orientation.LANDSCAPE): "1792x1024",
 }
 PRO_ONLY_SIZES = frozenset({"1024x1792", "1792x1024"})
+# Reference member credits (see the module docstring): by (is pro, seconds), else per second.
+REFERENCE_PRICES: dict[tuple[bool, int], int] = {
+    (False, 10): 4,
+    (False, 15): 8,
+    (True, 10): 60,
+    (True, 15): 100,
+}
+REFERENCE_PER_SECOND: dict[bool, float] = {False: 0.5, True: 6.5}
 CHARACTER_SPAN = (1.0, 3.0)  # seconds between character_start and character_end (seed 002)
 
 MAX_IMAGE_BYTES = 20 * 1024 * 1024  # a reference image bigger than this is refused, not decoded
@@ -144,23 +155,19 @@ class RemixBody(BaseModel):
         return self.model_dump()
 
 
-class VideoBytes(VideoSource):
-    """A finished video the provider handed over as bytes: there is no link a member could open.
-
-    ``url`` is the content endpoint (it needs the API key, so it is for logs, not for members).
-    Proposed for ``base.VideoSource`` itself: ``data: bytes | None`` and ``content_type``.
-    """
-
-    data: bytes = Field(repr=False)
-    content_type: str = "video/mp4"
-
-
 # --------------------------------------------------------------------------- capabilities
 
 
 def is_pro_model(model: str) -> bool:
     """``sora-2-pro``, ``sora-2-pro-2025-10-06``, ``sora_video2-pro``: a name part ``pro``."""
     return "pro" in model.lower().replace("_", "-").split("-")
+
+
+def reference_price(model: str, seconds: int) -> int:
+    """Member credits for a video when the profile names no price (see the module docstring)."""
+    pro = is_pro_model(model)
+    known = REFERENCE_PRICES.get((pro, seconds))
+    return known if known is not None else max(1, math.ceil(seconds * REFERENCE_PER_SECOND[pro]))
 
 
 class OpenAIVideosCapabilities(Capabilities):
@@ -312,7 +319,11 @@ def openai_error(
     param = str(err.get("param") or "") or None
     raw_code = code or etype or (f"HTTP_{http_status}" if http_status else "UNKNOWN_ERROR")
     shown = message or _scrub(body_text.strip(), key)[:200] or "(no message)"
-    detail = f"HTTP {http_status}: {shown}" + (f" [param={param}]" if param else "")
+    detail = (
+        (f"HTTP {http_status}: " if http_status else "error body: ")
+        + shown
+        + (f" [param={param}]" if param else "")
+    )
     status = http_status
     said = f": {message.rstrip('.')}." if message else "."
     vocabulary = f"{code} {etype}".lower()
@@ -501,14 +512,19 @@ class _Content:
 class OpenAIVideos:
     """``VideoProvider`` for an OpenAI-compatible ``/v1/videos`` reseller, bound to one profile."""
 
-    # lconai documents no prices (§3.5): the profile's ``prices`` ("model:seconds" -> credits) must.
-    default_prices: Mapping[tuple[str, int], int] = MappingProxyType({})
-
     def __init__(self, profile: ProviderProfile, http: VendorHttp) -> None:
         self.profile = profile
         self.http = http
         self.capabilities: OpenAIVideosCapabilities = openai_videos_capabilities(
             profile.models, profile.durations, profile=profile.name
+        )
+        # lconai documents no prices (§3.5): reference credits, overridden by the profile's ``prices``.
+        self.default_prices: Mapping[tuple[str, int], int] = MappingProxyType(
+            {
+                (m, d): reference_price(m, d)
+                for m in self.capabilities.models
+                for d in self.capabilities.durations
+            }
         )
         base = profile.base_url.rstrip("/")
         self._base = base.removesuffix("/v1")  # accept "https://host" and "https://host/v1"
@@ -608,7 +624,7 @@ class OpenAIVideos:
 
         ``/content`` is fetched with the key, following redirects: a redirect ends at a (signed)
         CDN link, returned as it is without downloading; ``video/*`` bytes come back as
-        ``VideoBytes``; JSON is read for ``video_url``/``url``/``download_url``.
+        ``VideoSource`` with ``data``; JSON is read for ``video_url``/``url``/``download_url``.
         """
         if snap.state is not TaskState.SUCCEEDED:
             raise ProviderError(
@@ -791,7 +807,7 @@ class OpenAIVideos:
                 )
             if not content.body:
                 raise self._logged(_malformed("content is an empty video", content.status), "content", key)
-            return VideoBytes(url=url, data=content.body, content_type=content.content_type)
+            return VideoSource(url=url, data=content.body, content_type=content.content_type or "video/mp4")
         data = _json_or_none(content.body)
         if isinstance(data, Mapping):
             link = _direct_url(video_object(data))

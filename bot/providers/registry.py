@@ -9,6 +9,7 @@ from bot.providers.freesora import FreeSoraPro
 from bot.providers.http import VendorHttp
 from bot.providers.nanophoto import NanophotoSora
 from bot.providers.nanophoto_tvc import NanophotoTvc
+from bot.providers.openai_videos import OpenAIVideos
 from bot.providers.profiles import ProfileError, ProviderProfile
 
 ProviderFactory = Callable[[ProviderProfile, VendorHttp], VideoProvider]
@@ -18,6 +19,7 @@ PROVIDER_KINDS: dict[str, ProviderFactory] = {
     "nanophoto_tvc": NanophotoTvc,
     "freesora": FreeSoraPro,
     "freesora-url": FreeSoraPro,  # same vendor; images sent as a public imageUrl instead of imageData
+    "openai_videos": OpenAIVideos,
 }
 
 

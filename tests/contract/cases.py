@@ -14,7 +14,7 @@ from bot.providers.base import AnyRequest, TextToVideo, TvcRequest
 from bot.providers.http import VendorHttp
 from bot.providers.profiles import ProviderProfile
 from bot.providers.registry import build_provider
-from tests.fakes import freesora, nanophoto, nanophoto_tvc
+from tests.fakes import freesora, nanophoto, nanophoto_tvc, openai_videos
 
 
 @dataclass
@@ -91,6 +91,25 @@ CASES = [
         rate_limit_at_submit=lambda f: f.error_200_next(
             "create", code=1029, message="Too many concurrent tasks"
         ),
+        server_error_on_poll=lambda f, n: f.fail_next("status", status=503, times=n),
+        submit_calls=lambda f: len(f.calls("create")),
+    ),
+    VendorCase(
+        name="openai_videos",
+        open=_opener(openai_videos.FakeOpenAIVideos),
+        request=TEXT,
+        unknown_model_field="tier",
+        script_success=lambda f: f.script_next(openai_videos.VideoScript()),
+        script_failure=lambda f: f.script_next(openai_videos.VideoScript(outcome="failed")),
+        script_never=lambda f: f.script_next(openai_videos.VideoScript(outcome="never")),
+        auth_error_at_submit=lambda f: f.fail_next(
+            "create",
+            status=401,
+            message="Incorrect API key provided.",
+            type="invalid_request_error",
+            code="invalid_api_key",
+        ),
+        rate_limit_at_submit=lambda f: f.rate_limit_next("create"),
         server_error_on_poll=lambda f, n: f.fail_next("status", status=503, times=n),
         submit_calls=lambda f: len(f.calls("create")),
     ),

@@ -174,6 +174,7 @@ class RecordedRequest:
     content_type: str | None
     status: int | None = None
     response_json: Any = None
+    forced: bool = False  # answered by ``force``/``fail_next``/... rather than by the fake's logic
 
 
 @dataclass
@@ -330,7 +331,6 @@ class FakeOpenAIVideos:
             "keys": self.api_keys(),
             "models": self.models,
             "durations": self.allowed_seconds,
-            "prices": {f"{m}:{s}": 10 for m in self.models for s in self.allowed_seconds},
             "timing": Timing(first_poll=0.01, poll_interval=0.01, timeout=5.0, backoff_max=0.05),
             "request_timeout": 2.0,
         }
@@ -511,6 +511,7 @@ class FakeOpenAIVideos:
             if forced.delay:
                 await asyncio.sleep(forced.delay)
             resp = self._forced_response(forced)
+            rec.forced = resp is not None
         if resp is None:
             resp = logic(rec)
         rec.status = resp.status

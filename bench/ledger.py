@@ -18,6 +18,8 @@ member with many jobs in flight — a double-click, a team account). Latency is 
 including the wait for the write lock. After each run the balances are audited: ``lost`` counts
 credits a member was charged in the entries but not in the balance (a read-then-write that another
 task's write overwrote), ``bad`` counts members whose balance differs from the sum of their entries.
+Every level is repeated for a few rounds, ours and naive back to back on fresh files, and the median
+rate is reported, so that a burst of other work on the machine does not decide the comparison.
 The naive ledger may be faster; it is also wrong as soon as two writes to one balance overlap, and a
 crash between its job insert and its hold leaves a job nobody paid for.
 
@@ -25,7 +27,7 @@ The target (≥ 2,000 ops/s at every level) is generous next to the real load �
 few jobs a minute — so that the ledger never becomes the reason an interaction misses Discord's
 3-second acknowledgement.
 
-Run: ``python -m bench.ledger [--ops N]`` from the repository root (or ``python -m bench``).
+Run: ``python -m bench.ledger [--ops N] [--rounds R]`` from the repository root (or ``python -m bench``).
 """
 
 from __future__ import annotations
@@ -34,6 +36,7 @@ import argparse
 import asyncio
 import math
 import sqlite3
+import statistics
 import tempfile
 import time
 from collections.abc import Awaitable, Callable
@@ -47,7 +50,8 @@ from storage import jobs, ledger
 from storage.db import BUSY_TIMEOUT_MS, Database
 
 LEVELS = (1, 8, 64)
-DEFAULT_OPS = 4000
+DEFAULT_OPS = 2000
+DEFAULT_ROUNDS = 3
 COST = 1
 HEADROOM = 1000  # credits left over, so no hold is ever refused
 TARGET_OPS = 2000
@@ -80,6 +84,32 @@ class Run:
         """The p-th percentile latency in milliseconds (nearest rank)."""
         ordered = sorted(self.latencies)
         return 1000 * ordered[max(0, math.ceil(p / 100 * len(ordered)) - 1)]
+
+
+@dataclass
+class Series:
+    """The same measurement repeated over rounds: the median rate, latencies and audits pooled."""
+
+    runs: list[Run] = field(default_factory=list)
+
+    @property
+    def rate(self) -> float:
+        return statistics.median(r.rate for r in self.runs)
+
+    @property
+    def ops(self) -> int:
+        return sum(r.ops for r in self.runs)
+
+    @property
+    def lost(self) -> int:
+        return sum(r.lost for r in self.runs)
+
+    @property
+    def bad(self) -> int:
+        return sum(r.bad for r in self.runs)
+
+    def pct(self, p: float) -> float:
+        return Run(latencies=[x for r in self.runs for x in r.latencies]).pct(p)
 
 
 # --- the two ledgers --------------------------------------------------------------------------
@@ -217,26 +247,34 @@ async def run_naive(path: Path, concurrency: int, total_ops: int, shared: bool) 
 # --- the report -------------------------------------------------------------------------------
 
 
-async def measure(total_ops: int) -> list[tuple[str, int, Run, Run]]:
-    rows: list[tuple[str, int, Run, Run]] = []
+Row = tuple[str, int, Series, Series]
+
+
+async def measure(total_ops: int, rounds: int) -> list[Row]:
+    """Every level, ours then naive on fresh files, round after round (interference hits both alike)."""
     plans = [("own", c) for c in LEVELS] + [("shared", c) for c in LEVELS if c > 1]
+    rows: list[Row] = [(f"{scenario} balance", c, Series(), Series()) for scenario, c in plans]
     with tempfile.TemporaryDirectory(prefix="bench-ledger-") as tmp:
-        for n, (scenario, concurrency) in enumerate(plans):
-            shared = scenario == "shared"
-            ours = await run_ours(Path(tmp) / f"ours-{n}.db", concurrency, total_ops, shared)
-            naive = await run_naive(Path(tmp) / f"naive-{n}.db", concurrency, total_ops, shared)
-            rows.append((f"{scenario} balance", concurrency, ours, naive))
+        for round_no in range(rounds):
+            for n, ((scenario, concurrency), (_, _, ours, naive)) in enumerate(zip(plans, rows, strict=True)):
+                shared = scenario == "shared"
+                name = f"{round_no}-{n}.db"
+                ours.runs.append(await run_ours(Path(tmp) / f"ours-{name}", concurrency, total_ops, shared))
+                naive.runs.append(
+                    await run_naive(Path(tmp) / f"naive-{name}", concurrency, total_ops, shared)
+                )
     return rows
 
 
-def report(rows: list[tuple[str, int, Run, Run]], total_ops: int) -> str:
+def report(rows: list[Row], total_ops: int, rounds: int) -> str:
     header = (
         f"{'scenario':<15} {'conc':>4} {'ops':>5} | {'ours ops/s':>10} {'naive ops/s':>11} {'ratio':>6} |"
         f" {'ours p50/p99 ms':>16} {'naive p50/p99 ms':>17} |"
         f" {'ours lost/bad':>13} {'naive lost/bad':>14}"
     )
     lines = [
-        f"ledger bench: hold+capture, {total_ops} ops per level (op = one hold or one capture), cost {COST}",
+        f"ledger bench: hold→capture, {rounds} rounds x {total_ops} ops per level"
+        f" (op = one hold or one capture); ops/s = median of rounds, latencies over all rounds",
         header,
         "-" * len(header),
     ]
@@ -262,12 +300,15 @@ def report(rows: list[tuple[str, int, Run, Run]], total_ops: int) -> str:
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="python -m bench.ledger", description=__doc__.splitlines()[0])
-    parser.add_argument("--ops", type=int, default=DEFAULT_OPS, help="operations per concurrency level")
+    parser.add_argument("--ops", type=int, default=DEFAULT_OPS, help="operations per level and round")
+    parser.add_argument(
+        "--rounds", type=int, default=DEFAULT_ROUNDS, help="rounds (the median rate is reported)"
+    )
     args = parser.parse_args(argv)
     print(f"sqlite {sqlite3.sqlite_version}, aiosqlite {aiosqlite.__version__}", flush=True)
     started = time.perf_counter()
-    rows = asyncio.run(measure(args.ops))
-    print(report(rows, args.ops))
+    rows = asyncio.run(measure(args.ops, args.rounds))
+    print(report(rows, args.ops, args.rounds))
     print(f"({time.perf_counter() - started:.1f} s)")
 
 

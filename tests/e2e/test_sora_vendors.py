@@ -1,0 +1,31 @@
+"""``/sora`` end to end on every vendor that does text-to-video, through the same harness."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from bot.providers.base import Kind
+from tests.contract.cases import CASES, VendorCase
+from tests.e2e.conftest import make_stack
+from tests.fakes.discord import FakeDiscord
+
+TEXT_CASES = [c for c in CASES if c.request.kind is Kind.TEXT]
+
+
+@pytest.mark.parametrize("case", TEXT_CASES, ids=[c.name for c in TEXT_CASES])
+async def test_sora_on_each_vendor(tmp_path: Path, fake_discord: FakeDiscord, case: VendorCase) -> None:
+    async with case.open() as vendor:
+        case.script_success(vendor)
+        async for stack in make_stack(tmp_path, fake_discord, vendor, case.profile(vendor)):
+            await stack.grant(1000)
+            handle = await fake_discord.invoke_slash("sora", {"prompt": "Neon koi swimming through fog"})
+            job = await stack.settle(handle)
+            assert job.state == "succeeded", (job.error_code, job.error_message)
+            assert job.video_url
+            original = fake_discord.original_message(handle)
+            assert job.video_url in str(original.embeds)
+            (result,) = fake_discord.followup_messages(handle)
+            assert job.video_url in result.content
+            assert await stack.balance() == 1000 - job.cost

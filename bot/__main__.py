@@ -22,7 +22,7 @@ import signal
 import sys
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Protocol
 
 from dotenv import dotenv_values
 
@@ -84,7 +84,7 @@ async def serve(
     """
     stop = stop or asyncio.Event()
     loop = asyncio.get_running_loop()
-    installed: list[signal.Signals] = []
+    previous: dict[signal.Signals, Any] = {}  # Python-level handlers to put back afterwards
 
     def on_signal(sig: signal.Signals) -> None:
         if stop.is_set():
@@ -94,11 +94,12 @@ async def serve(
         stop.set()
 
     for sig in signals:
+        before = signal.getsignal(sig)
         try:
             loop.add_signal_handler(sig, on_signal, sig)
         except (NotImplementedError, RuntimeError, ValueError):  # Windows, or not the main thread
             continue
-        installed.append(sig)
+        previous[sig] = before
     runner = asyncio.create_task(bot.start(token), name="discord-bot")
     stopper = asyncio.create_task(stop.wait(), name="stop-signal")
     try:
@@ -119,8 +120,10 @@ async def serve(
                 await runner
         if not bot.is_closed():
             await bot.close()
-        for sig in installed:
+        for sig, before in previous.items():
             loop.remove_signal_handler(sig)
+            if before is not None:
+                signal.signal(sig, before)
 
 
 async def run(settings: Settings, *, stop: asyncio.Event | None = None) -> None:

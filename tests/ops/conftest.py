@@ -19,7 +19,9 @@ from bot.config import Settings, load_settings
 from storage.db import Database
 
 BOT_USER_ID = "123456789012345678"
-TOKEN = base64.urlsafe_b64encode(BOT_USER_ID.encode()).decode().rstrip("=") + ".GxYzAb." + "s3cr3tHmacPart" * 3
+TOKEN = (
+    base64.urlsafe_b64encode(BOT_USER_ID.encode()).decode().rstrip("=") + ".GxYzAb." + "s3cr3tHmacPart" * 3
+)
 KEY_ENV = "ALPHA_API_KEY"
 KEY = "sk-alpha-very-secret-0123456789"
 

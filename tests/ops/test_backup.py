@@ -14,7 +14,7 @@ from storage.db import Database, _migrations
 from tests.ops.conftest import Install
 
 
-async def _writer(db: Database, stop: asyncio.Event, rounds: int = 400) -> int:
+async def _writer(db: Database, stop: asyncio.Event, rounds: int = 2000) -> int:
     """What a busy bot does: grant, queue a job with its hold, settle it — one transaction each."""
     done = 0
     for i in range(rounds):
@@ -52,6 +52,7 @@ async def test_backup_while_writing_is_consistent(install: Install, tmp_path: Pa
         await asyncio.sleep(0.05)  # let it get going
         copies = []
         for n in range(3):
+            assert not writer.done(), "the writer should still be writing while the copy is taken"
             copies.append(await backup(install.db_path, tmp_path / f"copy{n}.db"))
             await asyncio.sleep(0.01)
         stop.set()

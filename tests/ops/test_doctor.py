@@ -7,12 +7,13 @@ import subprocess
 import sys
 from pathlib import Path
 
+from pydantic import SecretStr
+
 from bot.ops import doctor
 from bot.ops.doctor import CheckResult, Context, Status, exit_code, run_checks
 from bot.providers.base import ApiKey, ProviderError
 from bot.providers.http import RetryPolicy, VendorHttp
 from bot.providers.registry import build_provider
-from pydantic import SecretStr
 from storage import ledger
 from storage.db import Database
 from tests.fakes.nanophoto import DEFAULT_KEYS, FakeNanophoto
@@ -151,7 +152,12 @@ async def test_account_endpoint_shows_credits_and_vip() -> None:
     result = await doctor._probe("fsg", AccountProvider((120, True)), key)  # type: ignore[arg-type]
     assert result.status is Status.OK and "left_credits 120" in result.detail and "VIP yes" in result.detail
     refused = ProviderError(
-        code="UNAUTHORIZED", detail="bad key", user_message="", blame="operator", retryable=False, http_status=401
+        code="UNAUTHORIZED",
+        detail="bad key",
+        user_message="",
+        blame="operator",
+        retryable=False,
+        http_status=401,
     )
     result = await doctor._probe("fsg", AccountProvider(refused), key)  # type: ignore[arg-type]
     assert result.status is Status.FAIL and "FSG_KEY" in result.detail
@@ -204,3 +210,21 @@ def test_cli_reads_keys_from_dot_env(install: Install) -> None:
     install.env.clear()
     done = _cli(install, "doctor", "--quick")
     assert done.returncode == 0, done.stdout + done.stderr
+
+
+async def test_online_freesora_shows_left_credits_and_vip(install: Install) -> None:
+    """The real freesora adapter's ``account`` (POST /api/get-user-credits) through the registry."""
+    from tests.fakes.freesora import FakeFreeSora
+
+    async with FakeFreeSora(credits=1234, is_vip=True) as vendor:
+        profile = vendor.profile()
+        key = profile.keys[0]
+        install.providers.write_text(
+            f'[profiles.fsg]\nkind = "{profile.kind}"\nbase_url = "{vendor.base_url}"\nkey_env = ["FSG_KEY"]\n',
+            encoding="utf-8",
+        )
+        env = {"FSG_KEY": key.secret.get_secret_value()}
+        results = await run_checks(install.settings, env=env, online=True)
+    row = next(r for r in results if r.check == "vendor fsg/FSG_KEY")
+    assert row.status is Status.OK, row.detail
+    assert "left_credits 1234" in row.detail and "VIP yes" in row.detail

@@ -1,0 +1,108 @@
+"""The optional Prometheus endpoint: on 127.0.0.1 when enabled, jobs by state read at scrape time."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import aiohttp
+import pytest
+
+from bot import metrics
+from bot.providers.http import RetryPolicy, VendorHttp
+from storage import jobs
+from storage.db import Database
+from tests.fakes.nanophoto import FakeNanophoto
+
+
+@pytest.fixture
+async def db(tmp_path: Path) -> AsyncIterator[Database]:
+    database = await Database.open(tmp_path / "m.db")
+    try:
+        yield database
+    finally:
+        await database.close()
+
+
+def sample(name: str, **labels: str) -> float:
+    return metrics.REGISTRY.get_sample_value(name, labels) or 0.0
+
+
+async def test_endpoint_serves_counters_and_job_states(db: Database) -> None:
+    async with db.transaction() as tx:
+        for _ in range(2):
+            await jobs.insert(
+                tx,
+                guild_id=1,
+                channel_id=2,
+                user_id=3,
+                profile="nano",
+                kind="text",
+                model="sora2",
+                duration=10,
+                request_json="{}",
+                cost=1,
+            )
+    async with FakeNanophoto() as vendor:
+        profile = vendor.profile("nano")
+        metrics.register_profiles([profile])
+        before_calls = sample("soracord_vendor_calls_total", profile="nano", code="404")
+        before_429 = sample("soracord_vendor_rate_limited_total", profile="nano")
+        async with VendorHttp(retry=RetryPolicy(attempts=1)) as http:
+            # Through the real hook in VendorHttp: one 404 (unknown task), one forced 429.
+            await http.request_json(
+                "POST",
+                vendor.base_url + "/api/sora-2/check-status",
+                key=profile.keys[0],
+                json_body={"taskId": "x"},
+                timeout_s=2,
+                idempotent=True,
+            )
+            vendor.fail_next("status", status=429)
+            await http.request_json(
+                "POST",
+                vendor.base_url + "/api/sora-2/check-status",
+                key=profile.keys[0],
+                json_body={"taskId": "x"},
+                timeout_s=2,
+                idempotent=True,
+            )
+    assert sample("soracord_vendor_calls_total", profile="nano", code="404") == before_calls + 1
+    assert sample("soracord_vendor_rate_limited_total", profile="nano") == before_429 + 1
+    metrics.discord_edit("ok")
+    metrics.observe_poll_lag("nano", 0.3)
+
+    server = metrics.MetricsServer(db, "127.0.0.1", 0)
+    await server.start()
+    try:
+        assert server.port > 0
+        url = f"http://127.0.0.1:{server.port}/metrics"
+        async with aiohttp.ClientSession() as session, session.get(url) as resp:
+            assert resp.status == 200
+            assert resp.headers["Content-Type"].startswith("text/plain")
+            body = await resp.text()
+    finally:
+        await server.stop()
+    assert 'soracord_jobs{state="queued"} 2.0' in body
+    assert 'soracord_jobs{state="running"} 0.0' in body
+    assert 'soracord_vendor_calls_total{code="404",profile="nano"}' in body
+    assert 'soracord_vendor_errors_total{code="429",profile="nano"}' in body
+    assert 'soracord_vendor_rate_limited_total{profile="nano"}' in body
+    assert 'soracord_discord_edits_total{outcome="ok"}' in body
+    assert 'soracord_poll_lag_seconds_count{profile="nano"}' in body
+
+
+async def test_transport_failures_count_by_host(db: Database) -> None:
+    before = sample("soracord_vendor_errors_total", profile="127.0.0.1:9", code="ClientConnectorError")
+    async with VendorHttp(retry=RetryPolicy(attempts=1)) as http:
+        with pytest.raises(Exception):  # noqa: B017 - TransportError; the count is what matters
+            await http.request_json("GET", "http://127.0.0.1:9/x", key=None, timeout_s=1, idempotent=True)
+    after = sample("soracord_vendor_errors_total", profile="127.0.0.1:9", code="ClientConnectorError")
+    assert after == before + 1
+
+
+async def test_server_stops_and_can_start_again(db: Database) -> None:
+    for _ in range(2):
+        server = metrics.MetricsServer(db, "127.0.0.1", 0)
+        await server.start()
+        await server.stop()

@@ -8,7 +8,9 @@ import discord
 from discord.ext import commands
 
 from bot.config import Settings
+from bot.engine.credits import Credits
 from bot.engine.engine import Engine
+from cogs.credits import CreditsAdminGroup, CreditsGroup
 from cogs.delivery import Delivery
 from cogs.errors import on_tree_error
 from cogs.sora import SoraCog
@@ -36,6 +38,9 @@ class SoraBot(commands.Bot):
     async def setup_hook(self) -> None:
         self.tree.on_error = on_tree_error  # type: ignore[method-assign]
         await self.add_cog(SoraCog(self.engine))
+        credits = Credits(self.engine.db, self.engine)
+        self.tree.add_command(CreditsGroup(credits))
+        self.tree.add_command(CreditsAdminGroup(credits))
         guild_id = self.settings.dev_guild_id
         if guild_id is not None:
             guild = discord.Object(guild_id)

@@ -7,7 +7,6 @@ from discord import app_commands
 from discord.ext import commands
 
 from bot.engine.engine import Engine, JobOrigin
-from bot.errors import InsufficientCredits
 from bot.providers.base import MAX_PROMPT_CHARS, Kind, Orientation, parse_request
 
 DURATIONS: list[app_commands.Choice[int]] = [
@@ -50,10 +49,8 @@ class SoraCog(commands.Cog):
                 "model": tier,
             }
         )
-        quote = self.engine.quote(request)
-        balance = await self.engine.balance(interaction.guild_id, interaction.user.id)
-        if balance < quote.cost:
-            raise InsufficientCredits(balance, quote.cost)
+        quote = await self.engine.quote(request, interaction.guild_id)
+        await self.engine.precheck(interaction.guild_id, interaction.user.id, quote)
         callback = await interaction.response.defer(thinking=True)
         origin = JobOrigin(
             guild_id=interaction.guild_id,

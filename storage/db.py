@@ -37,6 +37,11 @@ def _migrations() -> list[tuple[int, str, str]]:
     return found
 
 
+def latest_version() -> int:
+    """The schema version this code expects (the newest migration it ships)."""
+    return len(_migrations())
+
+
 class Database:
     """Owns the connection. Open with ``await Database.open(path)``; close with ``close()``."""
 

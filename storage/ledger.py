@@ -96,6 +96,21 @@ async def grant(
     )
 
 
+async def adjust(
+    tx: aiosqlite.Connection, guild_id: int, user_id: int, amount: int, *, actor_id: int | None, reason: str
+) -> None:
+    """A manager's correction, either way; taking more than the balance raises ``NotEnoughCredits``."""
+    if amount == 0:
+        raise ValueError("an adjustment cannot be zero")
+    if amount < 0:
+        current = await balance_in(tx, guild_id, user_id)
+        if current < -amount:
+            raise NotEnoughCredits(current, -amount)
+    await _append(
+        tx, guild_id=guild_id, user_id=user_id, kind="adjust", amount=amount, actor_id=actor_id, reason=reason
+    )
+
+
 async def hold(tx: aiosqlite.Connection, guild_id: int, user_id: int, job_id: int, cost: int) -> bool:
     """Take ``cost`` from the balance for ``job_id``; raise ``NotEnoughCredits`` if it does not cover it.
 
@@ -147,11 +162,40 @@ async def balance(db: Database, guild_id: int, user_id: int) -> int:
     return int(row["balance"]) if row else 0
 
 
-async def entries(db: Database, guild_id: int, user_id: int) -> list[Entry]:
-    """A member's entries, newest first."""
+async def entries(
+    db: Database, guild_id: int, user_id: int, *, offset: int = 0, limit: int = -1
+) -> list[Entry]:
+    """A member's entries, newest first (a page of them with ``offset``/``limit``)."""
     rows = await db.fetchall(
-        "SELECT * FROM ledger_entries WHERE guild_id = ? AND user_id = ? ORDER BY id DESC",
+        "SELECT * FROM ledger_entries WHERE guild_id = ? AND user_id = ? ORDER BY id DESC LIMIT ? OFFSET ?",
+        (guild_id, user_id, limit, offset),
+    )
+    return [Entry(**dict(row)) for row in rows]
+
+
+async def count_entries(db: Database, guild_id: int, user_id: int) -> int:
+    row = await db.fetchone(
+        "SELECT COUNT(*) FROM ledger_entries WHERE guild_id = ? AND user_id = ?", (guild_id, user_id)
+    )
+    return int(row[0]) if row else 0
+
+
+async def held(db: Database, guild_id: int, user_id: int) -> int:
+    """Credits held by the member's jobs that are not settled yet."""
+    row = await db.fetchone(
+        "SELECT COALESCE(SUM(-h.amount), 0) FROM ledger_entries h WHERE h.guild_id = ? AND h.user_id = ?"
+        " AND h.kind = 'hold' AND NOT EXISTS (SELECT 1 FROM ledger_entries s WHERE s.job_id = h.job_id"
+        " AND s.kind IN ('capture', 'release'))",
         (guild_id, user_id),
+    )
+    return int(row[0]) if row else 0
+
+
+async def guild_entries(db: Database, guild_id: int, start: float, end: float) -> list[Entry]:
+    """Every entry of a server in ``[start, end)``, oldest first (for exports)."""
+    rows = await db.fetchall(
+        "SELECT * FROM ledger_entries WHERE guild_id = ? AND created_at >= ? AND created_at < ? ORDER BY id",
+        (guild_id, start, end),
     )
     return [Entry(**dict(row)) for row in rows]
 

@@ -18,7 +18,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from bot.engine import pricing
+from bot.engine import allowance, caps, pricing
 from bot.engine.budget import KeyPool
 from bot.engine.clock import Clock, SystemClock
 from bot.engine.events import JobEvent, JobObserver
@@ -33,7 +33,7 @@ from bot.providers.base import (
     VideoProvider,
 )
 from bot.providers.profiles import ProviderProfile
-from storage import jobs, ledger
+from storage import guilds, jobs, ledger
 from storage.db import Database
 from storage.jobs import JobRow
 
@@ -106,6 +106,10 @@ class Engine:
     # ---- public API -------------------------------------------------------------------------
 
     @property
+    def db(self) -> Database:
+        return self._db
+
+    @property
     def default_profile(self) -> str:
         return self._default
 
@@ -121,28 +125,65 @@ class Engine:
             raise UserError(f"Unknown provider `{name}`. Available: {', '.join(sorted(self._profiles))}.")
         return name
 
-    def quote(self, req: GenerationRequest, profile: str | None = None) -> Quote:
-        """Validate ``req`` against the profile and price it. Raises ``UserError``; touches nothing."""
+    async def quote(self, req: GenerationRequest, guild_id: int, profile: str | None = None) -> Quote:
+        """Validate ``req`` against the profile and price it for this server. Raises ``UserError``."""
         name = self._profile_name(profile)
         provider = self._providers[name]
         provider.capabilities.validate_request(req)
         model = provider.capabilities.resolve_model(req)
-        cost = pricing.cost_of(self._profiles[name], provider.default_prices, model, req.duration)
+        settings = await guilds.get(self._db, guild_id)
+        cost = pricing.cost_of(self._profiles[name], provider.default_prices, model, req.duration, settings)
         return Quote(name, model, cost)
 
+    def price_list(
+        self, settings: guilds.GuildSettings, profile: str | None = None
+    ) -> list[tuple[str, int, int]]:
+        """(model, duration, credits) for every model and duration the profile offers."""
+        name = self._profile_name(profile)
+        provider = self._providers[name]
+        caps = provider.capabilities
+        rows: list[tuple[str, int, int]] = []
+        for model in caps.models:
+            for duration in caps.durations:
+                try:
+                    cost = pricing.cost_of(
+                        self._profiles[name], provider.default_prices, model, duration, settings
+                    )
+                except pricing.PriceUnknown:
+                    continue
+                rows.append((model, duration, cost))
+        return rows
+
     async def balance(self, guild_id: int, user_id: int) -> int:
-        """The member's spendable credits, granting the welcome credits on first sight."""
+        """The member's spendable credits, after any welcome grant or allowance that is due."""
+        settings = await guilds.get(self._db, guild_id)
         async with self._db.transaction() as tx:
-            await self._welcome_in(tx, guild_id, user_id)
+            await allowance.top_up_in(tx, settings, user_id, welcome=self._welcome, now=self._clock.now())
             return await ledger.balance_in(tx, guild_id, user_id)
+
+    async def precheck(self, guild_id: int, user_id: int, quote: Quote) -> None:
+        """Everything ``enqueue`` would refuse for credits or caps, checked before a command defers.
+
+        Lets the refusal be an ephemeral reply; ``enqueue`` checks again atomically with the hold.
+        """
+        settings = await guilds.get(self._db, guild_id)
+        now = self._clock.now()
+        async with self._db.transaction() as tx:
+            await allowance.top_up_in(tx, settings, user_id, welcome=self._welcome, now=now)
+            await caps.check_in(tx, settings, user_id, quote.cost, now=now)
+            balance = await ledger.balance_in(tx, guild_id, user_id)
+        if balance < quote.cost:
+            raise InsufficientCredits(balance, quote.cost)
 
     async def enqueue(self, origin: JobOrigin, req: GenerationRequest, profile: str | None = None) -> JobRow:
         """Insert the job and hold its cost in one transaction, then start driving it."""
-        quote = self.quote(req, profile)
+        quote = await self.quote(req, origin.guild_id, profile)
+        settings = await guilds.get(self._db, origin.guild_id)
         now = self._clock.now()
         expires = (origin.interaction_created_at or now) + INTERACTION_TOKEN_LIFETIME
         async with self._db.transaction() as tx:
-            await self._welcome_in(tx, origin.guild_id, origin.user_id)
+            await allowance.top_up_in(tx, settings, origin.user_id, welcome=self._welcome, now=now)
+            await caps.check_in(tx, settings, origin.user_id, quote.cost, now=now)
             job_id = await jobs.insert(
                 tx,
                 guild_id=origin.guild_id,
@@ -462,15 +503,6 @@ class Engine:
                 await observer.on_job_event(event)
             except Exception:
                 log.exception("job %s: observer %r failed", job.id, observer)
-
-    async def _welcome_in(self, tx: Any, guild_id: int, user_id: int) -> None:
-        """Grant the welcome credits exactly once per member and server (the balance row is the marker)."""
-        cur = await tx.execute(
-            "INSERT INTO balances (guild_id, user_id, balance) VALUES (?, ?, 0) ON CONFLICT DO NOTHING",
-            (guild_id, user_id),
-        )
-        if cur.rowcount == 1 and self._welcome > 0:
-            await ledger.grant(tx, guild_id, user_id, self._welcome, actor_id=None, reason="welcome")
 
 
 def _visible(snap: TaskSnapshot) -> dict[str, Any]:

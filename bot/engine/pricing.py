@@ -1,11 +1,18 @@
-"""What a job costs in member credits: the profile's own prices first, then the vendor's table."""
+"""What a job costs in member credits.
+
+Order of precedence: the server's explicit price for this profile, model and duration; otherwise
+the profile's price (``prices`` in the profiles file) or the vendor's documented table, times the
+server's multiplier (rounded up, so a multiplier never makes a paid job free).
+"""
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 
 from bot.errors import UserError
 from bot.providers.profiles import ProviderProfile
+from storage.guilds import GuildSettings
 
 
 class PriceUnknown(UserError):
@@ -18,14 +25,26 @@ class PriceUnknown(UserError):
         )
 
 
+def guild_price_key(profile: str, model: str, duration: int) -> str:
+    return f"{profile}:{model}:{duration}"
+
+
 def cost_of(
-    profile: ProviderProfile, vendor_prices: Mapping[tuple[str, int], int], model: str, duration: int
+    profile: ProviderProfile,
+    vendor_prices: Mapping[tuple[str, int], int],
+    model: str,
+    duration: int,
+    guild: GuildSettings | None = None,
 ) -> int:
     """Credits for one job. Profile override keys look like ``"sora2:10"``."""
-    override = profile.prices.get(f"{model}:{duration}")
-    if override is not None:
-        return override
-    price = vendor_prices.get((model, duration))
-    if price is None:
+    if guild is not None:
+        explicit = guild.prices.get(guild_price_key(profile.name, model, duration))
+        if explicit is not None:
+            return explicit
+    base = profile.prices.get(f"{model}:{duration}")
+    if base is None:
+        base = vendor_prices.get((model, duration))
+    if base is None:
         raise PriceUnknown(profile.name, model, duration)
-    return price
+    multiplier = guild.price_multiplier if guild is not None else 1.0
+    return math.ceil(base * multiplier - 1e-9)

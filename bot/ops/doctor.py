@@ -33,7 +33,7 @@ from bot.providers.http import RetryPolicy, TransportError, VendorHttp
 from bot.providers.profiles import ProfileError, ProviderProfile, load_profiles
 from bot.providers.registry import PROVIDER_KINDS, build_provider
 from storage import ledger
-from storage.db import Database, _migrations
+from storage.db import Database, latest_version
 
 ONLINE_TIMEOUT = 15.0
 PROBE_TASK_ID = "soracord-doctor-probe"  # a task id no vendor knows: an authenticated, harmless status call
@@ -205,7 +205,7 @@ async def check_profiles(ctx: Context) -> list[CheckResult]:
 
 
 def _latest_version() -> int:
-    return len(_migrations())
+    return latest_version()
 
 
 async def check_database(ctx: Context) -> list[CheckResult]:

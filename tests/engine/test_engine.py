@@ -236,3 +236,64 @@ async def test_rate_limited_submit_waits_and_never_fails_the_job(harness: Harnes
 def test_engine_needs_a_profile() -> None:
     with pytest.raises(ValueError):
         Engine(None, {}, {})  # type: ignore[arg-type]
+
+
+async def test_crash_between_hold_and_submit_ends_with_exactly_one_capture(harness: Harness) -> None:
+    h = harness
+    await h.grant(10)
+    async with h.db.transaction() as tx:  # what enqueue left behind when the bot died before submitting
+        job_id = await jobs.insert(
+            tx,
+            guild_id=GUILD,
+            channel_id=1,
+            user_id=MEMBER,
+            profile="nano",
+            kind="text",
+            model="sora2",
+            duration=10,
+            request_json=PROMPT.model_dump_json(),
+            cost=4,
+        )
+        await ledger.hold(tx, GUILD, MEMBER, job_id, 4)
+    engine, _ = await h.make()
+    await engine.start()
+    await settle(engine)
+    await engine.start()  # a second start (another restart) finds nothing left to do
+    await settle(engine)
+    assert (await jobs.get(h.db, job_id)).state == "succeeded"  # type: ignore[union-attr]
+    assert await entry_kinds(h, job_id) == ["hold", "capture"]
+    assert await ledger.balance(h.db, GUILD, MEMBER) == 6
+    assert len(h.fake.calls("generate")) == 1
+
+
+async def test_server_caps_are_checked_with_the_hold(harness: Harness) -> None:
+    from bot.engine.caps import CapReached
+    from storage import guilds
+
+    h = harness
+    await h.grant(100)
+    h.fake.script_next(TaskScript(outcome="never"), TaskScript(outcome="never"))
+    await guilds.update(h.db, GUILD, max_active_per_member=1)
+    engine, _ = await h.make()
+    await engine.enqueue(h.origin, PROMPT)
+    with pytest.raises(CapReached, match="1 at a time"):
+        await engine.enqueue(h.origin, PROMPT)
+    await guilds.update(h.db, GUILD, max_active_per_member=None, max_active_per_server=1)
+    other = h.origin.__class__(guild_id=GUILD, channel_id=1, user_id=MEMBER + 1)
+    async with h.db.transaction() as tx:
+        await ledger.grant(tx, GUILD, MEMBER + 1, 10, actor_id=None, reason="t")
+    with pytest.raises(CapReached, match="This server already has 1"):
+        await engine.enqueue(other, PROMPT)
+    assert await jobs.count(h.db) == 1
+    assert await ledger.balance(h.db, GUILD, MEMBER + 1) == 10
+    await engine.stop()
+
+
+async def test_server_multiplier_rounds_up(harness: Harness) -> None:
+    from storage import guilds
+
+    h = harness
+    engine, _ = await h.make()
+    await guilds.update(h.db, GUILD, price_multiplier=1.1)
+    assert (await engine.quote(PROMPT, GUILD)).cost == 5  # 4 × 1.1 = 4.4 → 5
+    assert (await engine.quote(PROMPT, GUILD + 1)).cost == 4  # other servers keep the provider's price

@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from bot.config import SettingsError, load_settings
+from storage.db import latest_version
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -55,7 +56,7 @@ def test_missing_profiles_file_is_named(tmp_path: Path) -> None:
 def test_migrate_creates_the_database_with_its_folder(tmp_path: Path) -> None:
     result = run_bot(tmp_path, {"DISCORD_TOKEN": "x.y.z", "DATABASE_PATH": "deep/dir/s.db"}, "migrate")
     assert result.returncode == 0, result.stderr
-    assert "schema version 1" in result.stdout
+    assert f"schema version {latest_version()}" in result.stdout
     assert (tmp_path / "deep/dir/s.db").exists()
     again = run_bot(tmp_path, {"DISCORD_TOKEN": "x.y.z", "DATABASE_PATH": "deep/dir/s.db"}, "migrate")
     assert "up to date" in again.stdout

@@ -1,0 +1,259 @@
+"""Credits as members and managers use them: balances, history, prices, grants and exports.
+
+Discord-free: the cog passes plain ids and flags (``is_manager``, ``target_is_bot``) and renders
+what comes back. Every refusal is an ``InvalidRequest``/``UserError`` that names what was wrong;
+nothing is written when one is raised.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import math
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+
+from bot.engine.engine import Engine
+from bot.errors import InvalidRequest, UserError
+from storage import guilds, jobs, ledger
+from storage.db import Database
+from storage.ledger import Entry
+
+MAX_AMOUNT = 1_000_000
+MAX_REASON = 200
+PAGE_SIZE = 10
+AMOUNT_RULE = f"a whole number from 1 to {MAX_AMOUNT:,}"
+
+
+@dataclass(frozen=True)
+class Balance:
+    available: int
+    held: int
+
+
+@dataclass(frozen=True)
+class HistoryPage:
+    entries: list[Entry]
+    page: int  # 0-based
+    pages: int
+    jobs: dict[int, str]  # job id -> a short label (kind, model, state)
+
+
+def check_amount(amount: object) -> int:
+    if isinstance(amount, bool) or not isinstance(amount, int):
+        raise InvalidRequest("amount", f"must be a whole number, not {amount!r}", AMOUNT_RULE)
+    if amount < 1:
+        raise InvalidRequest("amount", f"is {amount}", AMOUNT_RULE)
+    if amount > MAX_AMOUNT:
+        raise InvalidRequest("amount", f"is {amount:,}, over the maximum", AMOUNT_RULE)
+    return amount
+
+
+def check_reason(reason: str) -> str:
+    reason = reason.strip()
+    if not reason:
+        raise InvalidRequest("reason", "is empty", f"1 to {MAX_REASON} characters, shown in the history")
+    if len(reason) > MAX_REASON:
+        raise InvalidRequest(
+            "reason", f"is {len(reason)} characters long", f"at most {MAX_REASON} characters"
+        )
+    return reason
+
+
+def require_manager(is_manager: bool) -> None:
+    if not is_manager:
+        raise UserError("Only server managers (Manage Server permission) can do that.")
+
+
+class Credits:
+    def __init__(self, db: Database, engine: Engine) -> None:
+        self._db = db
+        self._engine = engine
+
+    async def balance(self, guild_id: int, user_id: int, *, actor_id: int, is_manager: bool) -> Balance:
+        if user_id != actor_id:
+            require_manager(is_manager)
+        available = await self._engine.balance(guild_id, user_id)
+        return Balance(available, await ledger.held(self._db, guild_id, user_id))
+
+    async def history(
+        self, guild_id: int, user_id: int, page: int, *, actor_id: int, is_manager: bool
+    ) -> HistoryPage:
+        if user_id != actor_id:
+            require_manager(is_manager)
+        total = await ledger.count_entries(self._db, guild_id, user_id)
+        pages = max(1, math.ceil(total / PAGE_SIZE))
+        page = min(max(page, 0), pages - 1)
+        entries = await ledger.entries(self._db, guild_id, user_id, offset=page * PAGE_SIZE, limit=PAGE_SIZE)
+        labels: dict[int, str] = {}
+        for entry in entries:
+            if entry.job_id is not None and entry.job_id not in labels:
+                job = await jobs.get(self._db, entry.job_id)
+                if job is not None:
+                    labels[entry.job_id] = f"{job.kind} · {job.model} · {job.duration} s · {job.state}"
+        return HistoryPage(entries, page, pages, labels)
+
+    async def prices(self, guild_id: int) -> list[tuple[str, int, int]]:
+        return self._engine.price_list(await guilds.get(self._db, guild_id))
+
+    async def grant(
+        self,
+        guild_id: int,
+        user_id: int,
+        amount: object,
+        reason: str,
+        *,
+        actor_id: int,
+        is_manager: bool,
+        target_is_bot: bool,
+    ) -> int:
+        """Give credits; returns the new balance."""
+        require_manager(is_manager)
+        value = check_amount(amount)
+        why = check_reason(reason)
+        if target_is_bot:
+            raise InvalidRequest("member", "is a bot", "a member who is a person")
+        await self._engine.balance(guild_id, user_id)  # any welcome grant lands before this one
+        async with self._db.transaction() as tx:
+            await ledger.grant(tx, guild_id, user_id, value, actor_id=actor_id, reason=why)
+            return await ledger.balance_in(tx, guild_id, user_id)
+
+    async def take(
+        self,
+        guild_id: int,
+        user_id: int,
+        amount: object,
+        reason: str,
+        *,
+        actor_id: int,
+        is_manager: bool,
+        target_is_bot: bool,
+    ) -> int:
+        """Take credits back (never below zero); returns the new balance."""
+        require_manager(is_manager)
+        value = check_amount(amount)
+        why = check_reason(reason)
+        if target_is_bot:
+            raise InvalidRequest("member", "is a bot", "a member who is a person")
+        async with self._db.transaction() as tx:
+            try:
+                await ledger.adjust(tx, guild_id, user_id, -value, actor_id=actor_id, reason=why)
+            except ledger.NotEnoughCredits as exc:
+                raise InvalidRequest(
+                    "amount", f"is {value:,} but the member has {exc.balance:,}", f"at most {exc.balance:,}"
+                ) from None
+            return await ledger.balance_in(tx, guild_id, user_id)
+
+    async def set_allowance(
+        self, guild_id: int, amount: int, period: str, *, is_manager: bool
+    ) -> guilds.GuildSettings:
+        require_manager(is_manager)
+        if period not in ("week", "month"):
+            raise InvalidRequest("period", f"`{period}` is not known", "week, month")
+        if amount == 0:
+            return await guilds.update(self._db, guild_id, allowance_amount=None, allowance_period=None)
+        return await guilds.update(
+            self._db, guild_id, allowance_amount=check_amount(amount), allowance_period=period
+        )
+
+    async def set_limits(
+        self,
+        guild_id: int,
+        *,
+        is_manager: bool,
+        per_member: int | None,
+        per_server: int | None,
+        daily_spend: int | None,
+    ) -> guilds.GuildSettings:
+        """Change the caps given (0 turns one off; None leaves it as it is)."""
+        require_manager(is_manager)
+        changes: dict[str, int | None] = {}
+        for name, value, column in (
+            ("active_per_member", per_member, "max_active_per_member"),
+            ("active_per_server", per_server, "max_active_per_server"),
+            ("daily_spend", daily_spend, "max_daily_spend_per_member"),
+        ):
+            if value is None:
+                continue
+            if value < 0 or value > MAX_AMOUNT:
+                raise InvalidRequest(name, f"is {value}", f"0 (no limit) to {MAX_AMOUNT:,}")
+            changes[column] = value or None
+        return await guilds.update(self._db, guild_id, **changes)
+
+    async def set_multiplier(
+        self, guild_id: int, multiplier: float, *, is_manager: bool
+    ) -> guilds.GuildSettings:
+        require_manager(is_manager)
+        if not 0.1 <= multiplier <= 100:
+            raise InvalidRequest(
+                "multiplier", f"is {multiplier}", "from 0.1 to 100 (1 = the provider's prices)"
+            )
+        return await guilds.update(self._db, guild_id, price_multiplier=multiplier)
+
+    async def set_price(
+        self, guild_id: int, model: str, duration: int, credits: int, *, is_manager: bool
+    ) -> guilds.GuildSettings:
+        """An explicit price for the default profile's model and duration (0 removes it)."""
+        require_manager(is_manager)
+        profile = self._engine.default_profile
+        caps = self._engine.provider(profile).capabilities
+        if model not in caps.models:
+            raise InvalidRequest("model", f"`{model}` is not offered", ", ".join(caps.models))
+        if duration not in caps.durations:
+            raise InvalidRequest(
+                "duration", f"{duration} s is not offered", ", ".join(map(str, caps.durations))
+            )
+        if credits < 0 or credits > MAX_AMOUNT:
+            raise InvalidRequest("credits", f"is {credits}", f"0 (back to the default) to {MAX_AMOUNT:,}")
+        settings = await guilds.get(self._db, guild_id)
+        prices = dict(settings.prices)
+        key = f"{profile}:{model}:{duration}"
+        if credits == 0:
+            prices.pop(key, None)
+        else:
+            prices[key] = credits
+        return await guilds.update(self._db, guild_id, prices=prices)
+
+    async def export(
+        self,
+        guild_id: int,
+        start: str | None,
+        end: str | None,
+        *,
+        is_manager: bool,
+        today: date | None = None,
+    ) -> tuple[str, bytes, int]:
+        """A CSV of the server's entries from ``start`` to ``end`` (inclusive dates, UTC)."""
+        require_manager(is_manager)
+        today = today or datetime.now(UTC).date()
+        first = _parse_day("from", start) if start else date(2000, 1, 1)
+        last = _parse_day("to", end) if end else today
+        if first > last:
+            raise InvalidRequest(
+                "from", f"({first}) is after `to` ({last})", "a range whose start is not after its end"
+            )
+        begin = datetime(first.year, first.month, first.day, tzinfo=UTC).timestamp()
+        stop = (
+            datetime(last.year, last.month, last.day, tzinfo=UTC).timestamp()
+            + timedelta(days=1).total_seconds()
+        )
+        rows = await ledger.guild_entries(self._db, guild_id, begin, stop)
+        if not rows:
+            raise UserError(f"No credit entries between {first} and {last}.")
+        out = io.StringIO()
+        writer = csv.writer(out)
+        writer.writerow(["id", "time_utc", "member_id", "kind", "amount", "job_id", "actor_id", "reason"])
+        for e in rows:
+            when = datetime.fromtimestamp(e.created_at, UTC).isoformat(timespec="seconds")
+            writer.writerow(
+                [e.id, when, e.user_id, e.kind, e.amount, e.job_id or "", e.actor_id or "", e.reason or ""]
+            )
+        name = f"credits-{guild_id}-{first}-to-{last}.csv"
+        return name, out.getvalue().encode("utf-8"), len(rows)
+
+
+def _parse_day(field: str, text: str) -> date:
+    try:
+        return date.fromisoformat(text.strip())
+    except ValueError:
+        raise InvalidRequest(field, f"`{text}` is not a date", "YYYY-MM-DD, e.g. 2026-11-01") from None

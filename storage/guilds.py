@@ -1,0 +1,75 @@
+"""Per-server credit settings: price overrides, the allowance and the caps."""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import dataclass, field, replace
+from typing import Literal
+
+from storage.db import Database
+
+Period = Literal["week", "month"]
+
+
+@dataclass(frozen=True)
+class GuildSettings:
+    guild_id: int
+    price_multiplier: float = 1.0
+    prices: dict[str, int] = field(default_factory=dict)  # "profile:model:duration" -> credits
+    allowance_amount: int | None = None
+    allowance_period: Period | None = None
+    max_active_per_member: int | None = None
+    max_active_per_server: int | None = None
+    max_daily_spend_per_member: int | None = None
+
+
+async def get(db: Database, guild_id: int) -> GuildSettings:
+    row = await db.fetchone("SELECT * FROM guild_settings WHERE guild_id = ?", (guild_id,))
+    if row is None:
+        return GuildSettings(guild_id)
+    return GuildSettings(
+        guild_id=guild_id,
+        price_multiplier=float(row["price_multiplier"]),
+        prices={str(k): int(v) for k, v in json.loads(row["prices_json"]).items()},
+        allowance_amount=row["allowance_amount"],
+        allowance_period=row["allowance_period"],
+        max_active_per_member=row["max_active_per_member"],
+        max_active_per_server=row["max_active_per_server"],
+        max_daily_spend_per_member=row["max_daily_spend_per_member"],
+    )
+
+
+async def save(db: Database, settings: GuildSettings) -> None:
+    async with db.transaction() as tx:
+        await tx.execute(
+            "INSERT INTO guild_settings (guild_id, price_multiplier, prices_json, allowance_amount,"
+            " allowance_period, max_active_per_member, max_active_per_server, max_daily_spend_per_member,"
+            " updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"
+            " ON CONFLICT (guild_id) DO UPDATE SET price_multiplier = excluded.price_multiplier,"
+            " prices_json = excluded.prices_json, allowance_amount = excluded.allowance_amount,"
+            " allowance_period = excluded.allowance_period,"
+            " max_active_per_member = excluded.max_active_per_member,"
+            " max_active_per_server = excluded.max_active_per_server,"
+            " max_daily_spend_per_member = excluded.max_daily_spend_per_member,"
+            " updated_at = excluded.updated_at",
+            (
+                settings.guild_id,
+                settings.price_multiplier,
+                json.dumps(settings.prices, sort_keys=True),
+                settings.allowance_amount,
+                settings.allowance_period,
+                settings.max_active_per_member,
+                settings.max_active_per_server,
+                settings.max_daily_spend_per_member,
+                time.time(),
+            ),
+        )
+
+
+async def update(db: Database, guild_id: int, **changes: object) -> GuildSettings:
+    """Read, change the named fields, write back; returns the new settings."""
+    current = await get(db, guild_id)
+    changed = replace(current, **changes)  # type: ignore[arg-type]
+    await save(db, changed)
+    return changed

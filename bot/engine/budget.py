@@ -1,28 +1,59 @@
-"""Per-key budgets: a token bucket for requests per hour and a cap on concurrent tasks.
+"""Per-key budgets: calls per rolling hour, task slots, and a pause after a 429.
 
-Vendors count every call (nanophoto: 100 requests/hour per key, create and status alike), so a
-submit takes a token and a task slot, and every poll takes a token from the key that created the
-task. A 429 puts the key in a cool-down; nothing here ever fails a job.
+Vendors count every call (nanophoto: 100 requests per hour per key, create and status alike), so
+the pool keeps a log of each key's calls in the last hour — a rolling window, as strict as the
+vendor's. A running task always owes at least one more status call, so a submit is allowed only
+when the window has room for the create *and* for one poll of every task already running on that
+key: the budget is never spent on new work that could then not be checked. A 429 pauses the key;
+nothing here ever fails a job.
 """
 
 from __future__ import annotations
 
 import asyncio
-from dataclasses import dataclass
+import contextlib
+from collections import deque
+from dataclasses import dataclass, field
 
 from bot.engine.clock import Clock
 from bot.providers.base import ApiKey
+
+WINDOW = 3600.0
 
 
 @dataclass
 class _KeyState:
     key: ApiKey
-    capacity: float | None  # None: no hourly budget
-    tokens: float
-    refilled_at: float
+    per_hour: int | None
     max_tasks: int | None
+    calls: deque[float] = field(default_factory=deque)
     tasks: int = 0
     cool_until: float = 0.0
+
+    def prune(self, now: float) -> None:
+        while self.calls and self.calls[0] <= now - WINDOW:
+            self.calls.popleft()
+
+    def wait_for_calls(self, now: float, wanted: int) -> float:
+        """Seconds until ``wanted`` more calls fit the window (0 = now; inf = never by time alone)."""
+        self.prune(now)
+        wait = max(0.0, self.cool_until - now)
+        if self.per_hour is None:
+            return wait
+        room = self.per_hour - len(self.calls)
+        if room >= wanted:
+            return wait
+        expiring = wanted - room  # this many calls must age out first
+        if expiring > len(self.calls):
+            return float("inf")
+        return max(wait, self.calls[expiring - 1] + WINDOW - now)
+
+    def headroom(self, now: float) -> float:
+        free_slots = float("inf") if self.max_tasks is None else self.max_tasks - self.tasks
+        if self.per_hour is None:
+            return free_slots
+        self.prune(now)
+        return min(free_slots, self.per_hour - len(self.calls) - self.tasks)
 
 
 class KeyPool:
@@ -37,86 +68,80 @@ class KeyPool:
         cooldown: float,
         clock: Clock,
     ) -> None:
-        now = clock.now()
         self._clock = clock
         self._cooldown = cooldown
-        self._keys = {
-            k.name: _KeyState(k, float(per_hour) if per_hour else None, float(per_hour or 0), now, max_tasks)
-            for k in keys
-        }
-        self._changed = asyncio.Condition()
+        self._keys = {k.name: _KeyState(k, per_hour, max_tasks) for k in keys}
+        self._changed = asyncio.Event()
+
+    @property
+    def limited(self) -> bool:
+        """True when calls are budgeted per hour: then every call counts, and polls wait longer."""
+        return any(s.per_hour is not None for s in self._keys.values())
+
+    def _state(self, name: str | None) -> _KeyState:
+        return self._keys.get(name or "") or next(iter(self._keys.values()))
 
     def key(self, name: str | None) -> ApiKey:
         """The key called ``name``; an unknown name (a key removed from config) falls back to the first."""
-        state = self._keys.get(name or "")
-        return (state or next(iter(self._keys.values()))).key
+        return self._state(name).key
 
-    def _refill(self, state: _KeyState, now: float) -> None:
-        if state.capacity is None:
-            return
-        state.tokens = min(state.capacity, state.tokens + (now - state.refilled_at) * state.capacity / 3600.0)
-        state.refilled_at = now
+    def calls_in_window(self, name: str | None) -> int:
+        state = self._state(name)
+        state.prune(self._clock.now())
+        return len(state.calls)
 
-    def _wait_for(self, state: _KeyState, now: float) -> float:
-        """Seconds until ``state`` can make one call (0 when it can now)."""
-        self._refill(state, now)
-        wait = max(0.0, state.cool_until - now)
-        if state.capacity is not None and state.tokens < 1.0:
-            wait = max(wait, (1.0 - state.tokens) * 3600.0 / state.capacity)
-        return wait
-
-    def _headroom(self, state: _KeyState) -> float:
-        free_slots = float("inf") if state.max_tasks is None else state.max_tasks - state.tasks
-        tokens = float("inf") if state.capacity is None else state.tokens
-        return min(free_slots, tokens)
+    async def _wait(self, seconds: float) -> None:
+        """Sleep ``seconds`` (on the clock) or until a task slot or reservation is given back."""
+        self._changed.clear()
+        sleeper = asyncio.ensure_future(self._clock.sleep(seconds)) if seconds != float("inf") else None
+        waiter = asyncio.ensure_future(self._changed.wait())
+        pending = {t for t in (sleeper, waiter) if t is not None}
+        try:
+            await asyncio.wait(pending, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            for task in pending:
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
 
     async def acquire_task(self) -> ApiKey:
-        """Wait for a key with a free task slot and a token; take both."""
+        """Wait for a key with a free task slot and room for the create plus one poll; take them."""
         while True:
             now = self._clock.now()
             best: _KeyState | None = None
             soonest = float("inf")
             for state in self._keys.values():
                 if state.max_tasks is not None and state.tasks >= state.max_tasks:
-                    continue
-                wait = self._wait_for(state, now)
-                if wait == 0 and (best is None or self._headroom(state) > self._headroom(best)):
+                    continue  # only a finishing task frees this key
+                wait = state.wait_for_calls(now, state.tasks + 2)
+                if wait == 0 and (best is None or state.headroom(now) > best.headroom(now)):
                     best = state
                 soonest = min(soonest, wait)
             if best is not None:
                 best.tasks += 1
-                if best.capacity is not None:
-                    best.tokens -= 1.0
+                best.calls.append(now)
                 return best.key
-            if soonest == float("inf"):
-                async with self._changed:  # every key is at its task cap: wait for a release
-                    await self._changed.wait()
-            else:
-                await self._clock.sleep(soonest)
+            await self._wait(soonest)
 
     def adopt_task(self, name: str | None) -> None:
         """Count a task already running on ``name`` (a job resumed after a restart)."""
-        state = self._keys.get(name or "")
-        if state is not None:
-            state.tasks += 1
+        if name in self._keys:
+            self._state(name).tasks += 1
 
-    async def release_task(self, name: str | None) -> None:
-        state = self._keys.get(name or "")
-        if state is not None and state.tasks > 0:
-            state.tasks -= 1
-        async with self._changed:
-            self._changed.notify_all()
+    def release_task(self, name: str | None) -> None:
+        if name in self._keys:
+            state = self._state(name)
+            state.tasks = max(0, state.tasks - 1)
+        self._changed.set()
 
     async def spend(self, name: str | None) -> ApiKey:
         """Wait until the key called ``name`` may make one more call, then count it."""
-        state = self._keys.get(name or "") or next(iter(self._keys.values()))
-        while (wait := self._wait_for(state, self._clock.now())) > 0:
-            await self._clock.sleep(wait)
-        if state.capacity is not None:
-            state.tokens -= 1.0
+        state = self._state(name)
+        while (wait := state.wait_for_calls(self._clock.now(), 1)) > 0:
+            await self._clock.sleep(wait if wait != float("inf") else WINDOW)
+        state.calls.append(self._clock.now())
         return state.key
 
     def cool_down(self, name: str | None, seconds: float | None = None) -> None:
-        state = self._keys.get(name or "")
-        if state is not None:
-            state.cool_until = max(state.cool_until, self._clock.now() + (seconds or self._cooldown))
+        state = self._state(name)
+        state.cool_until = max(state.cool_until, self._clock.now() + (seconds or self._cooldown))

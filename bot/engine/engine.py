@@ -18,13 +18,16 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from bot.engine import allowance, caps, pricing
+from bot.engine import allowance, caps, polling, pricing
 from bot.engine.budget import KeyPool
 from bot.engine.clock import Clock, SystemClock
 from bot.engine.events import JobEvent, JobObserver
+from bot.engine.fair_queue import FairQueue
+from bot.engine.polling import History
 from bot.errors import InsufficientCredits, UserError
 from bot.providers.base import (
     REQUEST_ADAPTER,
+    ApiKey,
     GenerationRequest,
     ProviderError,
     RemoteTask,
@@ -40,6 +43,7 @@ from storage.jobs import JobRow
 log = logging.getLogger(__name__)
 
 INTERACTION_TOKEN_LIFETIME = 15 * 60.0
+POSITION_UPDATES = 20  # queued jobs told their new place after each dispatch
 UNCONFIRMED_SUBMIT = (
     "The bot restarted while sending this job to the provider, so it cannot tell whether the "
     "provider received it. Your credits were returned; please try again."
@@ -101,7 +105,11 @@ class Engine:
         }
         self._observers: list[JobObserver] = []
         self._tasks: dict[int, asyncio.Task[None]] = {}
-        self._queued: list[int] = []  # job ids waiting for a key, oldest first
+        self._queues = {name: FairQueue() for name in self._profiles}
+        self._turns: dict[int, asyncio.Future[ApiKey]] = {}  # queued job -> the key it is given
+        self._work = {name: asyncio.Event() for name in self._profiles}
+        self._dispatchers: dict[str, asyncio.Task[None]] = {}
+        self._history = History()
 
     # ---- public API -------------------------------------------------------------------------
 
@@ -208,7 +216,7 @@ class Engine:
             except ledger.NotEnoughCredits as exc:
                 raise InsufficientCredits(exc.balance, exc.cost) from None
         job = await self._job(job_id)
-        self._queued.append(job_id)
+        self._queue_up(job)
         await self._emit(job)
         self._spawn(job)
         return job
@@ -239,15 +247,25 @@ class Engine:
         task = self._tasks.pop(job_id, None)
         if task is not None:
             task.cancel()
-        self._dequeue(job_id)
-        await self._emit(await self._job(job_id))
+        job = await self._job(job_id)
+        self._dequeue(job)
+        await self._emit(job)
         return True
 
     async def start(self) -> None:
         """Resume every unfinished job, and re-announce finished jobs whose result was never shown."""
+        for row in await self._db.fetchall(
+            "SELECT profile, kind, model, duration, finished_at - submitted_at AS took FROM jobs"
+            " WHERE state = 'succeeded' AND submitted_at IS NOT NULL ORDER BY id DESC LIMIT 2000"
+        ):
+            self._history.add(
+                (row["profile"], row["kind"], row["model"], row["duration"]), float(row["took"])
+            )
         for job in await jobs.active(self._db):
+            if job.id in self._tasks or job.profile not in self._profiles:
+                continue
             if job.state == "queued":
-                self._queued.append(job.id)
+                self._queue_up(job)
             elif job.state == "running":
                 self._pools[job.profile].adopt_task(job.key_name)
             self._spawn(job)
@@ -260,11 +278,16 @@ class Engine:
 
     async def stop(self) -> None:
         """Stop driving jobs; their persisted state lets the next ``start()`` resume them."""
-        tasks = list(self._tasks.values())
+        tasks = [*self._tasks.values(), *self._dispatchers.values()]
         for task in tasks:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
         self._tasks.clear()
+        self._dispatchers.clear()
+        for queue in self._queues.values():
+            while queue.pop() is not None:
+                pass
+        self._turns.clear()
 
     async def wait_idle(self) -> None:
         """Wait until no job is being driven (tests and graceful shutdown)."""
@@ -282,9 +305,42 @@ class Engine:
         if self._tasks.get(job_id) is task:
             del self._tasks[job_id]
 
-    def _dequeue(self, job_id: int) -> None:
-        if job_id in self._queued:
-            self._queued.remove(job_id)
+    # ---- the submit line -----------------------------------------------------------------------
+
+    def _queue_up(self, job: JobRow, *, front: bool = False) -> None:
+        """Put ``job`` in its profile's line; its driver awaits the key the dispatcher gives it."""
+        self._queues[job.profile].push(job.id, job.guild_id, job.user_id, front=front)
+        self._turns[job.id] = asyncio.get_running_loop().create_future()
+        self._work[job.profile].set()
+        if job.profile not in self._dispatchers:
+            self._dispatchers[job.profile] = asyncio.create_task(
+                self._dispatch(job.profile), name=f"dispatch-{job.profile}"
+            )
+
+    def _dequeue(self, job: JobRow) -> None:
+        self._queues[job.profile].remove(job.id)
+        turn = self._turns.pop(job.id, None)
+        if turn is not None and turn.done() and not turn.cancelled():
+            self._pools[job.profile].release_task(turn.result().name)  # given a key it never used
+        elif turn is not None:
+            turn.cancel()
+
+    async def _dispatch(self, profile: str) -> None:
+        """Hand keys to queued jobs of ``profile`` in fair order, as budgets and slots allow."""
+        queue, pool, work = self._queues[profile], self._pools[profile], self._work[profile]
+        while True:
+            while not queue:
+                work.clear()
+                await work.wait()
+            key = await pool.acquire_task()
+            job_id = queue.pop()
+            turn = self._turns.get(job_id) if job_id is not None else None
+            if turn is None or turn.done():
+                pool.release_task(key.name)  # the line emptied (a cancel) while waiting for a key
+                continue
+            turn.set_result(key)
+            for waiting in queue.order(POSITION_UPDATES):  # everyone behind moved up one place
+                await self._emit(await self._job(waiting))
 
     async def _drive(self, job_id: int) -> None:
         job = await self._job(job_id)
@@ -303,7 +359,6 @@ class Engine:
 
     async def _resume_submitting(self, job: JobRow) -> JobRow:
         if job.remote_id is None:
-            self._dequeue(job.id)
             await self._finish(job.id, "failed", "release", code="UNCONFIRMED", message=UNCONFIRMED_SUBMIT)
             return await self._job(job.id)
         async with self._db.transaction() as tx:
@@ -316,30 +371,32 @@ class Engine:
         provider = self._providers[job.profile]
         request = REQUEST_ADAPTER.validate_json(job.request_json)
         while True:
-            key = await pool.acquire_task()
+            key = await self._turns[job.id]
+            del self._turns[job.id]
             async with self._db.transaction() as tx:
                 moved = await jobs.transition_in(tx, job.id, ("queued",), "submitting", key_name=key.name)
             if not moved:  # cancelled while waiting
-                await pool.release_task(key.name)
+                pool.release_task(key.name)
                 return await self._job(job.id)
-            self._dequeue(job.id)
             await self._emit(await self._job(job.id))
             try:
                 task = await provider.submit(request, key)
             except ProviderError as exc:
-                await pool.release_task(key.name)
+                pool.release_task(key.name)
                 if exc.rate_limited:
                     log.warning("job %s: key %s rate-limited at submit; requeued", job.id, key.name)
                     pool.cool_down(key.name, exc.retry_after)
                     async with self._db.transaction() as tx:
                         await jobs.transition_in(tx, job.id, ("submitting",), "queued", key_name=None)
-                    self._queued.insert(0, job.id)
+                    job = await self._job(job.id)
+                    self._queue_up(job, front=True)
+                    await self._emit(job)
                     continue
                 log.warning("job %s: submit refused: %s (%s)", job.id, exc.code, exc.detail)
                 await self._finish(job.id, "failed", "release", code=exc.code, message=exc.user_message)
                 return await self._job(job.id)
             except Exception:
-                await pool.release_task(key.name)
+                pool.release_task(key.name)
                 raise
             return await self._submitted(job, task)
 
@@ -363,7 +420,7 @@ class Engine:
             await self._apply(job, task.snapshot)
             job = await self._job(job.id)
             if not job.active:  # finished in the create response: the slot is free again
-                await self._pools[job.profile].release_task(job.key_name)
+                self._pools[job.profile].release_task(job.key_name)
         return job
 
     async def _run(self, job: JobRow) -> None:
@@ -375,13 +432,18 @@ class Engine:
         timing = profile.timing
         submitted = job.submitted_at or self._clock.now()
         deadline = job.deadline_at or submitted + timing.timeout
-        delay = max(0.0, submitted + timing.first_poll - self._clock.now())
+        history_key = (job.profile, job.kind, job.model, job.duration)
+        typical = self._history.typical(history_key, timing.expected)
+        budgeted = pool.limited
+        first = polling.first_delay(
+            timing, typical, self._history.slow(history_key, timing.expected), budgeted=budgeted
+        )
+        delay = max(0.0, submitted + first - self._clock.now()) if job.polls == 0 else 0.0
         failures = 0
         try:
             while job.state == "running":
                 now = self._clock.now()
-                if now + delay >= deadline:
-                    await self._clock.sleep(max(0.0, deadline - now))
+                if now >= deadline:  # polled one last time at the deadline: still not done
                     await self._finish(
                         job.id,
                         "timed_out",
@@ -390,7 +452,7 @@ class Engine:
                         message="The provider did not finish this video in time. Your credits were returned.",
                     )
                     return
-                await self._clock.sleep(delay)
+                await self._clock.sleep(min(delay, max(0.0, deadline - now)))
                 key = await pool.spend(job.key_name)
                 try:
                     snap = await provider.poll(task, key)
@@ -406,13 +468,14 @@ class Engine:
                     await self._finish(job.id, "failed", "release", code=exc.code, message=exc.user_message)
                     return
                 failures = 0
-                delay = timing.poll_interval
                 await jobs.update(self._db, job.id, polls=job.polls + 1)
                 await self._apply(job, snap)
                 job = await self._job(job.id)
+                elapsed = self._clock.now() - submitted
+                delay = polling.next_delay(timing, elapsed, typical, snap.progress_pct, budgeted=budgeted)
         finally:
             if not (await self._job(job.id)).active:
-                await pool.release_task(job.key_name)
+                pool.release_task(job.key_name)
 
     @staticmethod
     def _backoff(base: float, cap: float, failures: int) -> float:
@@ -432,6 +495,9 @@ class Engine:
                 await self._finish(job.id, "failed", "release", code=exc.code, message=exc.user_message)
                 return
             await self._finish(job.id, "succeeded", "capture", video_url=source.url, **_visible(snap))
+            if job.submitted_at is not None:
+                took = self._clock.now() - job.submitted_at
+                self._history.add((job.profile, job.kind, job.model, job.duration), took)
             return
         if snap.state is TaskState.FAILED:
             error = snap.error
@@ -489,14 +555,31 @@ class Engine:
         return job
 
     def queue_position(self, job_id: int) -> int | None:
-        try:
-            return self._queued.index(job_id) + 1
-        except ValueError:
+        for queue in self._queues.values():
+            if job_id in queue:
+                return queue.position(job_id)
+        return None
+
+    def eta(self, job: JobRow) -> float | None:
+        """Seconds until the video should be ready, from history (None when unknown or finished)."""
+        if not job.active:
             return None
+        timing = self._profiles[job.profile].timing if job.profile in self._profiles else None
+        if timing is None:
+            return None
+        typical = self._history.typical((job.profile, job.kind, job.model, job.duration), timing.expected)
+        if job.state == "running" and job.submitted_at is not None:
+            return max(0.0, job.submitted_at + typical - self._clock.now())
+        position = self.queue_position(job.id) or 1
+        slots = self._profiles[job.profile].max_concurrent
+        rounds = 1 + (position - 1) // slots if slots else 1
+        return typical * rounds
 
     async def _emit(self, job: JobRow) -> None:
         event = JobEvent(
-            job=job, queue_position=self.queue_position(job.id) if job.state == "queued" else None
+            job=job,
+            queue_position=self.queue_position(job.id) if job.state == "queued" else None,
+            eta_seconds=self.eta(job),
         )
         for observer in self._observers:
             try:

@@ -12,6 +12,7 @@ from storage.jobs import JobRow
 class JobEvent:
     job: JobRow
     queue_position: int | None = None  # 1 = next to be submitted; None when not queued
+    eta_seconds: float | None = None  # until the video should be ready, from history
 
     @property
     def terminal(self) -> bool:

@@ -26,7 +26,8 @@ class Timing(BaseModel):
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
-    first_poll: float = Field(60.0, gt=0)
+    expected: float = Field(180.0, gt=0)  # typical generation time before the bot has history
+    first_poll: float = Field(60.0, gt=0)  # never poll earlier than this
     poll_interval: float = Field(15.0, gt=0)
     timeout: float = Field(1200.0, gt=0)
     backoff_max: float = Field(120.0, gt=0)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from bot.engine.engine import Engine
+from bot.engine.engine import Engine, JobOrigin
 from bot.errors import InsufficientCredits, InvalidRequest
 from bot.providers.base import TextToVideo
 from bot.providers.profiles import Timing
@@ -97,7 +97,7 @@ async def test_a_vendor_that_never_finishes_times_out_and_releases(harness: Harn
     await h.grant(10)
     h.fake.script_next(TaskScript(outcome="never"))
     profile = h.fake.profile(
-        timing=Timing(first_poll=0.01, poll_interval=0.02, timeout=0.3, backoff_max=0.05)
+        timing=Timing(expected=0.02, first_poll=0.01, poll_interval=0.02, timeout=0.3, backoff_max=0.05)
     )
     engine, _ = await h.make(profile)
     job = await engine.enqueue(h.origin, PROMPT)
@@ -223,7 +223,12 @@ async def test_rate_limited_submit_waits_and_never_fails_the_job(harness: Harnes
     await h.grant(10)
     h.fake.fail_next("generate", status=429, code="API_KEY_RATE_LIMIT_EXCEEDED", error="slow down")
     timing = Timing(
-        first_poll=0.01, poll_interval=0.01, timeout=5, backoff_max=0.05, rate_limit_cooldown=0.05
+        expected=0.02,
+        first_poll=0.01,
+        poll_interval=0.01,
+        timeout=5,
+        backoff_max=0.05,
+        rate_limit_cooldown=0.05,
     )
     engine, _ = await h.make(h.fake.profile(timing=timing))
     job = await engine.enqueue(h.origin, PROMPT)
@@ -297,3 +302,24 @@ async def test_server_multiplier_rounds_up(harness: Harness) -> None:
     await guilds.update(h.db, GUILD, price_multiplier=1.1)
     assert (await engine.quote(PROMPT, GUILD)).cost == 5  # 4 × 1.1 = 4.4 → 5
     assert (await engine.quote(PROMPT, GUILD + 1)).cost == 4  # other servers keep the provider's price
+
+
+async def test_queue_is_fair_across_members_and_shows_positions(harness: Harness) -> None:
+    h = harness
+    alice, bob = h.origin, JobOrigin(guild_id=GUILD, channel_id=222, user_id=MEMBER + 1)
+    await h.grant(100)
+    async with h.db.transaction() as tx:
+        await ledger.grant(tx, GUILD, MEMBER + 1, 100, actor_id=None, reason="t")
+    h.fake.script_next(*[TaskScript(stages=("generating",) * 3) for _ in range(4)])
+    profile = h.fake.profile(keys=(h.fake.api_key(),), max_concurrent=1)
+    engine, seen = await h.make(profile)
+    a1 = await engine.enqueue(alice, PROMPT)
+    a2 = await engine.enqueue(alice, PROMPT)
+    a3 = await engine.enqueue(alice, PROMPT)
+    b1 = await engine.enqueue(bob, PROMPT)
+    await settle(engine)
+    order = [r["id"] for r in await h.db.fetchall("SELECT id FROM jobs ORDER BY submitted_at")]
+    assert order == [a1.id, a2.id, b1.id, a3.id]  # bob did not wait behind all of alice's jobs
+    positions = {e.queue_position for e in seen.events if e.job.id == b1.id and e.job.state == "queued"}
+    assert {2, 1} <= positions  # bob went ahead of alice's third job and watched his place go 2 → 1
+    assert all(e.eta_seconds is not None for e in seen.events if e.job.active)

@@ -320,7 +320,9 @@ class FakeFreeSora:
             "base_url": self.base_url,
             "keys": self.api_keys(),
             "max_concurrent": self.max_concurrent,
-            "timing": Timing(first_poll=0.01, poll_interval=0.01, timeout=5.0, backoff_max=0.05),
+            "timing": Timing(
+                expected=0.02, first_poll=0.01, poll_interval=0.01, timeout=5.0, backoff_max=0.05
+            ),
             "request_timeout": 2.0,
         }
         fields.update(overrides)

@@ -247,7 +247,9 @@ class FakeNanophoto:
             "base_url": self.base_url,
             "keys": self.api_keys(),
             "requests_per_hour": self.rate_limit,
-            "timing": Timing(first_poll=0.01, poll_interval=0.01, timeout=5.0, backoff_max=0.05),
+            "timing": Timing(
+                expected=0.02, first_poll=0.01, poll_interval=0.01, timeout=5.0, backoff_max=0.05
+            ),
             "request_timeout": 2.0,
         }
         fields.update(overrides)

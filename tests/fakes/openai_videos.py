@@ -331,7 +331,9 @@ class FakeOpenAIVideos:
             "keys": self.api_keys(),
             "models": self.models,
             "durations": self.allowed_seconds,
-            "timing": Timing(first_poll=0.01, poll_interval=0.01, timeout=5.0, backoff_max=0.05),
+            "timing": Timing(
+                expected=0.02, first_poll=0.01, poll_interval=0.01, timeout=5.0, backoff_max=0.05
+            ),
             "request_timeout": 2.0,
         }
         fields.update(overrides)

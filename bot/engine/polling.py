@@ -1,0 +1,63 @@
+"""When to ask a vendor again: from the job's own history, its progress, and the key's budget.
+
+A status call that finds nothing new is wasted — on nanophoto it costs 1% of the key's hourly
+budget. So the first poll goes near the moment the job is expected to be done (history by
+profile, kind, model and duration; the profile's ``expected`` hint before there is any), and the
+next ones tighter. When the vendor reports a percentage, the finish is extrapolated from it. On a
+budgeted key the first poll waits for the slow end of history (p90), so most jobs need one poll.
+"""
+
+from __future__ import annotations
+
+import statistics
+from collections import defaultdict, deque
+
+from bot.providers.profiles import Timing
+
+HistoryKey = tuple[str, str, str, int]  # profile, kind, model, duration
+MIN_SAMPLES = 3
+KEEP = 50
+MARGIN = 1.03  # poll a little after the predicted finish rather than a little before
+
+
+class History:
+    """Recent generation times (submit → done), in memory, seeded from the database at start."""
+
+    def __init__(self) -> None:
+        self._seen: defaultdict[HistoryKey, deque[float]] = defaultdict(lambda: deque(maxlen=KEEP))
+
+    def add(self, key: HistoryKey, seconds: float) -> None:
+        if seconds > 0:
+            self._seen[key].append(seconds)
+
+    def typical(self, key: HistoryKey, default: float) -> float:
+        seen = self._seen.get(key)
+        return statistics.median(seen) if seen and len(seen) >= MIN_SAMPLES else default
+
+    def slow(self, key: HistoryKey, default: float) -> float:
+        """The 90th percentile: by then nearly every job like this one has finished."""
+        seen = self._seen.get(key)
+        if not seen or len(seen) < MIN_SAMPLES:
+            return default
+        ordered = sorted(seen)
+        return ordered[min(len(ordered) - 1, int(0.9 * len(ordered)))]
+
+
+def first_delay(timing: Timing, typical: float, slow: float, *, budgeted: bool) -> float:
+    """Seconds after submit before the first status call."""
+    if budgeted:
+        return max(timing.first_poll, slow)
+    # Unbudgeted: look early, so that a percentage (where the vendor gives one) can tell the rest.
+    return max(timing.first_poll, 0.15 * typical)
+
+
+def next_delay(
+    timing: Timing, elapsed: float, typical: float, progress_pct: int | None, *, budgeted: bool
+) -> float:
+    """Seconds until the next status call of a job still running ``elapsed`` seconds after submit."""
+    if progress_pct is not None and 0 < progress_pct < 100:
+        remaining = elapsed * (100 - progress_pct) / progress_pct
+        return max(timing.poll_interval / 4, remaining * MARGIN)
+    if elapsed < typical:
+        return max(timing.poll_interval, typical - elapsed)
+    return timing.poll_interval * (2.0 if budgeted else 1.0)

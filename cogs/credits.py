@@ -212,37 +212,6 @@ class CreditsAdminGroup(app_commands.Group, name="credits-admin", description="M
         )
         await interaction.response.send_message(text, ephemeral=True)
 
-    @app_commands.command(name="limits", description="Caps on videos in progress and daily spending.")
-    @app_commands.describe(
-        active_per_member="Videos one member may have in progress (0 = no limit).",
-        active_per_server="Videos the whole server may have in progress (0 = no limit).",
-        daily_spend="Credits one member may spend per day (0 = no limit).",
-    )
-    async def limits(
-        self,
-        interaction: discord.Interaction,
-        active_per_member: int | None = None,
-        active_per_server: int | None = None,
-        daily_spend: int | None = None,
-    ) -> None:
-        assert interaction.guild_id is not None
-        s = await self.credits.set_limits(
-            interaction.guild_id,
-            is_manager=is_manager(interaction),
-            per_member=active_per_member,
-            per_server=active_per_server,
-            daily_spend=daily_spend,
-        )
-
-        def show(v: int | None) -> str:
-            return str(v) if v else "no limit"
-
-        await interaction.response.send_message(
-            f"Limits — in progress per member: {show(s.max_active_per_member)}; per server: "
-            f"{show(s.max_active_per_server)}; daily spend per member: {show(s.max_daily_spend_per_member)}.",
-            ephemeral=True,
-        )
-
     @app_commands.command(name="multiplier", description="Scale every provider price on this server.")
     @app_commands.describe(value="1 = the provider's prices; 1.5 = 50% more; 0.5 = half.")
     async def multiplier(self, interaction: discord.Interaction, value: float) -> None:

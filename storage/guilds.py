@@ -22,6 +22,10 @@ class GuildSettings:
     max_active_per_member: int | None = None
     max_active_per_server: int | None = None
     max_daily_spend_per_member: int | None = None
+    default_profile: str | None = None
+    default_model: str | None = None
+    allowed_channels: tuple[int, ...] = ()  # empty: generation anywhere
+    allowed_roles: tuple[int, ...] = ()  # empty: everyone may generate
 
 
 async def get(db: Database, guild_id: int) -> GuildSettings:
@@ -37,6 +41,10 @@ async def get(db: Database, guild_id: int) -> GuildSettings:
         max_active_per_member=row["max_active_per_member"],
         max_active_per_server=row["max_active_per_server"],
         max_daily_spend_per_member=row["max_daily_spend_per_member"],
+        default_profile=row["default_profile"],
+        default_model=row["default_model"],
+        allowed_channels=tuple(int(c) for c in json.loads(row["allowed_channels"])),
+        allowed_roles=tuple(int(r) for r in json.loads(row["allowed_roles"])),
     )
 
 
@@ -45,13 +53,16 @@ async def save(db: Database, settings: GuildSettings) -> None:
         await tx.execute(
             "INSERT INTO guild_settings (guild_id, price_multiplier, prices_json, allowance_amount,"
             " allowance_period, max_active_per_member, max_active_per_server, max_daily_spend_per_member,"
-            " updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"
+            " default_profile, default_model, allowed_channels, allowed_roles,"
+            " updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
             " ON CONFLICT (guild_id) DO UPDATE SET price_multiplier = excluded.price_multiplier,"
             " prices_json = excluded.prices_json, allowance_amount = excluded.allowance_amount,"
             " allowance_period = excluded.allowance_period,"
             " max_active_per_member = excluded.max_active_per_member,"
             " max_active_per_server = excluded.max_active_per_server,"
             " max_daily_spend_per_member = excluded.max_daily_spend_per_member,"
+            " default_profile = excluded.default_profile, default_model = excluded.default_model,"
+            " allowed_channels = excluded.allowed_channels, allowed_roles = excluded.allowed_roles,"
             " updated_at = excluded.updated_at",
             (
                 settings.guild_id,
@@ -62,6 +73,10 @@ async def save(db: Database, settings: GuildSettings) -> None:
                 settings.max_active_per_member,
                 settings.max_active_per_server,
                 settings.max_daily_spend_per_member,
+                settings.default_profile,
+                settings.default_model,
+                json.dumps(list(settings.allowed_channels)),
+                json.dumps(list(settings.allowed_roles)),
                 time.time(),
             ),
         )

@@ -156,30 +156,6 @@ class Credits:
             self._db, guild_id, allowance_amount=check_amount(amount), allowance_period=period
         )
 
-    async def set_limits(
-        self,
-        guild_id: int,
-        *,
-        is_manager: bool,
-        per_member: int | None,
-        per_server: int | None,
-        daily_spend: int | None,
-    ) -> guilds.GuildSettings:
-        """Change the caps given (0 turns one off; None leaves it as it is)."""
-        require_manager(is_manager)
-        changes: dict[str, int | None] = {}
-        for name, value, column in (
-            ("active_per_member", per_member, "max_active_per_member"),
-            ("active_per_server", per_server, "max_active_per_server"),
-            ("daily_spend", daily_spend, "max_daily_spend_per_member"),
-        ):
-            if value is None:
-                continue
-            if value < 0 or value > MAX_AMOUNT:
-                raise InvalidRequest(name, f"is {value}", f"0 (no limit) to {MAX_AMOUNT:,}")
-            changes[column] = value or None
-        return await guilds.update(self._db, guild_id, **changes)
-
     async def set_multiplier(
         self, guild_id: int, multiplier: float, *, is_manager: bool
     ) -> guilds.GuildSettings:

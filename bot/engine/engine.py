@@ -29,6 +29,7 @@ from bot.providers.base import (
     REQUEST_ADAPTER,
     ApiKey,
     GenerationRequest,
+    Kind,
     ProviderError,
     RemoteTask,
     TaskSnapshot,
@@ -133,13 +134,28 @@ class Engine:
             raise UserError(f"Unknown provider `{name}`. Available: {', '.join(sorted(self._profiles))}.")
         return name
 
+    @property
+    def profile_names(self) -> tuple[str, ...]:
+        return tuple(self._profiles)
+
+    def profile_for(self, kind: Kind, settings: guilds.GuildSettings | None = None) -> str | None:
+        """The profile to use for ``kind``: the server's default if it offers it, then the bot's, then
+        the first that does. None when no configured provider offers it."""
+        preferred = [settings.default_profile] if settings and settings.default_profile else []
+        for name in [*preferred, self._default, *self._profiles]:
+            if name in self._providers and kind in self._providers[name].capabilities.kinds:
+                return name
+        return None
+
     async def quote(self, req: GenerationRequest, guild_id: int, profile: str | None = None) -> Quote:
         """Validate ``req`` against the profile and price it for this server. Raises ``UserError``."""
-        name = self._profile_name(profile)
+        settings = await guilds.get(self._db, guild_id)
+        name = self._profile_name(profile or self.profile_for(req.kind, settings))
         provider = self._providers[name]
+        if req.model is None and settings.default_model in provider.capabilities.models:
+            req = req.model_copy(update={"model": settings.default_model})
         provider.capabilities.validate_request(req)
         model = provider.capabilities.resolve_model(req)
-        settings = await guilds.get(self._db, guild_id)
         cost = pricing.cost_of(self._profiles[name], provider.default_prices, model, req.duration, settings)
         return Quote(name, model, cost)
 
@@ -206,7 +222,7 @@ class Engine:
                 kind=req.kind.value,
                 model=quote.model,
                 duration=req.duration,
-                request_json=req.model_dump_json(),
+                request_json=req.model_copy(update={"model": quote.model}).model_dump_json(),
                 cost=quote.cost,
                 created_at=now,
                 updated_at=now,

@@ -1,0 +1,79 @@
+"""``/settings`` without Discord: the server's default provider and model, where and who may
+generate, and the caps on jobs in progress and daily spending. Managers only; every refusal names
+the field and what is allowed, and nothing is written when one is raised."""
+
+from __future__ import annotations
+
+from bot.engine.credits import MAX_AMOUNT, require_manager
+from bot.engine.engine import Engine
+from bot.errors import InvalidRequest
+from storage import guilds
+from storage.db import Database
+from storage.guilds import GuildSettings
+
+
+class ServerSettings:
+    def __init__(self, db: Database, engine: Engine) -> None:
+        self._db = db
+        self._engine = engine
+
+    async def get(self, guild_id: int) -> GuildSettings:
+        return await guilds.get(self._db, guild_id)
+
+    async def set_provider(
+        self, guild_id: int, profile: str, model: str | None, *, is_manager: bool
+    ) -> GuildSettings:
+        require_manager(is_manager)
+        names = self._engine.profile_names
+        if profile not in names:
+            raise InvalidRequest("profile", f"`{profile}` is not configured", ", ".join(names))
+        models = self._engine.provider(profile).capabilities.models
+        if model is not None and model not in models:
+            raise InvalidRequest("model", f"`{model}` is not offered by `{profile}`", ", ".join(models))
+        return await guilds.update(self._db, guild_id, default_profile=profile, default_model=model)
+
+    async def allow_channel(
+        self, guild_id: int, channel_id: int, allow: bool, *, is_manager: bool
+    ) -> GuildSettings:
+        require_manager(is_manager)
+        current = (await guilds.get(self._db, guild_id)).allowed_channels
+        changed = (
+            tuple(sorted({*current, channel_id})) if allow else tuple(c for c in current if c != channel_id)
+        )
+        return await guilds.update(self._db, guild_id, allowed_channels=changed)
+
+    async def allow_role(
+        self, guild_id: int, role_id: int, allow: bool, *, is_manager: bool
+    ) -> GuildSettings:
+        require_manager(is_manager)
+        current = (await guilds.get(self._db, guild_id)).allowed_roles
+        changed = tuple(sorted({*current, role_id})) if allow else tuple(r for r in current if r != role_id)
+        return await guilds.update(self._db, guild_id, allowed_roles=changed)
+
+    async def open_access(self, guild_id: int, *, is_manager: bool) -> GuildSettings:
+        require_manager(is_manager)
+        return await guilds.update(self._db, guild_id, allowed_channels=(), allowed_roles=())
+
+    async def set_limits(
+        self,
+        guild_id: int,
+        *,
+        is_manager: bool,
+        per_member: int | None,
+        per_server: int | None,
+        daily_spend: int | None,
+    ) -> GuildSettings:
+        """Change the caps given (0 turns one off; None leaves it as it is)."""
+        require_manager(is_manager)
+        changes: dict[str, int | None] = {}
+        for name, value, column in (
+            ("active_per_member", per_member, "max_active_per_member"),
+            ("active_per_server", per_server, "max_active_per_server"),
+            ("daily_spend", daily_spend, "max_daily_spend_per_member"),
+        ):
+            if value is None:
+                continue
+            if value < 0 or value > MAX_AMOUNT:
+                raise InvalidRequest(name, f"is {value}", f"0 (no limit) to {MAX_AMOUNT:,}")
+            changes[column] = value or None
+        return await guilds.update(self._db, guild_id, **changes)

@@ -76,6 +76,7 @@ from bot.providers.base import (
     TextToVideo,
     VideoSource,
 )
+from bot.providers.faults import malformed, transport
 from bot.providers.http import HttpResponse, TransportError, VendorHttp
 from bot.providers.profiles import ProfileError, ProviderProfile
 
@@ -420,44 +421,6 @@ def freesora_error(
     )
 
 
-def _malformed(detail: str, http_status: int, *, retryable: bool = True) -> ProviderError:
-    return ProviderError(
-        code="MALFORMED_RESPONSE",
-        detail=detail,
-        user_message="The video provider sent an answer the bot could not read. It will try again.",
-        blame="vendor",
-        retryable=retryable,
-        http_status=http_status,
-    )
-
-
-def _transport(exc: TransportError, *, submit: bool) -> ProviderError:
-    if not exc.maybe_sent:
-        return ProviderError(
-            code="UNREACHABLE",
-            detail=str(exc),
-            user_message="The bot could not reach the video provider. Please try again in a few minutes.",
-            blame="vendor",
-            retryable=True,
-        )
-    if submit:
-        # The create may have started (and billed) a video; it must not be repeated blindly.
-        return ProviderError(
-            code="NO_RESPONSE",
-            detail=str(exc),
-            user_message="The video provider did not answer in time. Please try again in a few minutes.",
-            blame="vendor",
-            retryable=False,
-        )
-    return ProviderError(
-        code="NO_RESPONSE",
-        detail=str(exc),
-        user_message="The video provider is not answering right now; the bot will keep checking.",
-        blame="vendor",
-        retryable=True,
-    )
-
-
 def _image_error(detail: str) -> ProviderError:
     return ProviderError(
         code="IMAGE_UNUSABLE",
@@ -537,7 +500,7 @@ class FreeSoraPro:
         credits, vip = data.get("left_credits"), data.get("is_vip")
         if isinstance(credits, bool) or not isinstance(credits, int | float) or not isinstance(vip, bool):
             raise self._logged(
-                _malformed(f"credits answer lacks left_credits/is_vip: {sorted(data)}", resp.status),
+                malformed(f"credits answer lacks left_credits/is_vip: {sorted(data)}", resp.status),
                 "get-user-credits",
                 key,
             )
@@ -615,7 +578,7 @@ class FreeSoraPro:
         if not isinstance(task_id, str | int) or isinstance(task_id, bool) or not str(task_id):
             # Something may have been created and billed; repeating blindly could double it.
             raise self._logged(
-                _malformed("create answer has no data.taskId", resp.status, retryable=False), "create", key
+                malformed("create answer has no data.taskId", resp.status, retryable=False), "create", key
             )
         remote_id = str(task_id)
         snapshot = self._snapshot(data, remote_id, key) if data.get("status") is not None else None
@@ -632,7 +595,7 @@ class FreeSoraPro:
         snapshot = self._snapshot(data, task.remote_id, key)
         if snapshot is None:  # "succeeded" without any URL: ask again rather than deliver nothing
             raise self._logged(
-                _malformed("succeeded answer has no result_url", resp.status), "check-result", key
+                malformed("succeeded answer has no result_url", resp.status), "check-result", key
             )
         if snapshot.state is TaskState.FAILED:
             log.info(
@@ -672,7 +635,7 @@ class FreeSoraPro:
                 idempotent=idempotent,
             )
         except TransportError as exc:
-            raise self._logged(_transport(exc, submit=not idempotent), route, key) from None
+            raise self._logged(transport(exc, submit=not idempotent), route, key) from None
 
     def _data(self, resp: HttpResponse, route: str, key: ApiKey, *, submit: bool) -> dict[str, Any]:
         """The envelope's ``data`` when ``code == 0`` on HTTP < 400; otherwise a ``ProviderError``."""
@@ -682,7 +645,7 @@ class FreeSoraPro:
             if resp.status >= 400:  # e.g. a proxy's HTML 502: the status is all there is
                 err = freesora_error(None, _scrub(resp.text[:200], key), resp.status, polling=polling)
             else:
-                err = _malformed(
+                err = malformed(
                     f"HTTP {resp.status} body is not a JSON object: {_scrub(resp.text[:200], key)!r}",
                     resp.status,
                     retryable=not submit,
@@ -694,7 +657,7 @@ class FreeSoraPro:
         if resp.status >= 400 or not _is_success_code(code):
             if resp.status < 400 and "code" not in env:
                 raise self._logged(
-                    _malformed(
+                    malformed(
                         f"HTTP {resp.status} envelope has no code: {sorted(env)}",
                         resp.status,
                         retryable=not submit,
@@ -706,7 +669,7 @@ class FreeSoraPro:
         data = env.get("data")
         if not isinstance(data, dict):
             raise self._logged(
-                _malformed(
+                malformed(
                     f"HTTP {resp.status} envelope data is not an object", resp.status, retryable=not submit
                 ),
                 route,

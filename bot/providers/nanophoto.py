@@ -43,6 +43,7 @@ from bot.providers.base import (
     TextToVideo,
     VideoSource,
 )
+from bot.providers.faults import malformed, transport
 from bot.providers.http import HttpResponse, TransportError, VendorHttp
 from bot.providers.profiles import ProfileError, ProviderProfile
 
@@ -268,44 +269,6 @@ def nanophoto_error(
         vendor_refunds=spec.vendor_refunds,
         http_status=http_status,
         retry_after=None,  # nanophoto documents no Retry-After header
-    )
-
-
-def malformed(detail: str, http_status: int, *, retryable: bool = True) -> ProviderError:
-    return ProviderError(
-        code="MALFORMED_RESPONSE",
-        detail=detail,
-        user_message="The video provider sent an answer the bot could not read. It will try again.",
-        blame="vendor",
-        retryable=retryable,
-        http_status=http_status,
-    )
-
-
-def transport(exc: TransportError, *, submit: bool) -> ProviderError:
-    if not exc.maybe_sent:
-        return ProviderError(
-            code="UNREACHABLE",
-            detail=str(exc),
-            user_message="The bot could not reach the video provider. Please try again in a few minutes.",
-            blame="vendor",
-            retryable=True,
-        )
-    if submit:
-        # The create may or may not have started (and billed) a video; it must not be repeated blindly.
-        return ProviderError(
-            code="NO_RESPONSE",
-            detail=str(exc),
-            user_message="The video provider did not answer in time. Please try again in a few minutes.",
-            blame="vendor",
-            retryable=False,
-        )
-    return ProviderError(
-        code="NO_RESPONSE",
-        detail=str(exc),
-        user_message="The video provider is not answering right now; the bot will keep checking.",
-        blame="vendor",
-        retryable=True,
     )
 
 

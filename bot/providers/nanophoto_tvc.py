@@ -46,14 +46,13 @@ from bot.providers.base import (
     TvcRequest,
     VideoSource,
 )
+from bot.providers.faults import malformed, transport
 from bot.providers.http import HttpResponse, TransportError, VendorHttp
 from bot.providers.nanophoto import (
     NanophotoReply,
-    malformed,
     nanophoto_error,
     retry_poll,
     scrub,
-    transport,
 )
 from bot.providers.profiles import ProfileError, ProviderProfile
 

@@ -63,6 +63,7 @@ from bot.providers.base import (
     TextToVideo,
     VideoSource,
 )
+from bot.providers.faults import malformed, transport
 from bot.providers.http import CONNECT_TIMEOUT, HttpResponse, TransportError, VendorHttp
 from bot.providers.profiles import ProfileError, ProviderProfile, Timing
 
@@ -365,46 +366,6 @@ def openai_error(
     )
 
 
-def _malformed(detail: str, http_status: int | None, *, retryable: bool = True) -> ProviderError:
-    return ProviderError(
-        code="MALFORMED_RESPONSE",
-        detail=detail,
-        user_message="The video provider sent an answer the bot could not read. It will try again."
-        if retryable
-        else "The video provider sent an answer the bot could not read.",
-        blame="vendor",
-        retryable=retryable,
-        http_status=http_status,
-    )
-
-
-def _transport(exc: TransportError, *, submit: bool) -> ProviderError:
-    if not exc.maybe_sent:
-        return ProviderError(
-            code="UNREACHABLE",
-            detail=str(exc),
-            user_message="The bot could not reach the video provider. Please try again in a few minutes.",
-            blame="vendor",
-            retryable=True,
-        )
-    if submit:
-        # The create may or may not have started (and billed) a video; it must not be repeated blindly.
-        return ProviderError(
-            code="NO_RESPONSE",
-            detail=str(exc),
-            user_message="The video provider did not answer in time. Please try again in a few minutes.",
-            blame="vendor",
-            retryable=False,
-        )
-    return ProviderError(
-        code="NO_RESPONSE",
-        detail=str(exc),
-        user_message="The video provider is not answering right now; the bot will keep checking.",
-        blame="vendor",
-        retryable=True,
-    )
-
-
 def _image_error(message: str, detail: str) -> ProviderError:
     return ProviderError(
         code="IMAGE_UNUSABLE", detail=detail, user_message=message, blame="user", retryable=False
@@ -572,13 +533,13 @@ class OpenAIVideos:
         try:
             resp = await self._post_form(self.url(CREATE_PATH), fields.wire(), image, key)
         except TransportError as exc:
-            raise self._logged(_transport(exc, submit=True), "create", key) from None
+            raise self._logged(transport(exc, submit=True), "create", key) from None
         body = self._read(resp, "create", key, submit=True)
         remote_id = remote_id_of(body)
         if not remote_id:
             # Something may have been created and billed; repeating blindly could double it.
             raise self._logged(
-                _malformed(
+                malformed(
                     f"create answer has no id: {_scrub(resp.text[:200], key)!r}", resp.status, retryable=False
                 ),
                 "create",
@@ -615,7 +576,7 @@ class OpenAIVideos:
                 idempotent=True,
             )
         except TransportError as exc:
-            raise self._logged(_transport(exc, submit=False), "status", key) from None
+            raise self._logged(transport(exc, submit=False), "status", key) from None
         body = self._read(resp, "status", key, submit=False)
         return self._snapshot(video_object(body), body, task.remote_id, task.extra, key)
 
@@ -649,7 +610,7 @@ class OpenAIVideos:
         try:
             content = await self._get_content(url, key)
         except TransportError as exc:
-            raise self._logged(_transport(exc, submit=False), "content", key) from None
+            raise self._logged(transport(exc, submit=False), "content", key) from None
         return self._content_source(content, url, key)
 
     # ------------------------------------------------------------------ remix
@@ -675,12 +636,12 @@ class OpenAIVideos:
                 idempotent=False,
             )
         except TransportError as exc:
-            raise self._logged(_transport(exc, submit=True), "remix", key) from None
+            raise self._logged(transport(exc, submit=True), "remix", key) from None
         data = self._read(resp, "remix", key, submit=True)
         remote_id = remote_id_of(data)
         if not remote_id:
             raise self._logged(
-                _malformed("remix answer has no id", resp.status, retryable=False), "remix", key
+                malformed("remix answer has no id", resp.status, retryable=False), "remix", key
             )
         extra = {"model": body.model, "remix_of": source}
         obj = video_object(data)
@@ -806,7 +767,7 @@ class OpenAIVideos:
                     key,
                 )
             if not content.body:
-                raise self._logged(_malformed("content is an empty video", content.status), "content", key)
+                raise self._logged(malformed("content is an empty video", content.status), "content", key)
             return VideoSource(url=url, data=content.body, content_type=content.content_type or "video/mp4")
         data = _json_or_none(content.body)
         if isinstance(data, Mapping):
@@ -814,7 +775,7 @@ class OpenAIVideos:
             if link:
                 return VideoSource(url=link)
         raise self._logged(
-            _malformed(
+            malformed(
                 f"content answer is {content.content_type or 'untyped'} without a video link: "
                 f"{_scrub(content.body[:200].decode('utf-8', 'replace'), key)!r}",
                 content.status,
@@ -866,7 +827,7 @@ class OpenAIVideos:
                     body_text=resp.text,
                 )
             else:
-                err = _malformed(
+                err = malformed(
                     f"HTTP {resp.status} body is not a JSON object: {_scrub(resp.text[:200], key)!r}",
                     resp.status,
                     retryable=not submit,

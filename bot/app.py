@@ -10,10 +10,17 @@ from discord.ext import commands
 from bot.config import Settings
 from bot.engine.credits import Credits
 from bot.engine.engine import Engine
+from bot.engine.server_settings import ServerSettings
+from cogs.animate import AnimateCog
+from cogs.buttons import JobButton
 from cogs.credits import CreditsAdminGroup, CreditsGroup
 from cogs.delivery import Delivery
 from cogs.errors import on_tree_error
+from cogs.jobs import JobsGroup
+from cogs.settings import SettingsGroup
 from cogs.sora import SoraCog
+from cogs.storyboard import StoryboardCog
+from cogs.tvc import TvcCog
 
 log = logging.getLogger(__name__)
 
@@ -38,9 +45,15 @@ class SoraBot(commands.Bot):
     async def setup_hook(self) -> None:
         self.tree.on_error = on_tree_error  # type: ignore[method-assign]
         await self.add_cog(SoraCog(self.engine))
+        await self.add_cog(TvcCog(self.engine))
+        await self.add_cog(StoryboardCog(self.engine))
+        await self.add_cog(AnimateCog(self, self.engine))
         credits = Credits(self.engine.db, self.engine)
         self.tree.add_command(CreditsGroup(credits))
         self.tree.add_command(CreditsAdminGroup(credits))
+        self.tree.add_command(SettingsGroup(ServerSettings(self.engine.db, self.engine), self.engine))
+        self.add_dynamic_items(JobButton)  # job buttons keep working across restarts
+        self.tree.add_command(JobsGroup(self.engine))
         guild_id = self.settings.dev_guild_id
         if guild_id is not None:
             guild = discord.Object(guild_id)

@@ -6,14 +6,22 @@ Discord attachment is whatever the member's phone produced. ``fit_image`` turns 
 image into exactly ``width`` x ``height``: EXIF rotation applied, scaled to *cover* the frame and
 centre-cropped (no letterbox bars, which the model would animate as part of the scene).
 
+Intake (``check_attachment`` then ``verify_image``) runs before anything is charged: the cheap
+checks on what Discord says about an attachment (type, bytes, pixels) come first, before the command
+defers; the bytes are then fetched at once (attachment links expire) and checked by their magic
+bytes, not by the file name, so a video or a text file renamed ``.png`` is refused for what it is.
+
 Decoding is CPU work; async callers should run it in a thread (``asyncio.to_thread``).
 """
 
 from __future__ import annotations
 
+import asyncio
 import io
 import warnings
+from dataclasses import dataclass
 
+import aiohttp
 from PIL import Image, ImageOps, UnidentifiedImageError
 
 from bot.errors import UserError
@@ -21,8 +29,14 @@ from bot.errors import UserError
 MAX_PIXELS = 50_000_000  # ~ a 9000 x 5500 photo; larger is refused before it is decoded
 JPEG_QUALITY = 90
 
+MAX_IMAGE_BYTES = 10 * 1024 * 1024  # what a member may attach as a reference image
+FETCH_TIMEOUT = 30.0
+
 PNG = "image/png"
 JPEG = "image/jpeg"
+WEBP = "image/webp"
+ACCEPTED = {PNG: "PNG", JPEG: "JPEG", WEBP: "WebP"}
+ASK = "Attach a PNG, JPEG or WebP picture."
 
 
 class ImageError(UserError):
@@ -100,3 +114,187 @@ def _encode(img: Image.Image) -> bytes:
     else:
         img.save(out, format="JPEG", quality=JPEG_QUALITY, optimize=True)
     return out.getvalue()
+
+
+# ------------------------------------------------------------------------------------- intake
+
+
+@dataclass(frozen=True)
+class ImageInfo:
+    """A reference image that passed intake: its real type (from its bytes) and pixel size."""
+
+    mime: str
+    width: int
+    height: int
+    size: int
+
+
+def sniff(data: bytes) -> str | None:
+    """The MIME type of a PNG, JPEG or WebP from its first bytes; ``None`` for anything else."""
+    if data.startswith(b"\x89PNG\r\n\x1a\n"):
+        return PNG
+    if data.startswith(b"\xff\xd8\xff"):
+        return JPEG
+    if len(data) >= 12 and data[:4] == b"RIFF" and data[8:12] == b"WEBP":
+        return WEBP
+    return None
+
+
+_VIDEO_BRANDS = (b"qt  ", b"isom", b"iso2", b"mp41", b"mp42", b"avc1", b"M4V ", b"3gp4", b"3gp5", b"dash")
+_PHOTO_BRANDS = {
+    b"heic": "an HEIC photo",
+    b"heix": "an HEIC photo",
+    b"mif1": "an HEIF photo",
+    b"avif": "an AVIF image",
+}
+
+
+def describe(data: bytes) -> str:
+    """What a file is, in plain words, from its first bytes (for refusals: "it is a video (MP4)")."""
+    if not data:
+        return "an empty file"
+    mime = sniff(data)
+    if mime is not None:
+        return f"a {ACCEPTED[mime]} image"
+    if len(data) >= 12 and data[4:8] == b"ftyp":
+        brand = data[8:12]
+        if brand in _PHOTO_BRANDS:
+            return _PHOTO_BRANDS[brand]
+        return "a video (QuickTime)" if brand == b"qt  " else "a video (MP4)"
+    if data.startswith(b"\x1a\x45\xdf\xa3"):
+        return "a video (WebM/MKV)"
+    if data[:4] == b"RIFF" and data[8:12] == b"AVI ":
+        return "a video (AVI)"
+    if data.startswith((b"GIF87a", b"GIF89a")):
+        return "a GIF"
+    if data.startswith(b"%PDF"):
+        return "a PDF document"
+    if data.startswith(b"PK\x03\x04"):
+        return "a ZIP archive (or an Office document)"
+    if data.startswith(b"BM"):
+        return "a BMP image"
+    if data.startswith((b"II*\x00", b"MM\x00*")):
+        return "a TIFF image"
+    if data.startswith((b"ID3", b"OggS", b"fLaC")) or (data[:4] == b"RIFF" and data[8:12] == b"WAVE"):
+        return "an audio file"
+    head = data[:4096]
+    if b"\x00" not in head:
+        try:
+            head.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            if exc.start < len(head) - 4:  # not just a multi-byte character cut at the end
+                return "a file of an unknown type"
+        return "a text file"
+    return "a file of an unknown type"
+
+
+def _mb(size: int) -> str:
+    return f"{size / (1024 * 1024):.1f} MB"
+
+
+def check_attachment(
+    filename: str,
+    content_type: str | None,
+    size: int,
+    width: int | None = None,
+    height: int | None = None,
+) -> None:
+    """Cheap checks on what Discord says about an attachment, before anything else happens.
+
+    Discord derives ``content_type`` from the file name and measures ``width``/``height`` itself,
+    so this refuses what is plainly wrong (a video, a document, a huge file) without a download;
+    ``verify_image`` then checks the real bytes. Raises ``ImageError``.
+    """
+    name = f"`{filename}`" if filename else "That file"
+    kind = (content_type or "").split(";")[0].strip().lower()
+    if kind.startswith("video/"):
+        raise ImageError(f"{name} is a video, not a picture. {ASK}")
+    if kind.startswith("image/") and kind not in ACCEPTED:
+        shown = kind.removeprefix("image/").upper()
+        raise ImageError(f"{name} is a {shown} image, which the video providers do not take. {ASK}")
+    if kind and not kind.startswith("image/"):
+        raise ImageError(f"{name} is not a picture (it is `{kind}`). {ASK}")
+    if size > MAX_IMAGE_BYTES:
+        raise ImageError(
+            f"{name} is {_mb(size)}; a reference image can be at most {_mb(MAX_IMAGE_BYTES)}. "
+            "Attach a smaller picture."
+        )
+    if width and height and width * height > MAX_PIXELS:
+        raise ImageError(
+            f"{name} is too large ({width}x{height} pixels; at most {MAX_PIXELS // 1_000_000} megapixels). "
+            "Attach a smaller picture."
+        )
+
+
+def verify_image(data: bytes, filename: str = "") -> ImageInfo:
+    """Check the real bytes: PNG/JPEG/WebP by magic bytes, at most 10 MB and 50 MP, fully decodable.
+
+    CPU work (it decodes the image): call it through ``asyncio.to_thread``. Raises ``ImageError``
+    naming what the file really is when it is not a picture the providers take.
+    """
+    name = f"`{filename}`" if filename else "That file"
+    if not data:
+        raise ImageError(f"{name} is empty. {ASK}")
+    mime = sniff(data)
+    if mime is None:
+        what = describe(data)
+        named = f" even though its name ends in `.{filename.rsplit('.', 1)[-1]}`" if "." in filename else ""
+        raise ImageError(f"{name} is {what}, not a PNG, JPEG or WebP picture{named}. {ASK}")
+    if len(data) > MAX_IMAGE_BYTES:
+        raise ImageError(
+            f"{name} is {_mb(len(data))}; a reference image can be at most {_mb(MAX_IMAGE_BYTES)}. "
+            "Attach a smaller picture."
+        )
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            with Image.open(io.BytesIO(data)) as img:
+                width, height = img.width, img.height
+                if width * height > MAX_PIXELS:
+                    raise ImageError(
+                        f"{name} is too large ({width}x{height} pixels; at most "
+                        f"{MAX_PIXELS // 1_000_000} megapixels). Attach a smaller picture."
+                    )
+                img.load()
+    except ImageError:
+        raise
+    except (UnidentifiedImageError, Image.DecompressionBombError, Image.DecompressionBombWarning):
+        raise ImageError(f"{name} is not an image the bot can read. {ASK}") from None
+    except (OSError, ValueError, SyntaxError, EOFError):
+        raise ImageError(
+            f"{name} is damaged or incomplete, so it cannot be used. Try attaching it again."
+        ) from None
+    return ImageInfo(mime=mime, width=width, height=height, size=len(data))
+
+
+async def fetch_image(url: str, *, max_bytes: int = MAX_IMAGE_BYTES) -> bytes:
+    """Download an image link (an embed's picture) with a size cap; ``ImageError`` when it fails.
+
+    Attachments are read through discord.py (``Attachment.read``); this is for image embeds, whose
+    link points anywhere. No credential is ever sent with it. Bounded by ``FETCH_TIMEOUT``.
+    """
+    try:
+        async with (
+            asyncio.timeout(FETCH_TIMEOUT),
+            aiohttp.ClientSession() as session,
+            session.get(url, allow_redirects=True) as resp,
+        ):
+            if resp.status != 200:
+                raise ImageError("The bot could not download that image (it may have expired).")
+            chunks: list[bytes] = []
+            got = 0
+            async for chunk in resp.content.iter_chunked(64 * 1024):
+                chunks.append(chunk)
+                got += len(chunk)
+                if got > max_bytes:
+                    break
+            data = b"".join(chunks)
+    except ImageError:
+        raise
+    except (aiohttp.ClientError, TimeoutError):
+        raise ImageError("The bot could not download that image. Try again in a moment.") from None
+    if len(data) > max_bytes:
+        raise ImageError(
+            f"That image is larger than {_mb(max_bytes)}; a reference image can be at most {_mb(max_bytes)}."
+        )
+    return data

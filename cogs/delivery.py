@@ -2,39 +2,85 @@
 
 The engine emits events; this listener keeps the newest one per job and edits the job's message
 at most once every ``edit_interval`` seconds (terminal events go out at once). While the
-interaction token lives the edit goes through it; afterwards through the bot token on the channel
-message; if that message is gone, a new one is posted and remembered.
+interaction token lives the edit goes through it; afterwards (or when Discord refuses the token)
+through the bot token on the channel message; if that message is gone, a new one is posted and
+remembered.
+
+The result is its own message: it mentions the requester and nobody else, carries the video as
+``video-<job id>.mp4`` when it fits the upload limit the interaction reported (the provider's
+link otherwise, with a word that it may expire), and the Again / Remix / Details buttons.
+Everything else is sent with no mentions allowed at all.
 """
 
 from __future__ import annotations
 
 import asyncio
+import io
 import logging
 import time
+from collections.abc import Callable
+from dataclasses import dataclass
 
+import aiohttp
 import discord
+from discord.utils import MISSING
 
-from bot import metrics
+from bot import metrics, videos
+from bot.engine import jobs_view
 from bot.engine.engine import Engine
 from bot.engine.events import JobEvent
-from cogs import render
+from cogs import buttons, render
 from storage.jobs import JobRow
 
 log = logging.getLogger(__name__)
 TOKEN_MARGIN = 30.0  # stop using an interaction token this long before it expires
 UNKNOWN_MESSAGE = 10008
 UNKNOWN_WEBHOOK = 10015
+ENTITY_TOO_LARGE = 40005
 INVALID_WEBHOOK_TOKEN = 50027
+TOKEN_REFUSED = (INVALID_WEBHOOK_TOKEN, UNKNOWN_WEBHOOK)
+EXCERPT = 150
+NO_MENTIONS = discord.AllowedMentions.none()
+
+
+def _mb(size: int) -> str:
+    return f"{size / (1024 * 1024):.1f} MB"
+
+
+@dataclass(frozen=True)
+class ResultBody:
+    content: str
+    video: bytes | None = None  # uploaded as video-<job id>.mp4 when set
 
 
 class Delivery:
-    def __init__(self, client: discord.Client, engine: Engine, *, edit_interval: float) -> None:
+    """The engine's observer that keeps Discord up to date.
+
+    ``clock`` is the wall clock the interaction-token deadline is compared with; tests replace it
+    to let a token expire without waiting 15 minutes.
+    """
+
+    def __init__(
+        self,
+        client: discord.Client,
+        engine: Engine,
+        *,
+        edit_interval: float,
+        clock: Callable[[], float] = time.time,
+        default_upload_limit: int = videos.DEFAULT_UPLOAD_LIMIT,
+    ) -> None:
         self._client = client
         self._engine = engine
         self._interval = edit_interval
+        self.clock = clock
+        self.default_upload_limit = default_upload_limit
         self._latest: dict[int, JobEvent] = {}
         self._workers: dict[int, asyncio.Task[None]] = {}
         self._last_edit: dict[int, float] = {}
+        self._message_ids: dict[int, int] = {}  # job -> its message, when it changed after the event
+        self._dead_tokens: set[int] = set()  # jobs whose interaction token Discord refused
+        self._channel_only: set[int] = set()  # messages the interaction token cannot edit
+        self._session: aiohttp.ClientSession | None = None
 
     async def on_job_event(self, event: JobEvent) -> None:
         job_id = event.job.id
@@ -52,6 +98,9 @@ class Delivery:
         for task in list(self._workers.values()):
             task.cancel()
         await asyncio.gather(*list(self._workers.values()), return_exceptions=True)
+        if self._session is not None:
+            await self._session.close()
+            self._session = None
 
     async def _flush(self, job_id: int) -> None:
         """Show the newest event for ``job_id``, waiting out the edit interval; coalesces the rest."""
@@ -70,57 +119,176 @@ class Delivery:
                 log.exception("job %s: could not update its message", job_id)
             self._last_edit[job_id] = time.monotonic()
             if event.terminal:
-                self._last_edit.pop(job_id, None)
+                self._forget(job_id)
+
+    def _forget(self, job_id: int) -> None:
+        self._last_edit.pop(job_id, None)
+        self._dead_tokens.discard(job_id)
+        message_id = self._message_ids.pop(job_id, None)
+        if message_id is not None:
+            self._channel_only.discard(message_id)
 
     async def _show(self, event: JobEvent) -> None:
         job = event.job
-        embed = render.job_embed(event)
-        await self._edit_or_repost(job, embed)
+        embed = render.job_embed(event, now=self.clock())
+        await self._edit_or_repost(job, embed, buttons.progress_view(job))
         if event.terminal and job.delivered_at is None:
             await self._post_result(job)
             await self._engine.mark_delivered(job.id)
+
+    # ---- the job's message ----------------------------------------------------------------------
 
     def _token_alive(self, job: JobRow) -> bool:
         return bool(
             job.interaction_token
             and job.application_id
             and job.interaction_expires_at
-            and time.time() < job.interaction_expires_at - TOKEN_MARGIN
+            and job.id not in self._dead_tokens
+            and self.clock() < job.interaction_expires_at - TOKEN_MARGIN
         )
 
     def _webhook(self, job: JobRow) -> discord.Webhook:
         assert job.application_id is not None and job.interaction_token is not None
         return discord.Webhook.partial(job.application_id, job.interaction_token, client=self._client)
 
-    async def _edit_or_repost(self, job: JobRow, embed: discord.Embed) -> None:
-        none = discord.AllowedMentions.none()
-        if job.message_id is not None:
-            if self._token_alive(job):
+    def _token_refused(self, job: JobRow, exc: discord.HTTPException) -> bool:
+        """True (and the token is not tried again) when Discord says the token is no longer valid."""
+        if exc.code in TOKEN_REFUSED or exc.status == 401:
+            log.info("job %s: interaction token refused (%s); using the bot token", job.id, exc.code)
+            self._dead_tokens.add(job.id)
+            return True
+        return False
+
+    async def _edit_or_repost(self, job: JobRow, embed: discord.Embed, view: discord.ui.View | None) -> None:
+        message_id = self._message_ids.get(job.id, job.message_id)
+        if message_id is not None:
+            if message_id not in self._channel_only and self._token_alive(job):
                 try:
-                    await self._webhook(job).edit_message(job.message_id, embed=embed, allowed_mentions=none)
+                    await self._webhook(job).edit_message(
+                        message_id, embed=embed, view=view, allowed_mentions=NO_MENTIONS
+                    )
                     return
                 except discord.HTTPException as exc:
-                    if exc.code not in (INVALID_WEBHOOK_TOKEN, UNKNOWN_WEBHOOK, UNKNOWN_MESSAGE):
+                    if exc.code == UNKNOWN_MESSAGE:  # deleted, or not this interaction's message
+                        self._channel_only.add(message_id)
+                    elif not self._token_refused(job, exc):
                         raise
-                    log.info("job %s: interaction edit refused (%s); using the bot token", job.id, exc.code)
             channel = self._client.get_partial_messageable(job.channel_id)
             try:
-                await channel.get_partial_message(job.message_id).edit(embed=embed, allowed_mentions=none)
+                await channel.get_partial_message(message_id).edit(
+                    embed=embed, view=view, allowed_mentions=NO_MENTIONS
+                )
                 return
             except discord.NotFound:
                 log.info("job %s: its message is gone; posting a new one", job.id)
-        channel = self._client.get_partial_messageable(job.channel_id)
-        message = await channel.send(embed=embed, allowed_mentions=none)
-        await self._engine.attach_message(job.id, message.id)
+        await self._repost(job, embed, view)
 
-    async def _post_result(self, job: JobRow) -> None:
-        mention = discord.AllowedMentions(everyone=False, roles=False, users=[discord.Object(job.user_id)])
-        content = render.result_content(job)
+    async def _repost(self, job: JobRow, embed: discord.Embed, view: discord.ui.View | None) -> None:
+        """Post the job's message anew (a followup while the token lives, so it stays editable by it)."""
+        with_view = view or MISSING
+        new_id: int | None = None
         if self._token_alive(job):
             try:
-                await self._webhook(job).send(content, allowed_mentions=mention)
+                sent = await self._webhook(job).send(
+                    embed=embed, view=with_view, allowed_mentions=NO_MENTIONS, wait=True
+                )
+                new_id = sent.id
+            except discord.HTTPException as exc:
+                if not self._token_refused(job, exc):
+                    raise
+        if new_id is None:
+            channel = self._client.get_partial_messageable(job.channel_id)
+            message = await channel.send(embed=embed, view=with_view, allowed_mentions=NO_MENTIONS)
+            new_id = message.id
+            self._channel_only.add(new_id)
+        self._message_ids[job.id] = new_id
+        await self._engine.attach_message(job.id, new_id)
+
+    # ---- the result -----------------------------------------------------------------------------
+
+    async def _post_result(self, job: JobRow) -> None:
+        body = await self.result_body(job)
+        view = buttons.result_view(job, remix=jobs_view.can_remix(self._engine, job))
+        try:
+            await self._send_result(job, body.content, body.video, view)
+        except discord.HTTPException as exc:
+            if body.video is None or (exc.status != 413 and exc.code != ENTITY_TOO_LARGE):
+                raise
+            log.info("job %s: the upload was refused as too large; linking instead", job.id)
+            size, limit = len(body.video), self._limit(job)
+            await self._send_result(
+                job, self._linked(job, size, limit), None, buttons.result_view(job, remix=False)
+            )
+
+    async def _send_result(
+        self, job: JobRow, content: str, video: bytes | None, view: discord.ui.View
+    ) -> None:
+        mention = discord.AllowedMentions(
+            everyone=False, roles=False, users=[discord.Object(job.user_id)], replied_user=False
+        )
+
+        def file() -> discord.File:  # a fresh one per attempt: sending consumes it
+            return discord.File(io.BytesIO(video), filename=f"video-{job.id}.mp4") if video else MISSING
+
+        if self._token_alive(job):
+            try:
+                await self._webhook(job).send(
+                    content, view=view, allowed_mentions=mention, wait=True, file=file()
+                )
                 return
             except discord.HTTPException as exc:
-                if exc.code not in (INVALID_WEBHOOK_TOKEN, UNKNOWN_WEBHOOK):
+                if not self._token_refused(job, exc):
                     raise
-        await self._client.get_partial_messageable(job.channel_id).send(content, allowed_mentions=mention)
+        channel = self._client.get_partial_messageable(job.channel_id)
+        await channel.send(content, view=view, allowed_mentions=mention, file=file())
+
+    def _limit(self, job: JobRow) -> int:
+        return job.upload_limit or self.default_upload_limit
+
+    async def result_body(self, job: JobRow) -> ResultBody:
+        """What the final message says, and the video when it can be uploaded."""
+        who = f"<@{job.user_id}>"
+        if job.state != "succeeded":
+            return ResultBody(f"{who} job #{job.id}: {render.status_line(JobEvent(job))}")
+        limit = self._limit(job)
+        if job.video_path:
+            data = await videos.read_saved(job.video_path, limit)
+            if data is not None:
+                return ResultBody(self._ready(job), data)
+            size = videos.saved_size(job.video_path)
+            return ResultBody(
+                f"{self._ready(job)}\n-# It is too large to upload here"
+                f"{f' ({_mb(size)}; this channel takes {_mb(limit)})' if size else ''}, and the provider "
+                f"gave no public link. A bot admin can find it as `videos/{job.id}.mp4`."
+            )
+        if not job.video_url:
+            return ResultBody(f"{self._ready(job)}\n-# The provider gave no link to the video.")
+        try:
+            data = await videos.fetch(self._http(), job.video_url, limit)
+        except videos.TooLarge as exc:
+            return ResultBody(self._linked(job, exc.size, limit))
+        except (aiohttp.ClientError, TimeoutError, ValueError) as exc:
+            log.info("job %s: could not download the video (%r); linking it", job.id, exc)
+            return ResultBody(self._linked(job, None, None))
+        return ResultBody(self._ready(job), data)
+
+    def _ready(self, job: JobRow) -> str:
+        prompt = " ".join(str(job.request.get("prompt") or job.request.get("ad_theme") or "").split())
+        if len(prompt) > EXCERPT:
+            prompt = prompt[: EXCERPT - 1] + "…"
+        quoted = f" — “{prompt}”" if prompt else ""
+        return f"<@{job.user_id}> your video is ready (job #{job.id}){quoted}"
+
+    def _linked(self, job: JobRow, size: int | None, limit: int | None) -> str:
+        why = ""
+        if limit is not None:
+            why = f"It is too large to upload here ({_mb(size) + '; ' if size else ''}this channel takes {_mb(limit)}). "
+        return (
+            f"{self._ready(job)}\n{job.video_url}\n"
+            f"-# {why}The provider's link may expire; download the video to keep it."
+        )
+
+    def _http(self) -> aiohttp.ClientSession:
+        if self._session is None or self._session.closed:
+            self._session = aiohttp.ClientSession()
+        return self._session

@@ -58,6 +58,8 @@ class JobRow:
     finished_at: float | None
     deadline_at: float | None
     updated_at: float
+    upload_limit: int | None = None  # bytes the interaction allowed to upload (003_delivery)
+    video_path: str | None = None  # the saved video when the vendor gave bytes (003_delivery)
 
     @property
     def request(self) -> dict[str, Any]:
@@ -139,6 +141,20 @@ async def active(db: Database) -> list[JobRow]:
     rows = await db.fetchall(
         "SELECT * FROM jobs WHERE state IN ('queued', 'submitting', 'running') ORDER BY id"
     )
+    return [_row(r) for r in rows]
+
+
+async def recent(db: Database, guild_id: int, user_id: int | None = None, *, limit: int = 10) -> list[JobRow]:
+    """A server's jobs (one member's when ``user_id`` is given), newest first."""
+    if user_id is None:
+        rows = await db.fetchall(
+            "SELECT * FROM jobs WHERE guild_id = ? ORDER BY id DESC LIMIT ?", (guild_id, limit)
+        )
+    else:
+        rows = await db.fetchall(
+            "SELECT * FROM jobs WHERE guild_id = ? AND user_id = ? ORDER BY id DESC LIMIT ?",
+            (guild_id, user_id, limit),
+        )
     return [_row(r) for r in rows]
 
 

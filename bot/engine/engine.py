@@ -14,11 +14,11 @@ import functools
 import json
 import logging
 import random
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from bot.engine import allowance, caps, polling, pricing
+from bot.engine import access, allowance, caps, polling, pricing
 from bot.engine.budget import KeyPool
 from bot.engine.clock import Clock, SystemClock
 from bot.engine.events import JobEvent, JobObserver
@@ -184,6 +184,12 @@ class Engine:
         async with self._db.transaction() as tx:
             await allowance.top_up_in(tx, settings, user_id, welcome=self._welcome, now=self._clock.now())
             return await ledger.balance_in(tx, guild_id, user_id)
+
+    async def check_access(
+        self, guild_id: int, channel_id: int, role_ids: Iterable[int], *, is_manager: bool
+    ) -> None:
+        """Refuse (``UserError``) when the server does not let this member generate in this channel."""
+        access.check_access(await guilds.get(self._db, guild_id), channel_id, role_ids, is_manager=is_manager)
 
     async def precheck(self, guild_id: int, user_id: int, quote: Quote) -> None:
         """Everything ``enqueue`` would refuse for credits or caps, checked before a command defers.
@@ -523,7 +529,7 @@ class Engine:
                 "release",
                 code=error.code if error else "FAILED",
                 message=_failure_message(error.message if error else None),
-                **_visible(snap),
+                **{k: v for k, v in _visible(snap).items() if v is not None},  # keep the step it failed at
             )
             return
         visible = _visible(snap)

@@ -161,6 +161,14 @@ class ApiKey(BaseModel):
     secret: SecretStr
 
 
+def scrub(text: str, key: ApiKey | None) -> str:
+    """``text`` with ``key``'s secret blanked: the last line of defence before a log or a message."""
+    if key is None:
+        return text
+    secret = key.secret.get_secret_value()
+    return text.replace(secret, "***") if secret else text
+
+
 class RemoteTask(BaseModel):
     """The vendor's handle on a submitted job, stored as soon as it is known."""
 

@@ -1,8 +1,11 @@
-"""Faults every adapter meets alike: an unreadable answer, and no answer at all."""
+"""Faults every adapter meets alike: an unreadable answer, no answer at all, no finished video —
+and the one log line every fault gets before it is raised."""
 
 from __future__ import annotations
 
-from bot.providers.base import ProviderError
+import logging
+
+from bot.providers.base import ApiKey, ProviderError, TaskSnapshot, TaskState, VideoSource, scrub
 from bot.providers.http import TransportError
 
 
@@ -22,25 +25,53 @@ def malformed(detail: str, http_status: int | None, *, retryable: bool = True) -
 def transport(exc: TransportError, *, submit: bool) -> ProviderError:
     """No answer. A create that may have reached the vendor (and billed a video) is never repeated."""
     if not exc.maybe_sent:
-        return ProviderError(
-            code="UNREACHABLE",
-            detail=str(exc),
-            user_message="The bot could not reach the video provider. Please try again in a few minutes.",
-            blame="vendor",
-            retryable=True,
-        )
-    if submit:
-        return ProviderError(
-            code="NO_RESPONSE",
-            detail=str(exc),
-            user_message="The video provider did not answer in time. Please try again in a few minutes.",
-            blame="vendor",
-            retryable=False,
-        )
+        code = "UNREACHABLE"
+        user_message = "The bot could not reach the video provider. Please try again in a few minutes."
+    elif submit:
+        code = "NO_RESPONSE"
+        user_message = "The video provider did not answer in time. Please try again in a few minutes."
+    else:
+        code = "NO_RESPONSE"
+        user_message = "The video provider is not answering right now; the bot will keep checking."
     return ProviderError(
-        code="NO_RESPONSE",
+        code=code,
         detail=str(exc),
-        user_message="The video provider is not answering right now; the bot will keep checking.",
+        user_message=user_message,
         blame="vendor",
-        retryable=True,
+        retryable=not (exc.maybe_sent and submit),
     )
+
+
+def no_video(detail: str) -> ProviderError:
+    """``open_result`` was asked for a video the snapshot does not have."""
+    return ProviderError(
+        code="NO_VIDEO",
+        detail=detail,
+        user_message="The video provider has no finished video for this job.",
+        blame="vendor",
+        retryable=False,
+    )
+
+
+def public_result(snap: TaskSnapshot) -> VideoSource:
+    """``open_result`` for vendors that hand out a public video URL: no key is needed to fetch it."""
+    if snap.state is not TaskState.SUCCEEDED or not snap.video_url:
+        raise no_video(f"open_result on a {snap.state.value} snapshot without a video URL")
+    return VideoSource(url=snap.video_url)
+
+
+def logged(
+    log: logging.Logger, vendor: str, provider: str, err: ProviderError, route: str, key: ApiKey
+) -> ProviderError:
+    """Log ``err`` once, by key name and never the key itself, and hand it back to be raised."""
+    log.warning(
+        "%s %s %s (key %s): HTTP %s %s: %s",
+        vendor,
+        provider,
+        route,
+        key.name,
+        err.http_status,
+        err.code,
+        scrub(err.detail, key),
+    )
+    return err

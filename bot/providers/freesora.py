@@ -75,10 +75,11 @@ from bot.providers.base import (
     TaskState,
     TextToVideo,
     VideoSource,
+    scrub,
 )
-from bot.providers.faults import malformed, transport
+from bot.providers.faults import logged, malformed, public_result, transport
 from bot.providers.http import HttpResponse, TransportError, VendorHttp
-from bot.providers.profiles import ProfileError, ProviderProfile
+from bot.providers.profiles import ProviderProfile, narrowed
 
 log = logging.getLogger(__name__)
 
@@ -264,27 +265,28 @@ def freesora_capabilities(
 
     ``models`` entries are tier names (every model of the tier) or vendor model names.
     """
-    names = FREESORA_TIERS if models is None else models
-    unknown = [m for m in names if m not in FREESORA_TIERS and m not in FREESORA_MODELS]
-    if unknown or not names:
-        raise ProfileError(
-            f"profile `{profile}`: field `models`: freesora offers the tiers {', '.join(FREESORA_TIERS)} "
-            f"or the models {', '.join(FREESORA_MODELS)}"
-            + (f"; unknown: {', '.join(unknown)}" if unknown else "; the list is empty")
-        )
+    names = narrowed(
+        profile,
+        "models",
+        models,
+        FREESORA_TIERS,
+        offered=(*FREESORA_TIERS, *FREESORA_MODELS),
+        offer=f"freesora offers the tiers {', '.join(FREESORA_TIERS)} "
+        f"or the models {', '.join(FREESORA_MODELS)}",
+    )
     wire: set[str] = set()
     for name in names:
         if name in FREESORA_TIERS:
             wire.update(m for (t, _k), m in WIRE_MODELS.items() if t == name)
         else:
             wire.add(name)
-    secs = FREESORA_DURATIONS if durations is None else durations
-    bad = [d for d in secs if d not in FREESORA_DURATIONS]
-    if bad or not secs:
-        raise ProfileError(
-            f"profile `{profile}`: field `durations`: freesora offers 10 and 15 seconds (25 for storyboards)"
-            + (f"; unknown: {', '.join(map(str, bad))}" if bad else "; the list is empty")
-        )
+    secs = narrowed(
+        profile,
+        "durations",
+        durations,
+        FREESORA_DURATIONS,
+        offer="freesora offers 10 and 15 seconds (25 for storyboards)",
+    )
     frozen = frozenset(wire)
     kinds = frozenset(k for (_t, k), m in WIRE_MODELS.items() if m in frozen)
     tiers = tuple(t for t in FREESORA_TIERS if any(WIRE_MODELS.get((t, k)) in frozen for k in Kind))
@@ -298,7 +300,7 @@ def freesora_capabilities(
         kinds=kinds,
         models=tiers,
         default_model=default,
-        durations=tuple(secs),
+        durations=secs,
         orientations=(Orientation.PORTRAIT, Orientation.LANDSCAPE),
         options=frozenset(options),
         wire_models=frozen,
@@ -603,22 +605,14 @@ class FreeSoraPro:
                 self.name,
                 task.remote_id,
                 key.name,
-                _scrub(str(data.get("failure_reason") or data.get("error_message") or ""), key),
+                scrub(str(data.get("failure_reason") or data.get("error_message") or ""), key),
                 data.get("credits_refunded"),
             )
         return snapshot
 
     async def open_result(self, snap: TaskSnapshot, key: ApiKey) -> VideoSource:
         """FSG hands out a public result URL; no key is needed to fetch it."""
-        if snap.state is not TaskState.SUCCEEDED or not snap.video_url:
-            raise ProviderError(
-                code="NO_VIDEO",
-                detail=f"open_result on a {snap.state.value} snapshot without a video URL",
-                user_message="The video provider has no finished video for this job.",
-                blame="vendor",
-                retryable=False,
-            )
-        return VideoSource(url=snap.video_url)
+        return public_result(snap)
 
     # ------------------------------------------------------------------ helpers
 
@@ -643,17 +637,17 @@ class FreeSoraPro:
         env = resp.data
         if not isinstance(env, dict):
             if resp.status >= 400:  # e.g. a proxy's HTML 502: the status is all there is
-                err = freesora_error(None, _scrub(resp.text[:200], key), resp.status, polling=polling)
+                err = freesora_error(None, scrub(resp.text[:200], key), resp.status, polling=polling)
             else:
                 err = malformed(
-                    f"HTTP {resp.status} body is not a JSON object: {_scrub(resp.text[:200], key)!r}",
+                    f"HTTP {resp.status} body is not a JSON object: {scrub(resp.text[:200], key)!r}",
                     resp.status,
                     retryable=not submit,
                 )
             raise self._logged(err, route, key)
         code = env.get("code")
         message = env.get("message")
-        text = _scrub(message if isinstance(message, str) else str(message or ""), key)
+        text = scrub(message if isinstance(message, str) else str(message or ""), key)
         if resp.status >= 400 or not _is_success_code(code):
             if resp.status < 400 and "code" not in env:
                 raise self._logged(
@@ -687,7 +681,7 @@ class FreeSoraPro:
                 return None
             return TaskSnapshot(state=TaskState.SUCCEEDED, progress_pct=100, video_url=url, raw=raw)
         if word == "failed":
-            reason = _scrub(str(data.get("failure_reason") or data.get("error_message") or ""), key).strip()
+            reason = scrub(str(data.get("failure_reason") or data.get("error_message") or ""), key).strip()
             refunded = data.get("credits_refunded") is True
             message = "The video provider could not make this video"
             if reason:
@@ -710,16 +704,7 @@ class FreeSoraPro:
         return TaskSnapshot(state=TaskState.RUNNING, progress_pct=pct, raw=raw)
 
     def _logged(self, err: ProviderError, route: str, key: ApiKey) -> ProviderError:
-        log.warning(
-            "freesora %s %s (key %s): HTTP %s %s: %s",
-            self.name,
-            route,
-            key.name,
-            err.http_status,
-            err.code,
-            err.detail,
-        )
-        return err
+        return logged(log, "freesora", self.name, err, route, key)
 
 
 def _result_url(data: Mapping[str, Any]) -> str | None:
@@ -735,8 +720,3 @@ def _result_url(data: Mapping[str, Any]) -> str | None:
         if isinstance(first, str) and first:
             return first
     return None
-
-
-def _scrub(text: str, key: ApiKey) -> str:
-    secret = key.secret.get_secret_value()
-    return text.replace(secret, "***") if secret else text

@@ -19,10 +19,11 @@ module (log records, exception messages) is scrubbed of it as a second line of d
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import json
 import logging
 import random
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from importlib.metadata import PackageNotFoundError, version
 from types import TracebackType
@@ -32,7 +33,7 @@ from urllib.parse import urlsplit, urlunsplit
 import aiohttp
 
 from bot import metrics
-from bot.providers.base import ApiKey
+from bot.providers.base import ApiKey, scrub
 
 log = logging.getLogger(__name__)
 
@@ -94,6 +95,16 @@ class HttpResponse:
 
 
 @dataclass(frozen=True)
+class FormFile:
+    """One file part of a multipart/form-data body."""
+
+    name: str
+    data: bytes = field(repr=False)
+    filename: str
+    content_type: str
+
+
+@dataclass(frozen=True)
 class BytesResponse:
     status: int
     body: bytes
@@ -123,20 +134,13 @@ def retry_on_5xx(resp: HttpResponse) -> bool:
     return resp.status >= 500
 
 
-def _redact_url(url: str) -> str:
+def redact_url(url: str) -> str:
     """Drop query and credentials from a URL before it goes into a log or an error."""
     parts = urlsplit(url)
     netloc = parts.hostname or ""
     if parts.port:
         netloc = f"{netloc}:{parts.port}"
     return urlunsplit((parts.scheme, netloc, parts.path, "", ""))
-
-
-def _scrub(text: str, key: ApiKey | None) -> str:
-    if key is None:
-        return text
-    secret = key.secret.get_secret_value()
-    return text.replace(secret, "***") if secret else text
 
 
 def _never_sent(exc: BaseException) -> bool:
@@ -234,10 +238,71 @@ class VendorHttp:
         """
         hdrs = self._headers(key, headers, json_body=json_body is not None)
         body = None if json_body is None else json.dumps(json_body, separators=(",", ":"))
+        return await self._request(
+            method,
+            url,
+            key,
+            hdrs,
+            lambda: body,
+            timeout_s=timeout_s,
+            idempotent=idempotent,
+            should_retry=should_retry,
+        )
+
+    async def request_form(
+        self,
+        method: str,
+        url: str,
+        *,
+        key: ApiKey | None,
+        timeout_s: float,
+        idempotent: bool,
+        fields: Mapping[str, str],
+        files: Sequence[FormFile] = (),
+        headers: Mapping[str, str] | None = None,
+        should_retry: Callable[[HttpResponse], bool] = retry_on_5xx,
+    ) -> HttpResponse:
+        """Send one multipart/form-data request; otherwise exactly like ``request_json``.
+
+        The form is built afresh for every attempt: an ``aiohttp.FormData`` can be sent only once.
+        """
+
+        def form() -> aiohttp.FormData:
+            data = aiohttp.FormData(default_to_multipart=True)
+            for name, value in fields.items():
+                data.add_field(name, value)
+            for part in files:
+                data.add_field(part.name, part.data, filename=part.filename, content_type=part.content_type)
+            return data
+
+        return await self._request(
+            method,
+            url,
+            key,
+            self._headers(key, headers, json_body=False),
+            form,
+            timeout_s=timeout_s,
+            idempotent=idempotent,
+            should_retry=should_retry,
+        )
+
+    async def _request(
+        self,
+        method: str,
+        url: str,
+        key: ApiKey | None,
+        hdrs: Mapping[str, str],
+        body: Callable[[], Any],
+        *,
+        timeout_s: float,
+        idempotent: bool,
+        should_retry: Callable[[HttpResponse], bool],
+    ) -> HttpResponse:
+        """One request whose answer is read as JSON; ``body()`` gives the payload for each attempt."""
 
         async def once() -> HttpResponse:
             async with self.session().request(
-                method, url, data=body, headers=hdrs, timeout=self._timeout(timeout_s)
+                method, url, data=body(), headers=hdrs, timeout=self._timeout(timeout_s)
             ) as resp:
                 raw = await resp.content.read(self.max_body + 1)
                 text = raw[: self.max_body].decode(resp.charset or "utf-8", errors="replace")
@@ -252,9 +317,7 @@ class VendorHttp:
         resp, attempts = await self._with_retries(
             method, url, key, once, idempotent=idempotent, should_retry=should_retry
         )
-        return HttpResponse(
-            status=resp.status, data=resp.data, text=resp.text, headers=resp.headers, attempts=attempts
-        )
+        return dataclasses.replace(resp, attempts=attempts)
 
     async def get_bytes(
         self,
@@ -267,35 +330,48 @@ class VendorHttp:
     ) -> BytesResponse:
         """Download a (small) file, e.g. a finished video; retried like any idempotent call.
 
-        Reads at most ``max_bytes`` (+1 to tell whether it was cut). Callers that need to stream a
-        large body can use ``session()`` directly with the same headers.
+        Reads at most ``max_bytes`` (+1 to tell whether it was cut). Callers that decide how much
+        to read from what the answer says use ``get_with``.
+        """
+
+        async def read(resp: aiohttp.ClientResponse) -> BytesResponse:
+            raw = await resp.content.read(max_bytes + 1)
+            return BytesResponse(
+                status=resp.status,
+                body=raw[:max_bytes],
+                content_type=resp.content_type,
+                truncated=len(raw) > max_bytes,
+            )
+
+        got, attempts = await self.get_with(
+            url, read, timeout_s=timeout_s, key=key, headers=headers, should_retry=lambda r: r.status >= 500
+        )
+        return dataclasses.replace(got, attempts=attempts)
+
+    async def get_with(
+        self,
+        url: str,
+        read: Callable[[aiohttp.ClientResponse], Awaitable[R]],
+        *,
+        timeout_s: float,
+        should_retry: Callable[[R], bool],
+        key: ApiKey | None = None,
+        accept: str = "*/*",
+        headers: Mapping[str, str] | None = None,
+    ) -> tuple[R, int]:
+        """``GET`` (following redirects) and let ``read`` take what it needs from the open answer.
+
+        Retried like any idempotent call: on transport failures and when ``should_retry(result)``
+        says so. Returns ``read``'s result and how many requests it took.
         """
         hdrs = self._headers(key, headers, json_body=False)
-        hdrs["Accept"] = "*/*"
+        hdrs["Accept"] = accept
 
-        async def once() -> BytesResponse:
+        async def once() -> R:
             async with self.session().get(url, headers=hdrs, timeout=self._timeout(timeout_s)) as resp:
-                raw = await resp.content.read(max_bytes + 1)
-                return BytesResponse(
-                    status=resp.status,
-                    body=raw[:max_bytes],
-                    content_type=resp.content_type,
-                    truncated=len(raw) > max_bytes,
-                )
+                return await read(resp)
 
-        def retry_5xx(r: BytesResponse) -> bool:
-            return r.status >= 500
-
-        resp, attempts = await self._with_retries(
-            "GET", url, key, once, idempotent=True, should_retry=retry_5xx
-        )
-        return BytesResponse(
-            status=resp.status,
-            body=resp.body,
-            content_type=resp.content_type,
-            truncated=resp.truncated,
-            attempts=attempts,
-        )
+        return await self._with_retries("GET", url, key, once, idempotent=True, should_retry=should_retry)
 
     async def _with_retries(
         self,
@@ -307,7 +383,7 @@ class VendorHttp:
         idempotent: bool,
         should_retry: Callable[[R], bool],
     ) -> tuple[R, int]:
-        where = f"{method} {_redact_url(url)}"
+        where = f"{method} {redact_url(url)}"
         who = key.name if key is not None else "-"
         limit = self.retry.attempts
         for attempt in range(1, limit + 1):
@@ -319,13 +395,13 @@ class VendorHttp:
                 metrics.vendor_failure(key, url, exc)
                 never_sent = _never_sent(exc)
                 may_retry = (idempotent or never_sent) and not _pointless_to_retry(exc)
-                what = _scrub(f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__, key)
+                what = scrub(f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__, key)
                 if last or not may_retry:
                     log.warning("%s (key %s) failed after %d attempt(s): %s", where, who, attempt, what)
                     raise TransportError(
                         f"{where} failed: {what}",
                         method=method,
-                        url=_redact_url(url),
+                        url=redact_url(url),
                         maybe_sent=not never_sent,
                         attempts=attempt,
                     ) from None

@@ -20,10 +20,11 @@ per-key budget (100 requests/hour, creates and polls both count) decides when to
 from __future__ import annotations
 
 import logging
+from abc import ABC, abstractmethod
 from collections.abc import Mapping
 from dataclasses import dataclass
 from types import MappingProxyType
-from typing import Any, Literal
+from typing import Any, ClassVar, Generic, Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, ValidationError, field_validator
 
@@ -42,10 +43,11 @@ from bot.providers.base import (
     TaskState,
     TextToVideo,
     VideoSource,
+    scrub,
 )
-from bot.providers.faults import malformed, transport
+from bot.providers.faults import logged, malformed, public_result, transport
 from bot.providers.http import HttpResponse, TransportError, VendorHttp
-from bot.providers.profiles import ProfileError, ProviderProfile
+from bot.providers.profiles import ProviderProfile, narrowed
 
 log = logging.getLogger(__name__)
 
@@ -68,8 +70,8 @@ NANOPHOTO_PRICES: dict[tuple[str, int], int] = {
     ("sora2-pro-high", 15): 240,
 }
 
-_RUNNING_WORDS = frozenset({"processing", "running", "generating", "in_progress"})
-_QUEUED_WORDS = frozenset({"queued", "pending", "submitted", "waiting"})
+RUNNING_WORDS = frozenset({"processing", "running", "generating", "in_progress"})
+QUEUED_WORDS = frozenset({"queued", "pending", "submitted", "waiting"})
 
 
 # --------------------------------------------------------------------------- wire models
@@ -290,49 +292,173 @@ def nanophoto_capabilities(
     models: tuple[str, ...] | None = None, durations: tuple[int, ...] | None = None, *, profile: str = "?"
 ) -> Capabilities:
     """The vendor's tiers/durations, narrowed by a profile's ``models``/``durations`` when given."""
-    tiers = NANOPHOTO_TIERS if models is None else models
-    unknown = [m for m in tiers if m not in NANOPHOTO_TIERS]
-    if unknown or not tiers:
-        raise ProfileError(
-            f"profile `{profile}`: field `models`: nanophoto offers {', '.join(NANOPHOTO_TIERS)}"
-            + (f"; unknown: {', '.join(unknown)}" if unknown else "; the list is empty")
-        )
-    secs = NANOPHOTO_DURATIONS if durations is None else durations
-    bad = [d for d in secs if d not in NANOPHOTO_DURATIONS]
-    if bad or not secs:
-        raise ProfileError(
-            f"profile `{profile}`: field `durations`: nanophoto offers 10 and 15 seconds"
-            + (f"; unknown: {', '.join(map(str, bad))}" if bad else "; the list is empty")
-        )
+    tiers = narrowed(
+        profile, "models", models, NANOPHOTO_TIERS, offer=f"nanophoto offers {', '.join(NANOPHOTO_TIERS)}"
+    )
+    secs = narrowed(
+        profile, "durations", durations, NANOPHOTO_DURATIONS, offer="nanophoto offers 10 and 15 seconds"
+    )
     return Capabilities(
         kinds=frozenset({Kind.TEXT, Kind.IMAGE}),
-        models=tuple(tiers),
+        models=tiers,
         default_model=NANOPHOTO_DEFAULT_TIER if NANOPHOTO_DEFAULT_TIER in tiers else tiers[0],
-        durations=tuple(secs),
+        durations=secs,
         orientations=(Orientation.PORTRAIT, Orientation.LANDSCAPE),
     )
 
 
-# --------------------------------------------------------------------------- adapter
+# --------------------------------------------------------------------------- adapters
+
+ReplyT = TypeVar("ReplyT", bound=NanophotoReply)
 
 
-class NanophotoSora:
-    """``VideoProvider`` for nanophoto's Sora 2 API, bound to one profile and the shared HTTP client."""
+class NanophotoApi(ABC, Generic[ReplyT]):
+    """What nanophoto's Sora 2 and TVC adapters share, bound to one profile and the shared client.
 
-    # The vendor's credits table, for the engine's pricing (the profile's ``prices`` override it there).
-    default_prices: Mapping[tuple[str, int], int] = MappingProxyType(NANOPHOTO_PRICES)
+    The request discipline (a create is never repeated; a status check is, except A6's finished
+    failure), the reply envelope and its errors (A5), a failed task as an answer rather than a fault
+    (A6), the public ``videoUrl`` and the log line. A subclass names its paths, reply model and log
+    label, and fills in the vendor specifics: its ``submit`` (body, and what the accepted answer
+    means), the status body, and the snapshot a status answer maps to (``_failed``/``_polled``).
+    """
 
-    def __init__(self, profile: ProviderProfile, http: VendorHttp) -> None:
+    _vendor: ClassVar[str]  # the adapter's name in log lines
+    _log: ClassVar[logging.Logger]
+    _generate_path: ClassVar[str]
+    _status_path: ClassVar[str]
+    _reply_model: type[ReplyT]
+    # Whether a generate answer that does not fit the reply model is reported as retryable.
+    _unfit_create_retryable: ClassVar[bool] = False
+
+    capabilities: Capabilities
+
+    def __init__(self, profile: ProviderProfile, http: VendorHttp, capabilities: Capabilities) -> None:
         self.profile = profile
         self.http = http
-        self.capabilities: Capabilities = nanophoto_capabilities(
-            profile.models, profile.durations, profile=profile.name
-        )
+        self.capabilities = capabilities
         self._base = profile.base_url.rstrip("/")
 
     @property
     def name(self) -> str:
         return self.profile.name
+
+    async def poll(self, task: RemoteTask, key: ApiKey) -> TaskSnapshot:
+        resp = await self._post(self._status_path, self._status_body(task), key, "check-status", submit=False)
+        reply = self._read(resp, "check-status", key, submit=False)
+        if self._says_failed(reply):
+            return self._failed(reply, resp, task, key)
+        if reply.is_error or resp.status >= 400:
+            raise self._logged(self._error(reply, resp, key), "check-status", key)
+        snapshot = self._polled(reply, resp, task, key)
+        if snapshot is None:  # "completed" without a videoUrl: ask again rather than deliver nothing
+            raise self._logged(
+                malformed("completed answer has no videoUrl", resp.status), "check-status", key
+            )
+        return snapshot
+
+    async def open_result(self, snap: TaskSnapshot, key: ApiKey) -> VideoSource:
+        """nanophoto hands out a public ``videoUrl``; no key is needed to fetch it."""
+        return public_result(snap)
+
+    # ------------------------------------------------------------------ vendor specifics
+
+    @abstractmethod
+    def _status_body(self, task: RemoteTask) -> dict[str, Any]:
+        """The ``check-status`` body that names ``task``."""
+
+    def _says_failed(self, reply: ReplyT) -> bool:
+        """A6: the status answer reports a finished, failed task (whatever the HTTP status)."""
+        return (reply.status or "").lower() == "failed"
+
+    @abstractmethod
+    def _failed(self, reply: ReplyT, resp: HttpResponse, task: RemoteTask, key: ApiKey) -> TaskSnapshot:
+        """The FAILED snapshot for a status answer that ``_says_failed``."""
+
+    @abstractmethod
+    def _polled(
+        self, reply: ReplyT, resp: HttpResponse, task: RemoteTask, key: ApiKey
+    ) -> TaskSnapshot | None:
+        """The snapshot for a processing/completed status answer; ``None`` for one done without a video."""
+
+    # ------------------------------------------------------------------ shared helpers
+
+    async def _generate(self, body: Mapping[str, Any], key: ApiKey) -> tuple[ReplyT, HttpResponse]:
+        """``POST`` the generate body, once; the reply if the vendor accepted it, else ``ProviderError``."""
+        resp = await self._post(self._generate_path, body, key, "generate", submit=True)
+        reply = self._read(resp, "generate", key, submit=True)
+        if reply.is_error or resp.status >= 400:
+            raise self._logged(self._error(reply, resp, key), "generate", key)
+        return reply, resp
+
+    async def _post(
+        self, path: str, body: Mapping[str, Any], key: ApiKey, route: str, *, submit: bool
+    ) -> HttpResponse:
+        try:
+            return await self.http.request_json(
+                "POST",
+                self._base + path,
+                key=key,
+                json_body=body,
+                timeout_s=self.profile.request_timeout,
+                idempotent=not submit,  # a second generate may start (and bill) a second video
+                should_retry=retry_poll,
+            )
+        except TransportError as exc:
+            raise self._logged(transport(exc, submit=submit), route, key) from None
+
+    def _read(self, resp: HttpResponse, route: str, key: ApiKey, *, submit: bool) -> ReplyT:
+        if not isinstance(resp.data, dict):
+            if resp.status >= 400:  # e.g. a proxy's HTML 502: the status is all there is
+                err = nanophoto_error(None, scrub(resp.text[:200], key), resp.status)
+            else:
+                err = malformed(
+                    f"HTTP {resp.status} body is not a JSON object: {scrub(resp.text[:200], key)!r}",
+                    resp.status,
+                    retryable=not submit,
+                )
+            raise self._logged(err, route, key)
+        try:
+            return self._reply_model.model_validate(resp.data)
+        except ValidationError as exc:
+            fields = ", ".join(".".join(map(str, e["loc"])) for e in exc.errors())
+            raise self._logged(
+                malformed(
+                    f"HTTP {resp.status} body has unexpected fields: {fields}",
+                    resp.status,
+                    retryable=not submit or self._unfit_create_retryable,
+                ),
+                route,
+                key,
+            ) from None
+
+    @staticmethod
+    def _error(reply: NanophotoReply, resp: HttpResponse, key: ApiKey) -> ProviderError:
+        extra = f"requiredCredits={reply.requiredCredits}" if reply.requiredCredits is not None else ""
+        return nanophoto_error(
+            reply.errorCode, scrub(reply.error or reply.message or "", key), resp.status, extra=extra
+        )
+
+    def _logged(self, err: ProviderError, route: str, key: ApiKey) -> ProviderError:
+        return logged(self._log, self._vendor, self.name, err, route, key)
+
+
+class NanophotoSora(NanophotoApi[NanophotoReply]):
+    """``VideoProvider`` for nanophoto's Sora 2 API, bound to one profile and the shared HTTP client."""
+
+    # The vendor's credits table, for the engine's pricing (the profile's ``prices`` override it there).
+    default_prices: Mapping[tuple[str, int], int] = MappingProxyType(NANOPHOTO_PRICES)
+
+    _vendor = "nanophoto"
+    _log = log
+    _generate_path = GENERATE_PATH
+    _status_path = STATUS_PATH
+    _reply_model = NanophotoReply
+    _unfit_create_retryable = True  # as this adapter has always reported it
+
+    def __init__(self, profile: ProviderProfile, http: VendorHttp) -> None:
+        super().__init__(
+            profile, http, nanophoto_capabilities(profile.models, profile.durations, profile=profile.name)
+        )
 
     def build_generate_body(self, req: TextToVideo | ImageToVideo) -> GenerateBody:
         tier = self.capabilities.resolve_model(req)
@@ -351,20 +477,7 @@ class NanophotoSora:
         self.capabilities.validate_request(req)
         assert isinstance(req, TextToVideo | ImageToVideo)  # validate_request allows only these kinds
         body = self.build_generate_body(req)
-        try:
-            resp = await self.http.request_json(
-                "POST",
-                self._base + GENERATE_PATH,
-                key=key,
-                json_body=body.wire(),
-                timeout_s=self.profile.request_timeout,
-                idempotent=False,
-            )
-        except TransportError as exc:
-            raise self._logged(transport(exc, submit=True), "generate", key) from None
-        reply = self._read(resp, "generate", key, submit=True)
-        if reply.is_error or resp.status >= 400:
-            raise self._logged(self._error(reply, resp, key), "generate", key)
+        reply, resp = await self._generate(body.wire(), key)
         if not reply.taskId:
             # Something may have been created and billed; repeating blindly could double it.
             raise self._logged(
@@ -382,73 +495,17 @@ class NanophotoSora:
         )
         return RemoteTask(remote_id=reply.taskId, snapshot=snapshot)
 
-    async def poll(self, task: RemoteTask, key: ApiKey) -> TaskSnapshot:
-        try:
-            resp = await self.http.request_json(
-                "POST",
-                self._base + STATUS_PATH,
-                key=key,
-                json_body=StatusBody(taskId=task.remote_id).wire(),
-                timeout_s=self.profile.request_timeout,
-                idempotent=True,
-                should_retry=retry_poll,
-            )
-        except TransportError as exc:
-            raise self._logged(transport(exc, submit=False), "check-status", key) from None
-        reply = self._read(resp, "check-status", key, submit=False)
-        if reply.status == "failed":
-            return self._failed(reply, resp, key)
-        if reply.is_error or resp.status >= 400:
-            raise self._logged(self._error(reply, resp, key), "check-status", key)
-        snapshot = self._snapshot(reply, resp)
-        if snapshot is None:  # "completed" without a videoUrl: ask again rather than deliver nothing
-            raise self._logged(
-                malformed("completed answer has no videoUrl", resp.status), "check-status", key
-            )
-        return snapshot
+    # ------------------------------------------------------------------ vendor specifics
 
-    async def open_result(self, snap: TaskSnapshot, key: ApiKey) -> VideoSource:
-        """nanophoto hands out a public ``videoUrl``; no key is needed to fetch it."""
-        if snap.state is not TaskState.SUCCEEDED or not snap.video_url:
-            raise ProviderError(
-                code="NO_VIDEO",
-                detail=f"open_result on a {snap.state.value} snapshot without a video URL",
-                user_message="The video provider has no finished video for this job.",
-                blame="vendor",
-                retryable=False,
-            )
-        return VideoSource(url=snap.video_url)
+    def _status_body(self, task: RemoteTask) -> dict[str, Any]:
+        return StatusBody(taskId=task.remote_id).wire()
 
-    # ------------------------------------------------------------------ helpers
+    def _says_failed(self, reply: NanophotoReply) -> bool:
+        return reply.status == "failed"  # the exact word (§1.3); TVC also takes other cases
 
-    def _read(self, resp: HttpResponse, route: str, key: ApiKey, *, submit: bool) -> NanophotoReply:
-        if not isinstance(resp.data, dict):
-            if resp.status >= 400:  # e.g. a proxy's HTML 502: the status is all there is
-                err = nanophoto_error(None, scrub(resp.text[:200], key), resp.status)
-            else:
-                err = malformed(
-                    f"HTTP {resp.status} body is not a JSON object: {scrub(resp.text[:200], key)!r}",
-                    resp.status,
-                    retryable=not submit,
-                )
-            raise self._logged(err, route, key)
-        try:
-            return NanophotoReply.model_validate(resp.data)
-        except ValidationError as exc:
-            fields = ", ".join(".".join(map(str, e["loc"])) for e in exc.errors())
-            raise self._logged(
-                malformed(f"HTTP {resp.status} body has unexpected fields: {fields}", resp.status),
-                route,
-                key,
-            ) from None
-
-    def _error(self, reply: NanophotoReply, resp: HttpResponse, key: ApiKey) -> ProviderError:
-        extra = f"requiredCredits={reply.requiredCredits}" if reply.requiredCredits is not None else ""
-        return nanophoto_error(
-            reply.errorCode, scrub(reply.error or reply.message or "", key), resp.status, extra=extra
-        )
-
-    def _failed(self, reply: NanophotoReply, resp: HttpResponse, key: ApiKey) -> TaskSnapshot:
+    def _failed(
+        self, reply: NanophotoReply, resp: HttpResponse, task: RemoteTask, key: ApiKey
+    ) -> TaskSnapshot:
         err = nanophoto_error(
             reply.errorCode or "GENERATION_FAILED", scrub(reply.error or "", key), resp.status
         )
@@ -466,6 +523,11 @@ class NanophotoSora:
             raw=resp.data,
         )
 
+    def _polled(
+        self, reply: NanophotoReply, resp: HttpResponse, task: RemoteTask, key: ApiKey
+    ) -> TaskSnapshot | None:
+        return self._snapshot(reply, resp)
+
     def _snapshot(self, reply: NanophotoReply, resp: HttpResponse) -> TaskSnapshot | None:
         raw: dict[str, Any] = resp.data if isinstance(resp.data, dict) else {}
         status = (reply.status or "").lower()
@@ -473,25 +535,8 @@ class NanophotoSora:
             if not reply.videoUrl:
                 return None
             return TaskSnapshot(state=TaskState.SUCCEEDED, video_url=reply.videoUrl, raw=raw)
-        if status in _QUEUED_WORDS:
+        if status in QUEUED_WORDS:
             return TaskSnapshot(state=TaskState.QUEUED, stage=reply.progress, raw=raw)
-        if status not in _RUNNING_WORDS:
+        if status not in RUNNING_WORDS:
             log.warning("nanophoto %s: unknown status %r, treated as running", self.name, reply.status)
         return TaskSnapshot(state=TaskState.RUNNING, stage=reply.progress, raw=raw)
-
-    def _logged(self, err: ProviderError, route: str, key: ApiKey) -> ProviderError:
-        log.warning(
-            "nanophoto %s %s (key %s): HTTP %s %s: %s",
-            self.name,
-            route,
-            key.name,
-            err.http_status,
-            err.code,
-            err.detail,
-        )
-        return err
-
-
-def scrub(text: str, key: ApiKey) -> str:
-    secret = key.secret.get_secret_value()
-    return text.replace(secret, "***") if secret else text

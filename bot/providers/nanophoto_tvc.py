@@ -29,7 +29,7 @@ from collections.abc import Mapping
 from types import MappingProxyType
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, field_validator
 
 from bot.errors import InvalidRequest
 from bot.providers.base import (
@@ -38,23 +38,23 @@ from bot.providers.base import (
     Capabilities,
     Kind,
     Orientation,
-    ProviderError,
     RemoteTask,
     TaskError,
     TaskSnapshot,
     TaskState,
     TvcRequest,
-    VideoSource,
-)
-from bot.providers.faults import malformed, transport
-from bot.providers.http import HttpResponse, TransportError, VendorHttp
-from bot.providers.nanophoto import (
-    NanophotoReply,
-    nanophoto_error,
-    retry_poll,
     scrub,
 )
-from bot.providers.profiles import ProfileError, ProviderProfile
+from bot.providers.faults import malformed
+from bot.providers.http import HttpResponse, VendorHttp
+from bot.providers.nanophoto import (
+    QUEUED_WORDS,
+    RUNNING_WORDS,
+    NanophotoApi,
+    NanophotoReply,
+    nanophoto_error,
+)
+from bot.providers.profiles import ProviderProfile, narrowed
 
 log = logging.getLogger(__name__)
 
@@ -80,9 +80,6 @@ TVC_STEP_NAMES: dict[int, str] = {
 EXTRA_TASK_ID = "taskId"
 EXTRA_STORYBOARD_PROMPT = "storyboardPrompt"
 EXTRA_STORYBOARD_IMAGE = "storyboardImageUrl"
-
-_RUNNING_WORDS = frozenset({"processing", "running", "generating", "in_progress"})
-_QUEUED_WORDS = frozenset({"queued", "pending", "submitted", "waiting"})
 
 
 # --------------------------------------------------------------------------- wire models
@@ -184,25 +181,15 @@ def tvc_capabilities(
     models: tuple[str, ...] | None = None, durations: tuple[int, ...] | None = None, *, profile: str = "?"
 ) -> TvcCapabilities:
     """The TVC offer, narrowed by a profile's ``models``/``durations`` when given."""
-    names = TVC_MODELS if models is None else models
-    unknown = [m for m in names if m not in TVC_MODELS]
-    if unknown or not names:
-        raise ProfileError(
-            f"profile `{profile}`: field `models`: nanophoto TVC offers only `{TVC_MODEL}`"
-            + (f"; unknown: {', '.join(unknown)}" if unknown else "; the list is empty")
-        )
-    secs = TVC_DURATIONS if durations is None else durations
-    bad = [d for d in secs if d not in TVC_DURATIONS]
-    if bad or not secs:
-        raise ProfileError(
-            f"profile `{profile}`: field `durations`: nanophoto TVC offers 10 and 15 seconds"
-            + (f"; unknown: {', '.join(map(str, bad))}" if bad else "; the list is empty")
-        )
+    narrowed(profile, "models", models, TVC_MODELS, offer=f"nanophoto TVC offers only `{TVC_MODEL}`")
+    secs = narrowed(
+        profile, "durations", durations, TVC_DURATIONS, offer="nanophoto TVC offers 10 and 15 seconds"
+    )
     return TvcCapabilities(
         kinds=frozenset({Kind.TVC}),
         models=TVC_MODELS,
         default_model=TVC_MODEL,
-        durations=tuple(secs),
+        durations=secs,
         orientations=(Orientation.PORTRAIT, Orientation.LANDSCAPE),
     )
 
@@ -210,22 +197,23 @@ def tvc_capabilities(
 # --------------------------------------------------------------------------- adapter
 
 
-class NanophotoTvc:
+class NanophotoTvc(NanophotoApi[TvcReply]):
     """``VideoProvider`` for nanophoto's Sora 2 TVC ad API, bound to one profile and the shared client."""
 
     default_prices: Mapping[tuple[str, int], int] = MappingProxyType(TVC_PRICES)
 
-    def __init__(self, profile: ProviderProfile, http: VendorHttp) -> None:
-        self.profile = profile
-        self.http = http
-        self.capabilities: TvcCapabilities = tvc_capabilities(
-            profile.models, profile.durations, profile=profile.name
-        )
-        self._base = profile.base_url.rstrip("/")
+    _vendor = "nanophoto-tvc"
+    _log = log
+    _generate_path = GENERATE_PATH
+    _status_path = STATUS_PATH
+    _reply_model = TvcReply
 
-    @property
-    def name(self) -> str:
-        return self.profile.name
+    capabilities: TvcCapabilities
+
+    def __init__(self, profile: ProviderProfile, http: VendorHttp) -> None:
+        super().__init__(
+            profile, http, tvc_capabilities(profile.models, profile.durations, profile=profile.name)
+        )
 
     def build_generate_body(self, req: TvcRequest) -> TvcGenerateBody:
         voiceover = req.voiceover if req.voiceover and req.voiceover.strip() else None
@@ -241,20 +229,7 @@ class NanophotoTvc:
         self.capabilities.validate_request(req)
         assert isinstance(req, TvcRequest)  # validate_request allows only this kind
         body = self.build_generate_body(req)
-        try:
-            resp = await self.http.request_json(
-                "POST",
-                self._base + GENERATE_PATH,
-                key=key,
-                json_body=body.wire(),
-                timeout_s=self.profile.request_timeout,
-                idempotent=False,  # a second POST may start (and bill) a second ad
-            )
-        except TransportError as exc:
-            raise self._logged(transport(exc, submit=True), "generate", key) from None
-        reply = self._read(resp, "generate", key, submit=True)
-        if reply.is_error or resp.status >= 400:
-            raise self._logged(self._error(reply, resp, key), "generate", key)
+        reply, resp = await self._generate(body.wire(), key)
         missing = [
             name for name, ok in (("success", reply.success is True), ("recordId", reply.recordId)) if not ok
         ]
@@ -289,76 +264,10 @@ class NanophotoTvc:
         )
         return RemoteTask(remote_id=reply.recordId, extra=extra, snapshot=snapshot)
 
-    async def poll(self, task: RemoteTask, key: ApiKey) -> TaskSnapshot:
-        try:
-            resp = await self.http.request_json(
-                "POST",
-                self._base + STATUS_PATH,
-                key=key,
-                json_body=TvcStatusBody(recordId=task.remote_id).wire(),
-                timeout_s=self.profile.request_timeout,
-                idempotent=True,
-                should_retry=retry_poll,
-            )
-        except TransportError as exc:
-            raise self._logged(transport(exc, submit=False), "check-status", key) from None
-        reply = self._read(resp, "check-status", key, submit=False)
-        if (reply.status or "").lower() == "failed":
-            return self._failed(reply, resp, task, key)
-        if reply.is_error or resp.status >= 400:
-            raise self._logged(self._error(reply, resp, key), "check-status", key)
-        snapshot = self._snapshot(reply, resp, key, task.extra, default_step=None)
-        if snapshot is None:  # "completed" without a videoUrl: ask again rather than deliver nothing
-            raise self._logged(
-                malformed("completed answer has no videoUrl", resp.status), "check-status", key
-            )
-        return snapshot
+    # ------------------------------------------------------------------ vendor specifics
 
-    async def open_result(self, snap: TaskSnapshot, key: ApiKey) -> VideoSource:
-        """nanophoto hands out a public ``videoUrl``; no key is needed to fetch it."""
-        if snap.state is not TaskState.SUCCEEDED or not snap.video_url:
-            raise ProviderError(
-                code="NO_VIDEO",
-                detail=f"open_result on a {snap.state.value} snapshot without a video URL",
-                user_message="The video provider has no finished video for this job.",
-                blame="vendor",
-                retryable=False,
-            )
-        return VideoSource(url=snap.video_url)
-
-    # ------------------------------------------------------------------ helpers
-
-    def _read(self, resp: HttpResponse, route: str, key: ApiKey, *, submit: bool) -> TvcReply:
-        if not isinstance(resp.data, dict):
-            if resp.status >= 400:  # e.g. a proxy's HTML 502: the status is all there is
-                err = nanophoto_error(None, scrub(resp.text[:200], key), resp.status)
-            else:
-                err = malformed(
-                    f"HTTP {resp.status} body is not a JSON object: {scrub(resp.text[:200], key)!r}",
-                    resp.status,
-                    retryable=not submit,
-                )
-            raise self._logged(err, route, key)
-        try:
-            return TvcReply.model_validate(resp.data)
-        except ValidationError as exc:
-            fields = ", ".join(".".join(map(str, e["loc"])) for e in exc.errors())
-            raise self._logged(
-                malformed(
-                    f"HTTP {resp.status} body has unexpected fields: {fields}",
-                    resp.status,
-                    retryable=not submit,
-                ),
-                route,
-                key,
-            ) from None
-
-    @staticmethod
-    def _error(reply: TvcReply, resp: HttpResponse, key: ApiKey) -> ProviderError:
-        extra = f"requiredCredits={reply.requiredCredits}" if reply.requiredCredits is not None else ""
-        return nanophoto_error(
-            reply.errorCode, scrub(reply.error or reply.message or "", key), resp.status, extra=extra
-        )
+    def _status_body(self, task: RemoteTask) -> dict[str, Any]:
+        return TvcStatusBody(recordId=task.remote_id).wire()
 
     def _failed(self, reply: TvcReply, resp: HttpResponse, task: RemoteTask, key: ApiKey) -> TaskSnapshot:
         err = nanophoto_error(
@@ -386,6 +295,11 @@ class NanophotoTvc:
             error=TaskError(code=err.code, message=err.user_message),
             raw=_raw(resp, key),
         )
+
+    def _polled(
+        self, reply: TvcReply, resp: HttpResponse, task: RemoteTask, key: ApiKey
+    ) -> TaskSnapshot | None:
+        return self._snapshot(reply, resp, key, task.extra, default_step=None)
 
     def _snapshot(
         self,
@@ -421,23 +335,11 @@ class NanophotoTvc:
                 return None
             return TaskSnapshot(state=TaskState.SUCCEEDED, video_url=reply.videoUrl, **common)
         stage = reply.videoTaskProgress
-        if status in _QUEUED_WORDS:
+        if status in QUEUED_WORDS:
             return TaskSnapshot(state=TaskState.QUEUED, stage=stage, **common)
-        if status not in _RUNNING_WORDS:
+        if status not in RUNNING_WORDS:
             log.warning("nanophoto-tvc %s: unknown status %r, treated as running", self.name, reply.status)
         return TaskSnapshot(state=TaskState.RUNNING, stage=stage, **common)
-
-    def _logged(self, err: ProviderError, route: str, key: ApiKey) -> ProviderError:
-        log.warning(
-            "nanophoto-tvc %s %s (key %s): HTTP %s %s: %s",
-            self.name,
-            route,
-            key.name,
-            err.http_status,
-            err.code,
-            err.detail,
-        )
-        return err
 
 
 def _raw(resp: HttpResponse, key: ApiKey) -> dict[str, Any]:

@@ -39,7 +39,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from types import MappingProxyType
 from typing import Any, Literal
-from urllib.parse import quote, urlsplit, urlunsplit
+from urllib.parse import quote
 
 import aiohttp
 from pydantic import BaseModel, ConfigDict
@@ -62,9 +62,10 @@ from bot.providers.base import (
     TaskState,
     TextToVideo,
     VideoSource,
+    scrub,
 )
-from bot.providers.faults import malformed, transport
-from bot.providers.http import CONNECT_TIMEOUT, HttpResponse, TransportError, VendorHttp
+from bot.providers.faults import logged, malformed, no_video, transport
+from bot.providers.http import FormFile, HttpResponse, TransportError, VendorHttp, redact_url
 from bot.providers.profiles import ProfileError, ProviderProfile, Timing
 
 log = logging.getLogger(__name__)
@@ -314,12 +315,12 @@ def openai_error(
     the engine would wait out and retry) — the real status stays in ``detail``.
     """
     err = error or {}
-    message = _scrub(str(err.get("message") or "").strip(), key)[:300]
+    message = scrub(str(err.get("message") or "").strip(), key)[:300]
     etype = str(err.get("type") or "")
     code = str(err.get("code") or "")
     param = str(err.get("param") or "") or None
     raw_code = code or etype or (f"HTTP_{http_status}" if http_status else "UNKNOWN_ERROR")
-    shown = message or _scrub(body_text.strip(), key)[:200] or "(no message)"
+    shown = message or scrub(body_text.strip(), key)[:200] or "(no message)"
     detail = (
         (f"HTTP {http_status}: " if http_status else "error body: ")
         + shown
@@ -540,7 +541,7 @@ class OpenAIVideos:
             # Something may have been created and billed; repeating blindly could double it.
             raise self._logged(
                 malformed(
-                    f"create answer has no id: {_scrub(resp.text[:200], key)!r}", resp.status, retryable=False
+                    f"create answer has no id: {scrub(resp.text[:200], key)!r}", resp.status, retryable=False
                 ),
                 "create",
                 key,
@@ -588,24 +589,12 @@ class OpenAIVideos:
         ``VideoSource`` with ``data``; JSON is read for ``video_url``/``url``/``download_url``.
         """
         if snap.state is not TaskState.SUCCEEDED:
-            raise ProviderError(
-                code="NO_VIDEO",
-                detail=f"open_result on a {snap.state.value} snapshot",
-                user_message="The video provider has no finished video for this job.",
-                blame="vendor",
-                retryable=False,
-            )
+            raise no_video(f"open_result on a {snap.state.value} snapshot")
         if snap.video_url:
             return VideoSource(url=snap.video_url)
         remote_id = remote_id_of(snap.raw)
         if not remote_id:
-            raise ProviderError(
-                code="NO_VIDEO",
-                detail="succeeded snapshot has neither a video URL nor a task id",
-                user_message="The video provider has no finished video for this job.",
-                blame="vendor",
-                retryable=False,
-            )
+            raise no_video("succeeded snapshot has neither a video URL nor a task id")
         url = self.url(CONTENT_PATH, remote_id)
         try:
             content = await self._get_content(url, key)
@@ -658,79 +647,49 @@ class OpenAIVideos:
 
     # ------------------------------------------------------------------ HTTP
 
-    def _auth_headers(self, key: ApiKey, accept: str) -> dict[str, str]:
-        return {
-            "User-Agent": self.http.user_agent,
-            "Accept": accept,
-            "Authorization": f"Bearer {key.secret.get_secret_value()}",
-        }
-
-    def _timeout(self) -> aiohttp.ClientTimeout:
-        seconds = self.profile.request_timeout
-        return aiohttp.ClientTimeout(total=seconds, sock_connect=min(seconds, CONNECT_TIMEOUT))
-
     async def _post_form(
         self, url: str, fields: Mapping[str, str], image: bytes | None, key: ApiKey
     ) -> HttpResponse:
-        """``POST`` multipart/form-data with VendorHttp's discipline (see http.py).
-
-        Not idempotent: repeated only when the request provably never left. VendorHttp has no
-        multipart helper yet, so this borrows its retry loop (``_with_retries``) directly.
-        """
-        headers = self._auth_headers(key, "application/json")
-        max_body = self.http.max_body
-
-        async def once() -> HttpResponse:
-            form = aiohttp.FormData(default_to_multipart=True)  # a FormData can be sent only once
-            for name, value in fields.items():
-                form.add_field(name, value)
-            if image is not None:
-                mime = image_mime(image)
-                filename = "reference.png" if mime == "image/png" else "reference.jpg"
-                form.add_field("input_reference", image, filename=filename, content_type=mime)
-            async with self.http.session().post(
-                url, data=form, headers=headers, timeout=self._timeout()
-            ) as resp:
-                raw = await resp.content.read(max_body + 1)
-                text = raw[:max_body].decode(resp.charset or "utf-8", errors="replace")
-                data: Any = None
-                if len(raw) <= max_body and text.strip():
-                    try:
-                        data = json.loads(text)
-                    except ValueError:
-                        data = None
-                return HttpResponse(status=resp.status, data=data, text=text, headers=dict(resp.headers))
-
-        resp, attempts = await self.http._with_retries(
-            "POST", url, key, once, idempotent=False, should_retry=lambda r: False
-        )
-        return HttpResponse(
-            status=resp.status, data=resp.data, text=resp.text, headers=resp.headers, attempts=attempts
+        """``POST`` multipart/form-data; not idempotent, so repeated only when it provably never left."""
+        files: list[FormFile] = []
+        if image is not None:
+            mime = image_mime(image)
+            filename = "reference.png" if mime == "image/png" else "reference.jpg"
+            files.append(FormFile("input_reference", image, filename, mime))
+        return await self.http.request_form(
+            "POST",
+            url,
+            key=key,
+            timeout_s=self.profile.request_timeout,
+            idempotent=False,
+            fields=fields,
+            files=files,
         )
 
     async def _get_content(self, url: str, key: ApiKey) -> _Content:
         """``GET /content`` following redirects; aiohttp drops the key on a cross-origin redirect."""
-        headers = self._auth_headers(key, "video/*, application/json;q=0.9, */*;q=0.5")
         max_body = self.http.max_body
 
-        async def once() -> _Content:
-            async with self.http.session().get(
-                url, headers=headers, timeout=self._timeout(), allow_redirects=True
-            ) as resp:
-                ctype = resp.content_type.lower()
-                redirected = bool(resp.history)
-                is_video = _is_video_type(ctype)
-                if resp.status < 300 and is_video and redirected:
-                    raw = b""  # the final URL is the answer; the member's client downloads it
-                else:
-                    limit = MAX_VIDEO_BYTES if is_video and resp.status < 300 else max_body
-                    raw = await resp.content.read(limit + 1)
-                    if len(raw) > limit:
-                        return _Content(resp.status, ctype, str(resp.url), redirected, raw[:limit], True, {})
-                return _Content(resp.status, ctype, str(resp.url), redirected, raw, False, dict(resp.headers))
+        async def read(resp: aiohttp.ClientResponse) -> _Content:
+            ctype = resp.content_type.lower()
+            redirected = bool(resp.history)
+            is_video = _is_video_type(ctype)
+            if resp.status < 300 and is_video and redirected:
+                raw = b""  # the final URL is the answer; the member's client downloads it
+            else:
+                limit = MAX_VIDEO_BYTES if is_video and resp.status < 300 else max_body
+                raw = await resp.content.read(limit + 1)
+                if len(raw) > limit:
+                    return _Content(resp.status, ctype, str(resp.url), redirected, raw[:limit], True, {})
+            return _Content(resp.status, ctype, str(resp.url), redirected, raw, False, dict(resp.headers))
 
-        content, _ = await self.http._with_retries(
-            "GET", url, key, once, idempotent=True, should_retry=lambda c: c.status >= 500
+        content, _ = await self.http.get_with(
+            url,
+            read,
+            timeout_s=self.profile.request_timeout,
+            key=key,
+            accept="video/*, application/json;q=0.9, */*;q=0.5",
+            should_retry=lambda c: c.status >= 500,
         )
         return content
 
@@ -752,7 +711,9 @@ class OpenAIVideos:
             )
         if _is_video_type(content.content_type):
             if content.redirected:
-                log.info("openai_videos %s: content redirected to %s", self.name, _redact(content.final_url))
+                log.info(
+                    "openai_videos %s: content redirected to %s", self.name, redact_url(content.final_url)
+                )
                 return VideoSource(url=content.final_url)
             if content.truncated:
                 raise self._logged(
@@ -777,7 +738,7 @@ class OpenAIVideos:
         raise self._logged(
             malformed(
                 f"content answer is {content.content_type or 'untyped'} without a video link: "
-                f"{_scrub(content.body[:200].decode('utf-8', 'replace'), key)!r}",
+                f"{scrub(content.body[:200].decode('utf-8', 'replace'), key)!r}",
                 content.status,
             ),
             "content",
@@ -828,7 +789,7 @@ class OpenAIVideos:
                 )
             else:
                 err = malformed(
-                    f"HTTP {resp.status} body is not a JSON object: {_scrub(resp.text[:200], key)!r}",
+                    f"HTTP {resp.status} body is not a JSON object: {scrub(resp.text[:200], key)!r}",
                     resp.status,
                     retryable=not submit,
                 )
@@ -879,7 +840,7 @@ class OpenAIVideos:
             code = str(err.get("code") or "").strip() or word.strip().upper() or "FAILED"
             if not message:
                 message = "the task was cancelled" if word.lower() in ("cancelled", "canceled") else ""
-            error = TaskError(code=code, message=_clean(_scrub(message, key)) or "no reason given")
+            error = TaskError(code=code, message=_clean(scrub(message, key)) or "no reason given")
             log.info("openai_videos %s: task %s failed: %s: %s", self.name, remote_id, code, error.message)
         return TaskSnapshot(
             state=state,
@@ -905,16 +866,7 @@ class OpenAIVideos:
             )
 
     def _logged(self, err: ProviderError, route: str, key: ApiKey) -> ProviderError:
-        log.warning(
-            "openai_videos %s %s (key %s): HTTP %s %s: %s",
-            self.name,
-            route,
-            key.name,
-            err.http_status,
-            err.code,
-            _scrub(err.detail, key),
-        )
-        return err
+        return logged(log, "openai_videos", self.name, err, route, key)
 
 
 # --------------------------------------------------------------------------- small helpers
@@ -939,19 +891,3 @@ def _json_or_none(body: bytes) -> Any:
 
 def _clean(text: str) -> str:
     return " ".join(text.split())[:300]
-
-
-def _redact(url: str) -> str:
-    """A URL without query or credentials (signed CDN links carry their signature in the query)."""
-    parts = urlsplit(url)
-    netloc = parts.hostname or ""
-    if parts.port:
-        netloc = f"{netloc}:{parts.port}"
-    return urlunsplit((parts.scheme, netloc, parts.path, "", ""))
-
-
-def _scrub(text: str, key: ApiKey | None) -> str:
-    if key is None:
-        return text
-    secret = key.secret.get_secret_value()
-    return text.replace(secret, "***") if secret else text

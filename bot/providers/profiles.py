@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import os
 import tomllib
-from collections.abc import Mapping
+from collections.abc import Container, Mapping
 from pathlib import Path
+from typing import TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
 
@@ -19,6 +20,34 @@ from bot.providers.base import ApiKey
 
 class ProfileError(Exception):
     """The profiles file cannot be used; the message names file, profile and field."""
+
+
+T = TypeVar("T", str, int)
+
+
+def narrowed(
+    profile: str,
+    field: str,
+    chosen: tuple[T, ...] | None,
+    default: tuple[T, ...],
+    *,
+    offer: str,
+    offered: Container[T] | None = None,
+) -> tuple[T, ...]:
+    """A profile's ``models``/``durations`` (``default`` when unset), checked against the vendor's offer.
+
+    Every entry must be in ``offered`` (``default`` unless given) and the list must not be empty;
+    otherwise ``ProfileError`` names the field, says what the vendor ``offer``s and what was wrong.
+    """
+    picked = default if chosen is None else chosen
+    allowed = default if offered is None else offered
+    unknown = [v for v in picked if v not in allowed]
+    if unknown or not picked:
+        raise ProfileError(
+            f"profile `{profile}`: field `{field}`: {offer}"
+            + (f"; unknown: {', '.join(map(str, unknown))}" if unknown else "; the list is empty")
+        )
+    return tuple(picked)
 
 
 class Timing(BaseModel):

@@ -7,7 +7,7 @@ discord.py itself; Discord and nanophoto are fakes serving their protocols on 12
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -101,10 +101,14 @@ async def make_stack(
     fake_discord: FakeDiscord,
     vendor: FakeNanophoto,
     profile: ProviderProfile | None = None,
+    *,
+    extra_profiles: Sequence[ProviderProfile] = (),
     **settings: Any,
 ) -> AsyncIterator[Stack]:
+    """``profile`` is the default one; ``extra_profiles`` are configured after it (other fakes)."""
     db = await Database.open(tmp_path / "bot.db")
     profile = profile or vendor.profile()
+    profiles = {p.name: p for p in (profile, *extra_profiles)}
     values: dict[str, Any] = {
         "discord_token": fake_discord.token,
         "database_path": tmp_path / "bot.db",
@@ -118,8 +122,8 @@ async def make_stack(
         async with VendorHttp(retry=RetryPolicy(base_delay=0.001, max_delay=0.01)) as http:
             engine = Engine(
                 db,
-                {profile.name: profile},
-                {profile.name: build_provider(profile, http)},
+                profiles,
+                {name: build_provider(p, http) for name, p in profiles.items()},
                 welcome_credits=config.welcome_credits,
             )
             async with fake_discord.run_bot(SoraBot(config, engine)) as bot:

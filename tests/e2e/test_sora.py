@@ -67,7 +67,8 @@ async def test_sora_defers_edits_one_message_and_ends_with_the_video(stack: Stac
 
     # The result is announced to the requester, and only to them.
     (result,) = fake.followup_messages(handle)
-    assert video_url in result.content
+    (video,) = result.attachments  # it fits the upload limit, so it is uploaded
+    assert video["filename"] == f"video-{row.id}.mp4"
     assert f"<@{stack.member_id}>" in result.content
     assert result.data.get("mentions") and {m["id"] for m in result.data["mentions"]} == {
         str(stack.member_id)

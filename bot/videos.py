@@ -1,0 +1,92 @@
+"""Finished videos on their way to Discord: the engine's small store, and a bounded download.
+
+Some vendors hand the video over as bytes (OpenAI-compatible ``/content``) instead of a public
+link; the link they leave behind needs the API key, so it is useless to a member. The engine saves
+those bytes next to the database (``videos/<job id>.mp4``) and records the path on the job;
+delivery uploads from there. Links are downloaded only up to the size Discord would accept, so a
+huge video never sits in memory for nothing.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from pathlib import Path
+
+import aiohttp
+
+from storage.db import Database
+
+log = logging.getLogger(__name__)
+
+DEFAULT_UPLOAD_LIMIT = 10 * 1024 * 1024  # Discord's limit for a server without boosts
+FETCH_TIMEOUT = aiohttp.ClientTimeout(total=120, sock_connect=10, sock_read=30)
+CHUNK = 64 * 1024
+
+
+async def folder(db: Database) -> Path:
+    """``videos/`` beside the database file (the working directory for an in-memory database)."""
+    row = await db.fetchone("SELECT file FROM pragma_database_list WHERE name = 'main'")
+    base = Path(row["file"]).parent if row and row["file"] else Path.cwd()
+    return base / "videos"
+
+
+async def save(db: Database, job_id: int, data: bytes) -> str:
+    """Write the video a vendor handed over; returns the path to store on the job."""
+    path = (await folder(db)) / f"{job_id}.mp4"
+
+    def write() -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        partial = path.with_suffix(".part")
+        partial.write_bytes(data)
+        partial.replace(path)  # never a half-written file under the final name
+
+    await asyncio.to_thread(write)
+    return str(path)
+
+
+async def read_saved(path: str, limit: int) -> bytes | None:
+    """The saved video when it exists and is at most ``limit`` bytes; ``None`` otherwise."""
+
+    def read() -> bytes | None:
+        file = Path(path)
+        try:
+            if file.stat().st_size > limit:
+                return None
+            return file.read_bytes()
+        except OSError:
+            return None
+
+    return await asyncio.to_thread(read)
+
+
+def saved_size(path: str) -> int | None:
+    with contextlib.suppress(OSError):
+        return Path(path).stat().st_size
+    return None
+
+
+class TooLarge(Exception):
+    """The video is larger than the caller can use (``size`` is what is known of it, or None)."""
+
+    def __init__(self, size: int | None) -> None:
+        super().__init__(f"video larger than allowed ({size} bytes)")
+        self.size = size
+
+
+async def fetch(session: aiohttp.ClientSession, url: str, limit: int) -> bytes:
+    """Download ``url`` but never more than ``limit`` bytes: raises ``TooLarge`` past that.
+
+    Other failures (network, HTTP status) raise ``aiohttp.ClientError`` / ``TimeoutError``.
+    """
+    async with session.get(url, timeout=FETCH_TIMEOUT) as resp:
+        resp.raise_for_status()
+        if resp.content_length is not None and resp.content_length > limit:
+            raise TooLarge(resp.content_length)
+        out = bytearray()
+        async for chunk in resp.content.iter_chunked(CHUNK):
+            out += chunk
+            if len(out) > limit:
+                raise TooLarge(None)
+        return bytes(out)

@@ -1,0 +1,96 @@
+""" "Animate with Sora": a message context-menu command that turns a posted picture into a video.
+
+It takes the message's first image attachment, or else its first image embed; asks for the prompt
+in a modal (prefilled with the message's text); then runs an image-to-video job like ``/sora``.
+"""
+
+from __future__ import annotations
+
+import discord
+from discord import app_commands
+from discord.ext import commands
+
+from bot.engine.engine import Engine
+from bot.errors import UserError
+from bot.providers.base import MAX_PROMPT_CHARS, ImageToVideo, Kind, parse_request
+from cogs.checks import (
+    PendingImage,
+    image_from_attachment,
+    image_from_url,
+    launch,
+    modal_error,
+    profile_for,
+    require_allowed,
+)
+
+MENU_NAME = "Animate with Sora"
+IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".webp", ".gif", ".heic", ".avif", ".bmp")
+NO_IMAGE = "That message has no image."
+
+
+def find_image(message: discord.Message) -> PendingImage:
+    """The message's first picture; ``UserError`` when it has none (or only an unusable file)."""
+    for attachment in message.attachments:
+        content_type = (attachment.content_type or "").lower()
+        if content_type.startswith("image/") or attachment.filename.lower().endswith(IMAGE_SUFFIXES):
+            return image_from_attachment(attachment)
+    for embed in message.embeds:
+        url = embed.image.url or (embed.thumbnail.url if embed.type == "image" else None)
+        if url:
+            return image_from_url(url)
+    raise UserError(NO_IMAGE)
+
+
+class AnimateModal(discord.ui.Modal):
+    def __init__(self, engine: Engine, profile: str, image: PendingImage, prefill: str) -> None:
+        super().__init__(title="Animate with Sora", timeout=15 * 60, custom_id="animate")
+        self.engine = engine
+        self.profile = profile
+        self.image = image
+        self.prompt: discord.ui.TextInput[AnimateModal] = discord.ui.TextInput(
+            custom_id="animate:prompt",
+            label="What should happen in the video?",
+            style=discord.TextStyle.paragraph,
+            placeholder="The subject, the motion, the camera, the mood",
+            default=prefill[:MAX_PROMPT_CHARS] or None,
+            required=True,
+            max_length=MAX_PROMPT_CHARS,
+        )
+        self.add_item(self.prompt)
+
+    async def on_submit(self, interaction: discord.Interaction) -> None:
+        request = parse_request(
+            {"kind": Kind.IMAGE, "prompt": self.prompt.value, "image_url": self.image.url}
+        )
+        await launch(self.engine, interaction, request, profile=self.profile, image=self.image)
+
+    async def on_error(self, interaction: discord.Interaction, error: Exception) -> None:  # type: ignore[override]
+        await modal_error(interaction, error)
+
+
+class AnimateCog(commands.Cog):
+    def __init__(self, bot: commands.Bot, engine: Engine) -> None:
+        self.bot = bot
+        self.engine = engine
+        self.menu = app_commands.ContextMenu(name=MENU_NAME, callback=self.animate)
+        self.menu.guild_only = True
+
+    async def cog_load(self) -> None:
+        self.bot.tree.add_command(self.menu)
+
+    async def cog_unload(self) -> None:
+        self.bot.tree.remove_command(self.menu.name, type=self.menu.type)
+
+    async def animate(self, interaction: discord.Interaction, message: discord.Message) -> None:
+        if interaction.guild_id is None:
+            raise UserError("This works in a server channel, not in direct messages.")
+        image = find_image(message)
+        await require_allowed(self.engine, interaction)
+        profile_for(self.engine, Kind.IMAGE)  # plain words when no provider makes this kind
+        # Price and credits now (the prompt does not change them), before the member types anything.
+        probe = ImageToVideo(prompt="animate", image_url=image.url)
+        quote = await self.engine.quote(probe, interaction.guild_id)
+        await self.engine.precheck(interaction.guild_id, interaction.user.id, quote)
+        await interaction.response.send_modal(
+            AnimateModal(self.engine, quote.profile, image, message.content)
+        )

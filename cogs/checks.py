@@ -1,0 +1,204 @@
+"""What every generation command does before and around its deferral, in one place.
+
+The order matters because of Discord's 3-second acknowledgement and because nothing may be charged
+for a request that cannot run: cheap checks first (channel permissions, the profile that offers
+the kind, the attachment's metadata, the quote and the member's credits), then defer, then the slow
+part (downloading and checking the image's real bytes), then ``engine.enqueue`` — which holds the
+credits. A refusal before the deferral goes through ``tree.on_error`` (ephemeral); one after it is
+shown by ``refuse_after_defer``, also only to the member, and nothing is enqueued.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable, Iterable
+from dataclasses import dataclass
+from typing import cast
+
+import aiohttp
+import discord
+from discord import app_commands
+
+from bot import media
+from bot.engine.engine import Engine, JobOrigin
+from bot.errors import UserError
+from bot.media import ImageError
+from bot.providers.base import AnyRequest, Kind
+from cogs.errors import on_tree_error
+from storage.jobs import JobRow
+
+log = logging.getLogger(__name__)
+
+# (Permissions attribute, the name Discord shows in channel settings)
+NEEDED_PERMISSIONS: tuple[tuple[str, str], ...] = (
+    ("view_channel", "View Channel"),
+    ("send_messages", "Send Messages"),
+    ("embed_links", "Embed Links"),
+    ("attach_files", "Attach Files"),
+)
+KIND_WORDS = {
+    Kind.TEXT: "videos from text",
+    Kind.IMAGE: "videos from an image",
+    Kind.TVC: "TV commercials",
+    Kind.STORYBOARD: "storyboard videos",
+    Kind.REMIX: "remixes",
+}
+
+
+# ------------------------------------------------------------------------------ permissions
+
+
+def missing_permissions(permissions: discord.Permissions, *, in_thread: bool = False) -> list[str]:
+    """Names (as Discord shows them) of what the bot lacks to show a job and post its video."""
+    missing = []
+    for attr, label in NEEDED_PERMISSIONS:
+        if attr == "send_messages" and in_thread:
+            attr, label = "send_messages_in_threads", "Send Messages in Threads"
+        if not getattr(permissions, attr):
+            missing.append(label)
+    return missing
+
+
+def require_channel_permissions(interaction: discord.Interaction) -> None:
+    """Refuse (before deferring) when the bot could not post progress or the video in this channel."""
+    in_thread = isinstance(interaction.channel, discord.Thread)
+    missing = missing_permissions(interaction.app_permissions, in_thread=in_thread)
+    if missing:
+        names = _join(f"**{m}**" for m in missing)
+        plural = "permissions" if len(missing) > 1 else "permission"
+        raise UserError(
+            f"I can't post videos in this channel: I'm missing the {names} {plural} here. "
+            "Ask a server manager to allow it for the bot, or run the command in another channel."
+        )
+
+
+def _join(items: Iterable[str]) -> str:
+    parts = list(items)
+    return parts[0] if len(parts) == 1 else ", ".join(parts[:-1]) + " and " + parts[-1]
+
+
+# --------------------------------------------------------------------------------- profiles
+
+
+def profile_for(engine: Engine, kind: Kind) -> str:
+    """The profile that makes ``kind`` (the default one if it can); ``UserError`` when none can.
+
+    Commands still pass ``profile=None`` to ``engine.quote`` so that a server's own default profile
+    wins; this is the check that turns "no provider offers it" into plain words before that.
+    """
+    name = engine.profile_for(kind)
+    if name is None:
+        raise UserError(
+            f"This bot has no video provider set up for {KIND_WORDS.get(kind, kind.value)}. "
+            "Ask a server manager to add one."
+        )
+    return name
+
+
+# ------------------------------------------------------------------------------------ images
+
+
+@dataclass(frozen=True)
+class PendingImage:
+    """A reference image whose metadata passed; its bytes are fetched and checked after deferring."""
+
+    url: str  # what the provider gets: the attachment's public (signed) link
+    filename: str
+    read: Callable[[], Awaitable[bytes]]
+
+
+def image_from_attachment(attachment: discord.Attachment) -> PendingImage:
+    """Metadata checks (no download): raises ``ImageError`` for a video, a document, a huge file."""
+    media.check_attachment(
+        attachment.filename, attachment.content_type, attachment.size, attachment.width, attachment.height
+    )
+    return PendingImage(attachment.url, attachment.filename, attachment.read)
+
+
+def image_from_url(url: str, filename: str = "") -> PendingImage:
+    async def read() -> bytes:
+        return await media.fetch_image(url)
+
+    return PendingImage(url, filename or url.rsplit("/", 1)[-1].split("?", 1)[0], read)
+
+
+async def verify_image(image: PendingImage) -> media.ImageInfo:
+    """Download the image now (attachment links expire) and check its real bytes."""
+    try:
+        async with asyncio.timeout(media.FETCH_TIMEOUT):
+            data = await image.read()
+    except ImageError:
+        raise
+    except (discord.HTTPException, aiohttp.ClientError, TimeoutError):
+        raise ImageError("The bot could not download the image. Try attaching it again.") from None
+    return await asyncio.to_thread(media.verify_image, data, image.filename)
+
+
+# ------------------------------------------------------------------------------------ launch
+
+
+async def require_allowed(engine: Engine, interaction: discord.Interaction) -> None:
+    """The bot can post here, and the server lets this member generate here (checked before deferring)."""
+    assert interaction.guild_id is not None and interaction.channel_id is not None
+    require_channel_permissions(interaction)
+    roles = [r.id for r in getattr(interaction.user, "roles", [])]
+    await engine.check_access(
+        interaction.guild_id,
+        interaction.channel_id,
+        roles,
+        is_manager=bool(interaction.permissions.manage_guild),
+    )
+
+
+async def launch(
+    engine: Engine,
+    interaction: discord.Interaction,
+    request: AnyRequest,
+    *,
+    profile: str | None = None,
+    image: PendingImage | None = None,
+) -> JobRow | None:
+    """Check, defer, verify the image, enqueue. Returns the job, or ``None`` when refused after deferring.
+
+    Refusals before the deferral raise ``UserError`` (shown ephemerally by ``tree.on_error``).
+    """
+    assert interaction.guild_id is not None and interaction.channel_id is not None
+    await require_allowed(engine, interaction)
+    quote = await engine.quote(request, interaction.guild_id, profile)
+    await engine.precheck(interaction.guild_id, interaction.user.id, quote)
+    callback = await interaction.response.defer(thinking=True)
+    try:
+        if image is not None:
+            await verify_image(image)
+        origin = JobOrigin(
+            guild_id=interaction.guild_id,
+            channel_id=interaction.channel_id,
+            user_id=interaction.user.id,
+            application_id=interaction.application_id,
+            interaction_token=interaction.token,
+            interaction_created_at=interaction.created_at.timestamp(),
+            message_id=callback.message_id if callback is not None else None,
+            locale=str(interaction.locale),
+        )
+        return await engine.enqueue(origin, request, quote.profile)
+    except UserError as exc:
+        await refuse_after_defer(interaction, exc.message)
+        return None
+
+
+async def refuse_after_defer(interaction: discord.Interaction, message: str) -> None:
+    """Replace the public "thinking…" message with an error only the member sees."""
+    none = discord.AllowedMentions.none()
+    try:
+        await interaction.delete_original_response()
+    except discord.HTTPException:
+        log.info("interaction %s: could not remove the deferred message; editing it", interaction.id)
+        await interaction.edit_original_response(content=message, embed=None, allowed_mentions=none)
+        return
+    await interaction.followup.send(message, ephemeral=True, allowed_mentions=none)
+
+
+async def modal_error(interaction: discord.Interaction, error: Exception) -> None:
+    """``Modal.on_error``: the same friendly, ephemeral path as ``tree.on_error``."""
+    await on_tree_error(interaction, cast(app_commands.AppCommandError, error))

@@ -1,0 +1,103 @@
+"""``/storyboard``: a video told shot by shot. The command opens a modal; the shots come back as text.
+
+Everything that can be checked before the member types (channel permissions, a profile that makes
+storyboards, the price and their credits) is checked before the modal opens; the shots are parsed
+by ``bot.engine.shots`` on submit, and a bad line is refused by its number before anything is charged.
+"""
+
+from __future__ import annotations
+
+import discord
+from discord import app_commands
+from discord.ext import commands
+
+from bot.engine.engine import Engine
+from bot.engine.shots import EXAMPLE, MAX_SHOTS, parse_shots
+from bot.providers.base import MAX_PROMPT_CHARS, Kind, Orientation, Shot, StoryboardRequest, parse_request
+from cogs.checks import launch, modal_error, profile_for, require_allowed
+from cogs.sora import ORIENTATIONS
+
+STORYBOARD_DURATIONS: list[app_commands.Choice[int]] = [
+    app_commands.Choice(name=f"{s} seconds", value=s) for s in (10, 15, 25)
+]
+SHOTS_PLACEHOLDER = "5 | Establishing shot of a skyline at dusk\n5 | A taxi pulls up, rain on the window"
+
+
+class StoryboardModal(discord.ui.Modal):
+    """Up to 15 shots, one a line (``seconds | what happens``), plus an optional overall prompt."""
+
+    def __init__(self, engine: Engine, profile: str, duration: int, orientation: str) -> None:
+        super().__init__(title=f"Storyboard — {duration} seconds", timeout=15 * 60, custom_id="storyboard")
+        self.engine = engine
+        self.profile = profile
+        self.duration = duration
+        self.orientation = orientation
+        self.prompt: discord.ui.TextInput[StoryboardModal] = discord.ui.TextInput(
+            custom_id="storyboard:prompt",
+            label="Title or overall prompt (optional)",
+            placeholder="Style, mood, characters shared by every shot",
+            required=False,
+            max_length=MAX_PROMPT_CHARS,
+        )
+        self.shots: discord.ui.TextInput[StoryboardModal] = discord.ui.TextInput(
+            custom_id="storyboard:shots",
+            label=f"Shots: one a line, seconds | scene (≤{MAX_SHOTS})",
+            style=discord.TextStyle.paragraph,
+            placeholder=SHOTS_PLACEHOLDER,
+            required=True,
+            max_length=4000,
+        )
+        self.add_item(self.prompt)
+        self.add_item(self.shots)
+
+    async def on_submit(self, interaction: discord.Interaction) -> None:
+        shots = parse_shots(self.shots.value, self.duration)
+        request = parse_request(
+            {
+                "kind": Kind.STORYBOARD,
+                "shots": [s.model_dump() for s in shots],
+                "prompt": self.prompt.value.strip(),
+                "duration": self.duration,
+                "orientation": self.orientation,
+            }
+        )
+        await launch(self.engine, interaction, request, profile=self.profile)
+
+    async def on_error(self, interaction: discord.Interaction, error: Exception) -> None:  # type: ignore[override]
+        await modal_error(interaction, error)
+
+
+class StoryboardCog(commands.Cog):
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+
+    @app_commands.command(
+        name="storyboard", description="Make a video shot by shot: write each shot and its length."
+    )
+    @app_commands.guild_only()
+    @app_commands.describe(
+        duration="Length of the whole video; the shots must add up to it.",
+        orientation="Portrait (9:16) or landscape (16:9).",
+    )
+    @app_commands.choices(duration=STORYBOARD_DURATIONS)
+    @app_commands.choices(orientation=ORIENTATIONS)
+    async def storyboard(
+        self,
+        interaction: discord.Interaction,
+        duration: int = 15,
+        orientation: str = Orientation.PORTRAIT.value,
+    ) -> None:
+        assert interaction.guild_id is not None
+        await require_allowed(self.engine, interaction)
+        profile_for(self.engine, Kind.STORYBOARD)  # plain words when no provider makes this kind
+        # Price and credits now, with a one-shot stand-in, so nobody writes shots they cannot afford.
+        probe = StoryboardRequest(
+            shots=(Shot(scene=EXAMPLE, duration=float(duration)),),
+            duration=duration,
+            orientation=Orientation(orientation),
+        )
+        quote = await self.engine.quote(probe, interaction.guild_id)
+        await self.engine.precheck(interaction.guild_id, interaction.user.id, quote)
+        await interaction.response.send_modal(
+            StoryboardModal(self.engine, quote.profile, duration, orientation)
+        )

@@ -1,0 +1,51 @@
+"""``/tvc``: a TV commercial in three steps (script → storyboard image → video) on the TVC profile."""
+
+from __future__ import annotations
+
+import discord
+from discord import app_commands
+from discord.ext import commands
+
+from bot.engine.engine import Engine
+from bot.providers.base import MAX_PROMPT_CHARS, Kind, Orientation, parse_request
+from cogs.checks import image_from_attachment, launch, profile_for
+from cogs.sora import DURATIONS, ORIENTATIONS
+
+
+class TvcCog(commands.Cog):
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+
+    @app_commands.command(name="tvc", description="Make a TV commercial: script, storyboard, then the video.")
+    @app_commands.guild_only()
+    @app_commands.describe(
+        theme="What the ad is for and how it should feel, e.g. trail shoes that grip wet rock.",
+        reference_image="Optional product picture (PNG, JPEG or WebP, up to 10 MB).",
+        voiceover="Optional words for the voice-over.",
+        duration="Length of the video.",
+        orientation="Portrait (9:16) or landscape (16:9).",
+    )
+    @app_commands.choices(duration=DURATIONS)
+    @app_commands.choices(orientation=ORIENTATIONS)
+    async def tvc(
+        self,
+        interaction: discord.Interaction,
+        theme: app_commands.Range[str, 1, MAX_PROMPT_CHARS],
+        reference_image: discord.Attachment | None = None,
+        voiceover: app_commands.Range[str, 1, MAX_PROMPT_CHARS] | None = None,
+        duration: int = 10,
+        orientation: str = Orientation.PORTRAIT.value,
+    ) -> None:
+        pending = image_from_attachment(reference_image) if reference_image is not None else None
+        request = parse_request(
+            {
+                "kind": Kind.TVC,
+                "ad_theme": theme,
+                "reference_image_url": pending.url if pending is not None else None,
+                "voiceover": (voiceover.strip() or None) if voiceover else None,
+                "duration": duration,
+                "orientation": orientation,
+            }
+        )
+        profile_for(self.engine, Kind.TVC)  # plain words when no provider makes commercials
+        await launch(self.engine, interaction, request, image=pending)

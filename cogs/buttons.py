@@ -9,16 +9,16 @@ press checks that the member owns the job or manages the server, then asks the e
 from __future__ import annotations
 
 import contextlib
-import dataclasses
 import logging
 from typing import Any
 
 import discord
 
 from bot.engine import jobs_view
-from bot.engine.engine import Engine, JobOrigin, Quote
+from bot.engine.engine import Engine, Quote
 from bot.providers.base import MAX_PROMPT_CHARS, GenerationRequest
 from cogs import render
+from cogs.checks import origin_from
 from cogs.errors import friendly
 from storage.jobs import JobRow
 
@@ -32,7 +32,6 @@ LOOKS: dict[str, tuple[str, str, discord.ButtonStyle]] = {
     "cancel": ("Cancel", "✖️", discord.ButtonStyle.danger),
 }
 CONFIRM_TIMEOUT = 120.0
-_ORIGIN_FIELDS = {f.name for f in dataclasses.fields(JobOrigin)}
 
 
 def custom_id(action: str, job_id: int) -> str:
@@ -48,26 +47,6 @@ def engine_of(interaction: discord.Interaction) -> Engine:
     if not isinstance(engine, Engine):
         raise RuntimeError("the client has no engine")
     return engine
-
-
-def origin_from(
-    interaction: discord.Interaction, callback: discord.InteractionCallbackResponse[Any] | None
-) -> JobOrigin:
-    """Where a job asked for from a button or modal comes from: the member, and the message just deferred."""
-    assert interaction.guild_id is not None and interaction.channel_id is not None
-    values: dict[str, Any] = {
-        "guild_id": interaction.guild_id,
-        "channel_id": interaction.channel_id,
-        "user_id": interaction.user.id,
-        "application_id": interaction.application_id,
-        "interaction_token": interaction.token,
-        "interaction_created_at": interaction.created_at.timestamp(),
-        "message_id": callback.message_id if callback is not None else None,
-        "locale": str(interaction.locale),
-    }
-    if "upload_limit" in _ORIGIN_FIELDS:  # JobOrigin gains it with 003_delivery
-        values["upload_limit"] = interaction.filesize_limit  # the interaction's attachment_size_limit
-    return JobOrigin(**values)
 
 
 async def report(interaction: discord.Interaction, error: BaseException) -> None:

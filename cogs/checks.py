@@ -14,7 +14,7 @@ import asyncio
 import logging
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
-from typing import cast
+from typing import Any, cast
 
 import aiohttp
 import discord
@@ -151,6 +151,24 @@ async def require_allowed(engine: Engine, interaction: discord.Interaction) -> N
     )
 
 
+def origin_from(
+    interaction: discord.Interaction, callback: discord.InteractionCallbackResponse[Any] | None
+) -> JobOrigin:
+    """Where a job comes from: the member, the channel, and the message the deferral just created."""
+    assert interaction.guild_id is not None and interaction.channel_id is not None
+    return JobOrigin(
+        guild_id=interaction.guild_id,
+        channel_id=interaction.channel_id,
+        user_id=interaction.user.id,
+        application_id=interaction.application_id,
+        interaction_token=interaction.token,
+        interaction_created_at=interaction.created_at.timestamp(),
+        message_id=callback.message_id if callback is not None else None,
+        upload_limit=interaction.filesize_limit,
+        locale=str(interaction.locale),
+    )
+
+
 async def launch(
     engine: Engine,
     interaction: discord.Interaction,
@@ -171,17 +189,7 @@ async def launch(
     try:
         if image is not None:
             await verify_image(image)
-        origin = JobOrigin(
-            guild_id=interaction.guild_id,
-            channel_id=interaction.channel_id,
-            user_id=interaction.user.id,
-            application_id=interaction.application_id,
-            interaction_token=interaction.token,
-            interaction_created_at=interaction.created_at.timestamp(),
-            message_id=callback.message_id if callback is not None else None,
-            locale=str(interaction.locale),
-        )
-        return await engine.enqueue(origin, request, quote.profile)
+        return await engine.enqueue(origin_from(interaction, callback), request, quote.profile)
     except UserError as exc:
         await refuse_after_defer(interaction, exc.message)
         return None

@@ -137,17 +137,7 @@ def job_embed(event: JobEvent, *, now: float | None = None) -> discord.Embed:
     image_url = request.get("image_url") or request.get("reference_image_url")
     if isinstance(image_url, str) and image_url.startswith(("http://", "https://")):
         embed.set_thumbnail(url=image_url)
-    if job.video_url:
+    if job.video_url and not job.video_path:  # a saved video's URL needs the vendor key: no link
         embed.add_field(name="Video", value=f"[Open the video]({job.video_url})", inline=False)
     embed.set_footer(text=f"Job #{job.id} · {job.profile}")
     return embed
-
-
-def result_content(job: JobRow) -> str:
-    """The final message: it mentions the requester, and nobody else (see allowed_mentions)."""
-    if job.state == "succeeded":
-        return (
-            f"<@{job.user_id}> your video is ready: {job.video_url}\n"
-            "-# The provider's link may expire; download the video to keep it."
-        )
-    return f"<@{job.user_id}> {status_line(JobEvent(job))}"

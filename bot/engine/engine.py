@@ -18,6 +18,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from bot import videos
 from bot.engine import access, allowance, caps, polling, pricing
 from bot.engine.budget import KeyPool
 from bot.engine.clock import Clock, SystemClock
@@ -63,6 +64,7 @@ class JobOrigin:
     interaction_token: str | None = None
     interaction_created_at: float | None = None
     message_id: int | None = None  # the message that shows the job (the interaction's original)
+    upload_limit: int | None = None  # bytes the channel accepts as an upload (None: Discord's default)
     locale: str | None = None
 
 
@@ -223,6 +225,7 @@ class Engine:
                 interaction_token=origin.interaction_token,
                 interaction_expires_at=expires if origin.interaction_token else None,
                 message_id=origin.message_id,
+                upload_limit=origin.upload_limit,
                 locale=origin.locale,
                 profile=quote.profile,
                 kind=req.kind.value,
@@ -516,7 +519,10 @@ class Engine:
                     return
                 await self._finish(job.id, "failed", "release", code=exc.code, message=exc.user_message)
                 return
-            await self._finish(job.id, "succeeded", "capture", video_url=source.url, **_visible(snap))
+            video_path = await videos.save(self._db, job.id, source.data) if source.data is not None else None
+            await self._finish(
+                job.id, "succeeded", "capture", video_url=source.url, video_path=video_path, **_visible(snap)
+            )
             if job.submitted_at is not None:
                 took = self._clock.now() - job.submitted_at
                 self._history.add((job.profile, job.kind, job.model, job.duration), took)

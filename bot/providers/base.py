@@ -53,6 +53,15 @@ class Options(BaseModel):
         return frozenset(names)
 
 
+class WireBody(BaseModel):
+    """A request body in one vendor's own field names; ``wire()`` is what goes out (``None`` left out)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    def wire(self) -> dict[str, Any]:
+        return self.model_dump(exclude_none=True)
+
+
 class _Request(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 

@@ -75,6 +75,7 @@ from bot.providers.base import (
     TaskState,
     TextToVideo,
     VideoSource,
+    WireBody,
     scrub,
 )
 from bot.providers.faults import logged, malformed, public_result, transport
@@ -142,10 +143,8 @@ class ShotWire(BaseModel):
     duration: int | float
 
 
-class CreateBody(BaseModel):
+class CreateBody(WireBody):
     """``POST /api/v1/video/sora-pro`` — field names are the vendor's; ``None`` fields are omitted."""
-
-    model_config = ConfigDict(frozen=True, extra="forbid")
 
     model: str
     prompt: str | None = None
@@ -157,9 +156,6 @@ class CreateBody(BaseModel):
     removeWatermark: bool | None = None
     isPublic: bool | None = None
     shots: list[ShotWire] | None = None
-
-    def wire(self) -> dict[str, Any]:
-        return self.model_dump(exclude_none=True)
 
     def summary(self) -> str:
         """What may be logged: never the prompt or the image bytes."""

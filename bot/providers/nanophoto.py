@@ -43,6 +43,7 @@ from bot.providers.base import (
     TaskState,
     TextToVideo,
     VideoSource,
+    WireBody,
     scrub,
 )
 from bot.providers.faults import logged, malformed, public_result, transport
@@ -77,10 +78,8 @@ QUEUED_WORDS = frozenset({"queued", "pending", "submitted", "waiting"})
 # --------------------------------------------------------------------------- wire models
 
 
-class GenerateBody(BaseModel):
+class GenerateBody(WireBody):
     """``POST /api/sora-2/generate`` — field names are the vendor's."""
-
-    model_config = ConfigDict(frozen=True, extra="forbid")
 
     prompt: str
     mode: Literal["textToVideo", "imageToVideo"]
@@ -89,19 +88,11 @@ class GenerateBody(BaseModel):
     videoDuration: Literal["10", "15"]
     imageUrls: list[str] | None = None
 
-    def wire(self) -> dict[str, Any]:
-        return self.model_dump(exclude_none=True)
 
-
-class StatusBody(BaseModel):
+class StatusBody(WireBody):
     """``POST /api/sora-2/check-status``."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
-
     taskId: str
-
-    def wire(self) -> dict[str, Any]:
-        return self.model_dump()
 
 
 class NanophotoReply(BaseModel):
@@ -328,8 +319,6 @@ class NanophotoApi(ABC, Generic[ReplyT]):
     _status_path: ClassVar[str]
     _reply_model: type[ReplyT]
     # Whether a generate answer that does not fit the reply model is reported as retryable.
-    _unfit_create_retryable: ClassVar[bool] = False
-
     capabilities: Capabilities
 
     def __init__(self, profile: ProviderProfile, http: VendorHttp, capabilities: Capabilities) -> None:
@@ -425,7 +414,7 @@ class NanophotoApi(ABC, Generic[ReplyT]):
                 malformed(
                     f"HTTP {resp.status} body has unexpected fields: {fields}",
                     resp.status,
-                    retryable=not submit or self._unfit_create_retryable,
+                    retryable=not submit,
                 ),
                 route,
                 key,
@@ -453,7 +442,6 @@ class NanophotoSora(NanophotoApi[NanophotoReply]):
     _generate_path = GENERATE_PATH
     _status_path = STATUS_PATH
     _reply_model = NanophotoReply
-    _unfit_create_retryable = True  # as this adapter has always reported it
 
     def __init__(self, profile: ProviderProfile, http: VendorHttp) -> None:
         super().__init__(

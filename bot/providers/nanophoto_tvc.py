@@ -29,7 +29,7 @@ from collections.abc import Mapping
 from types import MappingProxyType
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, field_validator
+from pydantic import field_validator
 
 from bot.errors import InvalidRequest
 from bot.providers.base import (
@@ -43,6 +43,7 @@ from bot.providers.base import (
     TaskSnapshot,
     TaskState,
     TvcRequest,
+    WireBody,
     scrub,
 )
 from bot.providers.faults import malformed
@@ -85,10 +86,8 @@ EXTRA_STORYBOARD_IMAGE = "storyboardImageUrl"
 # --------------------------------------------------------------------------- wire models
 
 
-class TvcGenerateBody(BaseModel):
+class TvcGenerateBody(WireBody):
     """``POST /api/sora-2-tvc/generate`` — field names are the vendor's; ``None`` is left out."""
-
-    model_config = ConfigDict(frozen=True, extra="forbid")
 
     adTheme: str
     referenceImageUrl: str | None = None
@@ -96,19 +95,11 @@ class TvcGenerateBody(BaseModel):
     videoDuration: Literal["10", "15"]
     aspectRatio: Literal["portrait", "landscape"]
 
-    def wire(self) -> dict[str, Any]:
-        return self.model_dump(exclude_none=True)
 
-
-class TvcStatusBody(BaseModel):
+class TvcStatusBody(WireBody):
     """``POST /api/sora-2-tvc/check-status`` — always by ``recordId`` (A2)."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
-
     recordId: str
-
-    def wire(self) -> dict[str, Any]:
-        return self.model_dump()
 
 
 class TvcReply(NanophotoReply):

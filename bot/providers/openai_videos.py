@@ -42,7 +42,6 @@ from typing import Any, Literal
 from urllib.parse import quote
 
 import aiohttp
-from pydantic import BaseModel, ConfigDict
 
 from bot.errors import InvalidRequest
 from bot.media import ImageError, fit_image, image_mime
@@ -62,6 +61,7 @@ from bot.providers.base import (
     TaskState,
     TextToVideo,
     VideoSource,
+    WireBody,
     scrub,
 )
 from bot.providers.faults import logged, malformed, no_video, transport
@@ -122,10 +122,8 @@ _FIELD_NAMES = {
 # --------------------------------------------------------------------------- wire models
 
 
-class CreateFields(BaseModel):
+class CreateFields(WireBody):
     """The text parts of ``POST /v1/videos`` (the image, if any, is a separate file part)."""
-
-    model_config = ConfigDict(frozen=True, extra="forbid")
 
     model: str
     prompt: str
@@ -145,16 +143,11 @@ class CreateFields(BaseModel):
         return int(width), int(height)
 
 
-class RemixBody(BaseModel):
+class RemixBody(WireBody):
     """``POST /v1/videos/{id}/remix``."""
-
-    model_config = ConfigDict(frozen=True, extra="forbid")
 
     prompt: str
     model: str
-
-    def wire(self) -> dict[str, Any]:
-        return self.model_dump()
 
 
 # --------------------------------------------------------------------------- capabilities

@@ -184,10 +184,6 @@ async def byte_vendor() -> AsyncIterator[FakeOpenAIVideos]:
         yield fake
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="needs the engine to save VideoSource.data (bot.videos.save) and set video_path: see the report",
-)
 async def test_a_video_handed_over_as_bytes_is_uploaded(
     tmp_path: Path, fake_discord: FakeDiscord, byte_vendor: FakeOpenAIVideos
 ) -> None:

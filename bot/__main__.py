@@ -5,6 +5,7 @@
   start), the database is closed, and the exit status is 0.
 - ``migrate`` applies database migrations (the bot also does so at start).
 - ``doctor [--online] [--quick]`` checks the installation and prints a table; non-zero on a FAIL.
+- ``generate --kind text|image|tvc|storyboard …`` runs one job from the terminal (no Discord).
 - ``backup PATH [--force]`` copies the database safely while the bot runs.
 
 Configuration problems end with exit status 2 and one line that names the setting — never a
@@ -193,12 +194,16 @@ def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="python -m bot", description="soracord: Sora 2 videos from Discord."
     )
-    commands = parser.add_subparsers(dest="command", metavar="{run,migrate,doctor,backup}")
+    commands = parser.add_subparsers(dest="command", metavar="{run,migrate,doctor,generate,backup}")
     commands.add_parser("run", help="run the bot (the default)")
     commands.add_parser("migrate", help="apply database migrations")
     doc = commands.add_parser("doctor", help="check the installation; non-zero exit on a failure")
     doc.add_argument("--online", action="store_true", help="also make one authenticated call per vendor key")
     doc.add_argument("--quick", action="store_true", help="only the cheap local checks (container health)")
+    gen = commands.add_parser("generate", help="run one job from the terminal against a configured profile")
+    from bot.ops.generate import add_arguments
+
+    add_arguments(gen)
     bak = commands.add_parser("backup", help="copy the database to PATH, safely while the bot runs")
     bak.add_argument("path", type=Path, metavar="PATH")
     bak.add_argument("--force", action="store_true", help="replace PATH if it exists")
@@ -209,7 +214,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     command = args.command or "run"
     try:
-        settings = load_settings()
+        settings = load_settings(need_token=command != "generate")
     except SettingsError as exc:
         if command == "doctor":
             from bot.ops.doctor import render, settings_failure
@@ -226,6 +231,12 @@ def main(argv: Sequence[str] | None = None) -> int:
             asyncio.run(migrate(settings))
         elif command == "doctor":
             return asyncio.run(doctor(settings, online=args.online, quick=args.quick))
+        elif command == "generate":
+            from bot.ops import generate
+
+            return asyncio.run(
+                generate.main(settings.database_path, _profiles(settings), args, settings.default_profile)
+            )
         elif command == "backup":
             return asyncio.run(backup(settings, args.path, force=args.force))
         else:

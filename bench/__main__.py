@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from bench import ledger
+from bench import ledger, poller
 
-BENCHMARKS = (ledger,)
+BENCHMARKS = (ledger, poller)
 
 
 def main() -> None:

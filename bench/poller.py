@@ -5,8 +5,8 @@ run: once as configured (**ours**), once with the **naive** policy the vendor do
 reports the two side by side with their ratio (ours ÷ naive) and the issue's target.
 
 **Naive** = the same engine code with two things taken away: (1) the poll planner — every status
-check is 5 s after the previous one, from submit (``polling.first_delay``/``next_delay`` swapped for
-a constant 5 s while the naive run lasts; no history, no percentage extrapolation); (2) budget
+check is 5 s after the previous one, from submit (a ``NaivePlanner`` passed to the engine: no
+history, no percentage extrapolation); (2) budget
 foresight — the profile has no ``requests_per_hour``, so the ``KeyPool`` keeps no call log and
 reserves nothing, and calls go out until the vendor answers 429. What a 429 does is left as the
 engine does it (the key cools down ``rate_limit_cooldown`` = 60 s; a poll backs off; a 429 at submit
@@ -30,7 +30,9 @@ Scenarios:
   memory are not counted), on a ``ScaledClock`` shared by both processes. Engine-process CPU seconds
   (``time.process_time``) per 1,000 status polls, and peak memory per active job: traced Python
   heap (``tracemalloc`` peak above the baseline, in a second run of its own since tracing slows
-  everything) and RSS growth, each ÷ the peak number of jobs active at once.
+  everything) and RSS growth, each ÷ the peak number of jobs active at once. The target is judged
+  on the traced heap: RSS growth is only a lower bound, since the process first reuses heap that
+  the earlier scenarios freed.
 
 The virtual clock (``bench/virtual_clock.py``) advances only when nothing can happen any more at the
 current instant, so counts and lags are exact and independent of machine speed. The simulated vendor
@@ -52,7 +54,7 @@ import sys
 import tempfile
 import time
 import tracemalloc
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -61,7 +63,6 @@ from pydantic import SecretStr
 
 from bench.sim_vendor import SimVendor, sim_profile
 from bench.virtual_clock import ScaledClock, VirtualClock
-from bot.engine import polling
 from bot.engine.clock import Clock
 from bot.engine.engine import Engine, JobOrigin
 from bot.engine.events import JobEvent
@@ -93,31 +94,27 @@ class Size:
     factor: float
 
 
-FULL = Size(scale_jobs=2000, scale_naive_jobs=200, res_jobs=2000, res_naive_jobs=200, factor=50.0)
-QUICK = Size(scale_jobs=300, scale_naive_jobs=50, res_jobs=300, res_naive_jobs=50, factor=100.0)
+# ×20 keeps generation (3–24 s real) longer than enqueueing 2,000 jobs takes, so most of them overlap.
+FULL = Size(scale_jobs=2000, scale_naive_jobs=200, res_jobs=2000, res_naive_jobs=100, factor=20.0)
+QUICK = Size(scale_jobs=300, scale_naive_jobs=50, res_jobs=300, res_naive_jobs=50, factor=50.0)
 
 
 # ---- the naive policy ----------------------------------------------------------------------------
 
 
-@contextlib.contextmanager
-def naive_policy(interval: float = NAIVE_INTERVAL) -> Iterator[None]:
-    """Swap the engine's poll planner for "every ``interval`` s from submit" while the block runs."""
+class NaivePlanner:
+    """What the vendor docs advise: a status check every ``interval`` s from submit, whatever happens."""
 
-    def first_delay(timing: Timing, typical: float, slow: float, *, budgeted: bool) -> float:
-        return interval
+    def __init__(self, interval: float = NAIVE_INTERVAL) -> None:
+        self.interval = interval
+
+    def first_delay(self, timing: Timing, typical: float, slow: float, *, budgeted: bool) -> float:
+        return self.interval
 
     def next_delay(
-        timing: Timing, elapsed: float, typical: float, progress_pct: int | None, *, budgeted: bool
+        self, timing: Timing, elapsed: float, typical: float, progress_pct: int | None, *, budgeted: bool
     ) -> float:
-        return interval
-
-    saved = polling.first_delay, polling.next_delay
-    polling.first_delay, polling.next_delay = first_delay, next_delay  # type: ignore[assignment]
-    try:
-        yield
-    finally:
-        polling.first_delay, polling.next_delay = saved  # type: ignore[assignment]
+        return self.interval
 
 
 def naive_profile(profile: ProviderProfile, *, max_concurrent: int | None) -> ProviderProfile:
@@ -174,11 +171,14 @@ async def _grant(db: Database, jobs: Sequence[JobOrigin]) -> None:
 
 
 @contextlib.asynccontextmanager
-async def _engine(tmp: Path, profile: ProviderProfile, provider: VideoProvider, clock: Clock) -> Any:
+async def _engine(
+    tmp: Path, profile: ProviderProfile, provider: VideoProvider, clock: Clock, *, naive: bool
+) -> Any:
     db = await Database.open(tmp / f"{profile.name}-{time.monotonic_ns()}.db")
     if isinstance(clock, VirtualClock):
         clock.track_sqlite(db._conn)  # bench-only peek: count statements in flight (see virtual_clock)
-    engine = Engine(db, {profile.name: profile}, {profile.name: provider}, clock=clock)
+    planner = NaivePlanner() if naive else None
+    engine = Engine(db, {profile.name: profile}, {profile.name: provider}, clock=clock, planner=planner)
     try:
         yield engine
     finally:
@@ -201,20 +201,28 @@ async def virtual_run(
     horizon: float,
     *,
     naive: bool,
-) -> tuple[Watch, SimVendor, float]:
-    """Queue ``n_jobs`` at virtual t0 and drive until all end or t0 + ``horizon``."""
+) -> tuple[Watch, SimVendor, float, int]:
+    """Queue ``n_jobs`` at virtual t0 and drive until all end or t0 + ``horizon``.
+
+    Returns the observer, the vendor, t0, and how many jobs were still active past their deadline.
+    """
     clock = VirtualClock()
     random.seed(SEED)  # the engine's backoff jitter
     vendor = SimVendor(profile.name, clock=clock, seed=SEED, **vendor_args)
     watch = Watch(clock)
     t0 = clock.now()
-    with naive_policy() if naive else contextlib.nullcontext():
-        async with _engine(tmp, profile, vendor, clock) as engine:
-            engine.subscribe(watch)
-            jobs = origins(n_jobs)
-            await _enqueue_all(engine, jobs)
-            await clock.run_until(lambda: len(watch.ended) >= n_jobs, limit=t0 + horizon)
-    return watch, vendor, t0
+    async with _engine(tmp, profile, vendor, clock, naive=naive) as engine:
+        engine.subscribe(watch)
+        jobs = origins(n_jobs)
+        await _enqueue_all(engine, jobs)
+        await clock.run_until(lambda: len(watch.ended) >= n_jobs, limit=t0 + horizon)
+        row = await engine.db.fetchone(
+            "SELECT COUNT(*) AS n FROM jobs WHERE state IN ('queued', 'submitting', 'running')"
+            " AND deadline_at < ?",
+            (clock.now(),),
+        )
+        overdue = int(row["n"]) if row else 0
+    return watch, vendor, t0, overdue
 
 
 # ---- scenario: budget ------------------------------------------------------------------------------
@@ -226,14 +234,14 @@ class BudgetResult:
     calls: int
     rejected: int
     timed_out: int
-    all_done_at: float | None
+    overdue: int  # still running at t = 1 h although past their deadline
 
 
 async def budget_one(tmp: Path, *, naive: str | None) -> BudgetResult:
     ours = sim_profile("nano", per_hour=BUDGET_PER_HOUR, max_concurrent=None, timing=NANO_TIMING)
     profile = ours if naive is None else naive_profile(ours, max_concurrent=1 if naive == "serial" else None)
     vendor_args = {"style": "nanophoto", "gen_range": BUDGET_GEN, "per_hour": BUDGET_PER_HOUR}
-    watch, vendor, t0 = await virtual_run(
+    watch, vendor, t0, overdue = await virtual_run(
         tmp, profile, vendor_args, BUDGET_JOBS, HOUR, naive=naive is not None
     )
     end = t0 + HOUR
@@ -243,7 +251,7 @@ async def budget_one(tmp: Path, *, naive: str | None) -> BudgetResult:
         calls=vendor.count(before=end),
         rejected=vendor.count(status=429, before=end),
         timed_out=sum(1 for t, s, _ in watch.ended.values() if s == "timed_out" and t <= end),
-        all_done_at=None,
+        overdue=overdue,
     )
 
 
@@ -257,6 +265,7 @@ class ScaleCounts:
     creates_per_job: float
     lag: list[float]
     lag_share: list[float]
+    first_pct: list[int]  # the percentage each job showed at its first status call, same order
     unfinished: int
 
 
@@ -264,18 +273,25 @@ async def scale_counts_one(tmp: Path, n_jobs: int, *, naive: bool) -> ScaleCount
     ours = sim_profile("lcon", per_hour=None, max_concurrent=None, timing=OPENAI_TIMING)
     profile = naive_profile(ours, max_concurrent=None) if naive else ours
     vendor_args = {"style": "openai", "gen_range": SCALE_GEN}
-    watch, vendor, _ = await virtual_run(tmp, profile, vendor_args, n_jobs, 4 * HOUR, naive=naive)
-    lag, share = [], []
+    watch, vendor, _, _ = await virtual_run(tmp, profile, vendor_args, n_jobs, 4 * HOUR, naive=naive)
+    first_call: dict[str, float] = {}
+    for call in vendor.calls:
+        if call.route == "status" and call.remote_id is not None:
+            first_call.setdefault(call.remote_id, call.at)
+    lag, share, first_pct = [], [], []
     for t, remote in watch.succeeded():
         task = vendor.tasks[remote or ""]
         lag.append(t - task.finish_at)
         share.append((t - task.finish_at) / task.generation)
+        seen = first_call.get(task.remote_id, task.finish_at) - task.created_at
+        first_pct.append(min(100, math.floor(100 * seen / task.generation)))
     return ScaleCounts(
         jobs=n_jobs,
         status_per_job=vendor.count("status") / n_jobs,
         creates_per_job=vendor.count("create") / n_jobs,
         lag=lag,
         lag_share=share,
+        first_pct=first_pct,
         unfinished=n_jobs - len(lag),
     )
 
@@ -332,33 +348,32 @@ async def resources_one(tmp: Path, n_jobs: int, factor: float, *, naive: bool, t
         profile = naive_profile(ours, max_concurrent=None) if naive else ours
         clock = ScaledClock(factor, epoch=epoch)
         real_limit = (SCALE_GEN[1] + OPENAI_TIMING.timeout) / factor + 60
-        with naive_policy() if naive else contextlib.nullcontext():
-            async with (
-                VendorHttp() as http,
-                _engine(tmp, profile, build_provider(profile, http), clock) as engine,
-            ):
-                watch = Watch(clock)
-                engine.subscribe(watch)
-                jobs = origins(n_jobs)
-                await _grant(engine.db, jobs)
-                gc.collect()
-                if trace:
-                    tracemalloc.start()
-                traced0 = tracemalloc.get_traced_memory()[0] if trace else 0
-                rss0 = peak_rss = _rss()
-                cpu0, wall0 = time.process_time(), time.perf_counter()
-                request = TextToVideo(prompt="a paper boat on a rainy street", duration=10)
-                for origin in jobs:
-                    await engine.enqueue(origin, request)
-                while len(watch.ended) < n_jobs and time.perf_counter() - wall0 < real_limit:
-                    await asyncio.sleep(0.02)
-                    peak_rss = max(peak_rss, _rss())
-                cpu, wall = time.process_time() - cpu0, time.perf_counter() - wall0
-                traced = tracemalloc.get_traced_memory()[1] - traced0 if trace else None
-                if trace:
-                    tracemalloc.stop()
-                row = await engine.db.fetchone("SELECT SUM(polls) AS n FROM jobs")
-                polls = int(row["n"] or 0) if row else 0
+        async with (
+            VendorHttp() as http,
+            _engine(tmp, profile, build_provider(profile, http), clock, naive=naive) as engine,
+        ):
+            watch = Watch(clock)
+            engine.subscribe(watch)
+            jobs = origins(n_jobs)
+            await _grant(engine.db, jobs)
+            gc.collect()
+            if trace:
+                tracemalloc.start()
+            traced0 = tracemalloc.get_traced_memory()[0] if trace else 0
+            rss0 = peak_rss = _rss()
+            cpu0, wall0 = time.process_time(), time.perf_counter()
+            request = TextToVideo(prompt="a paper boat on a rainy street", duration=10)
+            for origin in jobs:
+                await engine.enqueue(origin, request)
+            while len(watch.ended) < n_jobs and time.perf_counter() - wall0 < real_limit:
+                await asyncio.sleep(0.02)
+                peak_rss = max(peak_rss, _rss())
+            cpu, wall = time.process_time() - cpu0, time.perf_counter() - wall0
+            traced = tracemalloc.get_traced_memory()[1] - traced0 if trace else None
+            if trace:
+                tracemalloc.stop()
+            row = await engine.db.fetchone("SELECT SUM(polls) AS n FROM jobs")
+            polls = int(row["n"] or 0) if row else 0
     finally:
         with contextlib.suppress(Exception):
             child.stdin.write(b"stop\n")
@@ -459,6 +474,14 @@ def budget_table(ours: BudgetResult, serial: BudgetResult, burst: BudgetResult) 
             "",
             "",
         ),
+        (
+            "jobs past their deadline, not timed out",
+            str(ours.overdue),
+            (str(serial.overdue), str(burst.overdue)),
+            "",
+            "",
+            "",
+        ),
     ]
     return table(
         f"budget: 1 key × {BUDGET_PER_HOUR} req/h (vendor-enforced), {BUDGET_JOBS} sora2 jobs queued at t=0,"
@@ -538,12 +561,19 @@ def scale_counts_table(ours: ScaleCounts, naive: ScaleCounts) -> str:
             verdict(ours.unfinished == 0),
         ),
     ]
-    return table(
+    text = table(
         f"scale, counts: OpenAI-compatible, no hourly budget, {ours.jobs} jobs at once (naive: {naive.jobs}),"
         f" generation {SCALE_GEN[0]:.0f}–{SCALE_GEN[1]:.0f} s, progress = floor(100·elapsed/T), virtual clock",
         ("naive every 5 s",),
         rows,
     )
+    if p95_share > 0.10:
+        late = [f for f, x in zip(ours.first_pct, ours.lag_share, strict=True) if x > 0.10]
+        text += (
+            f"\nnote: lag p95 misses its target; the {len(late)} late jobs read a median of"
+            f" {pct(late, 50):.0f}% at their first status call (see bot/engine/polling.py next_delay)."
+        )
+    return text
 
 
 def resources_table(
@@ -578,7 +608,14 @@ def resources_table(
             "",
             "",
         ),
-        ("peak jobs active at once", str(mem_ours.peak_active), (str(mem_naive.peak_active),), "", "", ""),
+        (
+            "peak jobs active at once (CPU run / traced run)",
+            f"{cpu_ours.peak_active} / {mem_ours.peak_active}",
+            (f"{cpu_naive.peak_active} / {mem_naive.peak_active}",),
+            "",
+            "",
+            "",
+        ),
         (
             "peak traced heap per active job (KB)",
             f"{traced(mem_ours):.1f}",
@@ -588,12 +625,12 @@ def resources_table(
             verdict(traced(mem_ours) <= 20),
         ),
         (
-            "peak RSS growth per active job (KB)",
+            "peak RSS growth per active job (KB, lower bound)",
             f"{rss(cpu_ours):.1f}",
             (f"{rss(cpu_naive):.1f}",),
             ratio(rss(cpu_ours), rss(cpu_naive)),
-            "(≤ 20)",
-            verdict(rss(cpu_ours) <= 20),
+            "",
+            "",
         ),
         ("wall time of the run (s)", f"{cpu_ours.wall:.1f}", (f"{cpu_naive.wall:.1f}",), "", "", ""),
         (

@@ -36,6 +36,7 @@ from typing import Literal
 
 from pydantic import SecretStr
 
+from bot.engine.clock import Clock
 from bot.providers.base import (
     AnyRequest,
     ApiKey,
@@ -48,7 +49,6 @@ from bot.providers.base import (
     VideoSource,
 )
 from bot.providers.profiles import ProviderProfile, Timing
-from bot.engine.clock import Clock
 
 Style = Literal["nanophoto", "openai"]
 WINDOW = 3600.0

@@ -134,10 +134,18 @@ class KeyPool:
             state.tasks = max(0, state.tasks - 1)
         self._changed.set()
 
-    async def spend(self, name: str | None) -> ApiKey:
-        """Wait until the key called ``name`` may make one more call, then count it."""
+    async def spend(self, name: str | None, *, deadline: float | None = None) -> ApiKey | None:
+        """Wait until the key called ``name`` may make one more call, then count it.
+
+        None when ``deadline`` passes first: the caller's job has run out of time while waiting.
+        """
         state = self._state(name)
         while (wait := state.wait_for_calls(self._clock.now(), 1)) > 0:
+            if deadline is not None:
+                left = deadline - self._clock.now()
+                if left <= 0:
+                    return None
+                wait = min(wait, left)
             await self._clock.sleep(wait if wait != float("inf") else WINDOW)
         state.calls.append(self._clock.now())
         return state.key

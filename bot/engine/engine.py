@@ -26,6 +26,7 @@ from bot.engine.events import JobEvent, JobObserver
 from bot.engine.fair_queue import FairQueue
 from bot.engine.polling import History
 from bot.errors import InsufficientCredits, UserError
+from bot.i18n import EN, Msg, literal, msg
 from bot.providers.base import (
     REQUEST_ADAPTER,
     ApiKey,
@@ -33,6 +34,7 @@ from bot.providers.base import (
     Kind,
     ProviderError,
     RemoteTask,
+    TaskError,
     TaskSnapshot,
     TaskState,
     VideoProvider,
@@ -46,11 +48,10 @@ log = logging.getLogger(__name__)
 
 INTERACTION_TOKEN_LIFETIME = 15 * 60.0
 POSITION_UPDATES = 20  # queued jobs told their new place after each dispatch
-UNCONFIRMED_SUBMIT = (
-    "The bot restarted while sending this job to the provider, so it cannot tell whether the "
-    "provider received it. Your credits were returned; please try again."
-)
-INTERNAL_FAILURE = "Something went wrong on our side while running this job. Your credits were returned."
+UNCONFIRMED_SUBMIT = msg("job.error.unconfirmed_submit")
+INTERNAL_FAILURE = msg("job.error.internal")
+TIMED_OUT = msg("job.error.timed_out")
+CANCELLED = msg("job.error.cancelled")
 
 
 @dataclass(frozen=True)
@@ -85,6 +86,7 @@ class Engine:
         default_profile: str | None = None,
         welcome_credits: int = 0,
         clock: Clock | None = None,
+        planner: polling.Planner | None = None,
     ) -> None:
         if not profiles:
             raise ValueError("at least one provider profile is needed")
@@ -96,6 +98,7 @@ class Engine:
             raise ValueError(f"default profile `{self._default}` is not configured")
         self._welcome = welcome_credits
         self._clock = clock or SystemClock()
+        self._planner = planner or polling.AdaptivePlanner()
         self._pools = {
             name: KeyPool(
                 p.keys,
@@ -133,7 +136,7 @@ class Engine:
     def _profile_name(self, profile: str | None) -> str:
         name = profile or self._default
         if name not in self._profiles:
-            raise UserError(f"Unknown provider `{name}`. Available: {', '.join(sorted(self._profiles))}.")
+            raise UserError("errors.unknown_provider", name=name, available=", ".join(sorted(self._profiles)))
         return name
 
     @property
@@ -263,7 +266,8 @@ class Engine:
                 "cancelled",
                 finished_at=self._clock.now(),
                 error_code="CANCELLED",
-                error_message="Cancelled before it started.",
+                error_message=CANCELLED.render(EN),
+                error_i18n=CANCELLED.to_json(),
             )
             if moved:
                 await ledger.release(tx, job_id, "cancelled")
@@ -418,7 +422,7 @@ class Engine:
                     await self._emit(job)
                     continue
                 log.warning("job %s: submit refused: %s (%s)", job.id, exc.code, exc.detail)
-                await self._finish(job.id, "failed", "release", code=exc.code, message=exc.user_message)
+                await self._finish(job.id, "failed", "release", code=exc.code, message=exc.user_msg)
                 return await self._job(job.id)
             except Exception:
                 pool.release_task(key.name)
@@ -460,7 +464,7 @@ class Engine:
         history_key = (job.profile, job.kind, job.model, job.duration)
         typical = self._history.typical(history_key, timing.expected)
         budgeted = pool.limited
-        first = polling.first_delay(
+        first = self._planner.first_delay(
             timing, typical, self._history.slow(history_key, timing.expected), budgeted=budgeted
         )
         delay = max(0.0, submitted + first - self._clock.now()) if job.polls == 0 else 0.0
@@ -474,11 +478,13 @@ class Engine:
                         "timed_out",
                         "release",
                         code="TIMEOUT",
-                        message="The provider did not finish this video in time. Your credits were returned.",
+                        message=TIMED_OUT,
                     )
                     return
                 await self._clock.sleep(min(delay, max(0.0, deadline - now)))
-                key = await pool.spend(job.key_name)
+                key = await pool.spend(job.key_name, deadline=deadline)
+                if key is None:  # out of time while the key had no budget: the loop times it out
+                    continue
                 try:
                     snap = await provider.poll(task, key)
                 except ProviderError as exc:
@@ -490,14 +496,16 @@ class Engine:
                         log.info("job %s: poll error %s, retrying in %.1fs", job.id, exc.code, delay)
                         continue
                     log.warning("job %s: poll refused: %s (%s)", job.id, exc.code, exc.detail)
-                    await self._finish(job.id, "failed", "release", code=exc.code, message=exc.user_message)
+                    await self._finish(job.id, "failed", "release", code=exc.code, message=exc.user_msg)
                     return
                 failures = 0
                 await jobs.update(self._db, job.id, polls=job.polls + 1)
                 await self._apply(job, snap)
                 job = await self._job(job.id)
                 elapsed = self._clock.now() - submitted
-                delay = polling.next_delay(timing, elapsed, typical, snap.progress_pct, budgeted=budgeted)
+                delay = self._planner.next_delay(
+                    timing, elapsed, typical, snap.progress_pct, budgeted=budgeted
+                )
         finally:
             if not (await self._job(job.id)).active:
                 pool.release_task(job.key_name)
@@ -517,7 +525,7 @@ class Engine:
                 if exc.retryable:  # the video is done; fetching its link failed: the next poll tries again
                     log.info("job %s: result not reachable yet (%s)", job.id, exc.code)
                     return
-                await self._finish(job.id, "failed", "release", code=exc.code, message=exc.user_message)
+                await self._finish(job.id, "failed", "release", code=exc.code, message=exc.user_msg)
                 return
             video_path = await videos.save(self._db, job.id, source.data) if source.data is not None else None
             await self._finish(
@@ -534,7 +542,7 @@ class Engine:
                 "failed",
                 "release",
                 code=error.code if error else "FAILED",
-                message=_failure_message(error.message if error else None),
+                message=_failure_message(_vendor_words(error)),
                 **{k: v for k, v in _visible(snap).items() if v is not None},  # keep the step it failed at
             )
             return
@@ -551,7 +559,7 @@ class Engine:
         settle: str,
         *,
         code: str | None = None,
-        message: str | None = None,
+        message: Msg | None = None,
         **fields: Any,
     ) -> None:
         """Move to a terminal state and capture or release the hold, atomically and at most once."""
@@ -563,7 +571,8 @@ class Engine:
                 state,
                 finished_at=self._clock.now(),
                 error_code=code,
-                error_message=message,
+                error_message=message.render(EN) if message is not None else None,
+                error_i18n=message.to_json() if message is not None else None,
                 **fields,
             )
             if moved:
@@ -628,6 +637,17 @@ def _visible(snap: TaskSnapshot) -> dict[str, Any]:
     }
 
 
-def _failure_message(vendor_words: str | None) -> str:
-    said = f" (the provider said: {vendor_words})" if vendor_words else ""
-    return f"The provider could not make this video{said}. Your credits were returned."
+def _vendor_words(error: TaskError | None) -> Msg | None:
+    """What the provider said about a failure: its words in the catalog when known, literal otherwise."""
+    if error is None:
+        return None
+    if error.key:
+        return Msg(error.key, dict(error.params))
+    return literal(error.message) if error.message else None
+
+
+def _failure_message(vendor_words: Msg | None) -> Msg:
+    """The job's failure in the member's words (rendered in their locale when it is shown)."""
+    if vendor_words is None:
+        return msg("job.error.provider_failed")
+    return msg("job.error.provider_failed_said", said=vendor_words)

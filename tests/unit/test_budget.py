@@ -76,3 +76,11 @@ async def test_task_slots_free_up_when_a_task_ends() -> None:
     assert not waiting.done()
     pool.release_task("a")
     assert (await asyncio.wait_for(waiting, 1)).name == "a"
+
+
+async def test_waiting_for_budget_stops_at_the_deadline() -> None:
+    clock = JumpClock()
+    pool = KeyPool(keys("a"), per_hour=1, max_tasks=None, cooldown=60, clock=clock)
+    assert await pool.spend("a") is not None
+    assert await pool.spend("a", deadline=100.0) is None  # the next call could go only at t=3600
+    assert clock.t == 100.0

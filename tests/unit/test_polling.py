@@ -32,3 +32,9 @@ def test_without_percentage_wait_for_typical_then_tighter() -> None:
     assert next_delay(T, 30, 120, None, budgeted=False) == 90
     assert next_delay(T, 130, 120, None, budgeted=False) == 15
     assert next_delay(T, 130, 120, None, budgeted=True) == 30
+
+
+def test_a_vague_percentage_looks_again_at_the_earliest_finish() -> None:
+    # 40 s in and 4% done: done somewhere between 4% and 5%, so the finish is 800–1000 s away.
+    # Aiming at the latest would be up to 20% late; looking at the earliest is never late.
+    assert next_delay(T, 40, 300, 4, budgeted=False) == 40 * 95 / 5

@@ -11,6 +11,7 @@ from bot.config import Settings
 from bot.engine.credits import Credits
 from bot.engine.engine import Engine
 from bot.engine.server_settings import ServerSettings
+from bot.i18n.translator import SoraTranslator
 from cogs.animate import AnimateCog
 from cogs.buttons import JobButton
 from cogs.credits import CreditsAdminGroup, CreditsGroup
@@ -44,6 +45,7 @@ class SoraBot(commands.Bot):
 
     async def setup_hook(self) -> None:
         self.tree.on_error = on_tree_error  # type: ignore[method-assign]
+        await self.tree.set_translator(SoraTranslator())  # zh-CN names and descriptions, before the sync
         await self.add_cog(SoraCog(self.engine))
         await self.add_cog(TvcCog(self.engine))
         await self.add_cog(StoryboardCog(self.engine))

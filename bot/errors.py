@@ -3,35 +3,78 @@
 Anything raised as a ``UserError`` is safe to show to a member as it is: it never carries a raw
 exception text, a key or a token. Everything else is an internal fault and reaches members only as
 a friendly message with a reference id (see ``cogs/errors.py``).
+
+A ``UserError`` carries a catalog key and its parameters (``bot.i18n``) and is rendered in the
+member's locale where it is shown (``render(locale)``); ``message`` is the en-US rendering, for logs.
+Text that is not shaped like a key (``UserError("--image: no such file")`` in the operator CLI) is
+kept as it is, untranslated; a key-shaped string missing from the catalogs raises ``KeyError``.
 """
 
 from __future__ import annotations
 
+from typing import Any
+
+from bot.i18n import EN, Msg, has, is_key, t
+
 
 class UserError(Exception):
-    """A problem the member (or an admin) can act on, phrased for them."""
+    """A problem the member (or an admin) can act on, phrased for them in any catalog language."""
 
-    def __init__(self, message: str) -> None:
-        super().__init__(message)
-        self.message = message
+    def __init__(self, key: str, /, **params: Any) -> None:
+        if not is_key(key):  # plain words (operator tools): shown as they are, in every language
+            key, params = "common.literal", {"text": key}
+        self.key = key
+        self.params = params
+        self.message = t(key, EN, **params)
+        super().__init__(self.message)
+
+    @property
+    def msg(self) -> Msg:
+        return Msg(self.key, self.params)
+
+    def render(self, locale: object = EN) -> str:
+        return t(self.key, locale, **self.params)
+
+
+def field_ref(field: str, locale: object = EN) -> str:
+    """An option's name as the member sees it: literal (`` `duration` ``), with its localized name
+    beside it when the locale names the option differently (`` `duration`（时长） ``)."""
+    key = f"opt.{field}.name"
+    label = t(key, locale) if has(key, locale) else field
+    if label == field:
+        return f"`{field}`"
+    return t("invalid.field_ref", locale, field=field, label=label)
 
 
 class InvalidRequest(UserError):
-    """A request option is not allowed: names the field, what was given and what is allowed."""
+    """A request option is not allowed: names the field, what was given and what is allowed.
 
-    def __init__(self, field: str, problem: str, allowed: str) -> None:
-        super().__init__(f"`{field}` {problem}. Allowed: {allowed}.")
+    ``problem`` is a catalog key (its parameters are ``params``) saying what is wrong with the value;
+    ``allowed`` is either literal text (option values, model names — never translated) or a ``Msg``.
+    The field name stays literal in every language: it is the option's name.
+    """
+
+    def __init__(self, field: str, problem: str, allowed: str | Msg, /, **params: Any) -> None:
         self.field = field
-        self.allowed = allowed
+        self.problem = Msg(problem, params)
+        self.allowed_msg = allowed
+        self.allowed = allowed.render(EN) if isinstance(allowed, Msg) else allowed  # en-US, for logs
+        super().__init__("errors.invalid", field=field_ref(field, EN), problem=self.problem, allowed=allowed)
+
+    def render(self, locale: object = EN) -> str:
+        return t(
+            "errors.invalid",
+            locale,
+            field=field_ref(self.field, locale),
+            problem=self.problem,
+            allowed=self.allowed_msg,
+        )
 
 
 class InsufficientCredits(UserError):
     """The member's balance does not cover the cost of what they asked for."""
 
     def __init__(self, balance: int, cost: int) -> None:
-        super().__init__(
-            f"Not enough credits: this costs {cost} and your balance is {balance}. "
-            "Ask a server manager for more."
-        )
+        super().__init__("errors.not_enough_credits", balance=balance, cost=cost)
         self.balance = balance
         self.cost = cost

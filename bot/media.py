@@ -25,6 +25,7 @@ import aiohttp
 from PIL import Image, ImageOps, UnidentifiedImageError
 
 from bot.errors import UserError
+from bot.i18n import Msg, msg
 
 MAX_PIXELS = 50_000_000  # ~ a 9000 x 5500 photo; larger is refused before it is decoded
 JPEG_QUALITY = 90
@@ -36,7 +37,7 @@ PNG = "image/png"
 JPEG = "image/jpeg"
 WEBP = "image/webp"
 ACCEPTED = {PNG: "PNG", JPEG: "JPEG", WEBP: "WebP"}
-ASK = "Attach a PNG, JPEG or WebP picture."
+ASK = msg("media.ask")  # "Attach a PNG, JPEG or WebP picture."
 
 
 class ImageError(UserError):
@@ -52,16 +53,13 @@ def fit_image(data: bytes, width: int, height: int) -> bytes:
     if width <= 0 or height <= 0:
         raise ValueError(f"target size must be positive, got {width}x{height}")
     if not data:
-        raise ImageError("The image is empty. Attach a PNG, JPEG or WebP picture.")
+        raise ImageError("media.image_empty")
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)
             with Image.open(io.BytesIO(data)) as opened:
                 if opened.width * opened.height > MAX_PIXELS:
-                    raise ImageError(
-                        f"The image is too large ({opened.width}x{opened.height} pixels). "
-                        "Attach a smaller picture."
-                    )
+                    raise ImageError("media.image_too_many_pixels", width=opened.width, height=opened.height)
                 opened.seek(0)  # an animated GIF/WebP: its first frame
                 opened.load()
                 img = ImageOps.exif_transpose(opened) or opened
@@ -69,11 +67,9 @@ def fit_image(data: bytes, width: int, height: int) -> bytes:
     except ImageError:
         raise
     except (UnidentifiedImageError, Image.DecompressionBombError, Image.DecompressionBombWarning):
-        raise ImageError(
-            "That file is not an image the bot can read. Attach a PNG, JPEG or WebP picture."
-        ) from None
+        raise ImageError("media.unreadable_file") from None
     except (OSError, ValueError, SyntaxError, EOFError):  # Pillow's ways of saying "truncated/corrupt"
-        raise ImageError("The image file is damaged or incomplete. Try attaching it again.") from None
+        raise ImageError("media.image_damaged") from None
 
 
 def image_mime(data: bytes) -> str:
@@ -87,7 +83,7 @@ def image_size(data: bytes) -> tuple[int, int]:
         with Image.open(io.BytesIO(data)) as img:
             return img.width, img.height
     except (UnidentifiedImageError, OSError, ValueError):
-        raise ImageError("That file is not an image the bot can read.") from None
+        raise ImageError("media.not_readable") from None
 
 
 def _has_alpha(img: Image.Image) -> bool:
@@ -142,50 +138,59 @@ def sniff(data: bytes) -> str | None:
 
 _VIDEO_BRANDS = (b"qt  ", b"isom", b"iso2", b"mp41", b"mp42", b"avc1", b"M4V ", b"3gp4", b"3gp5", b"dash")
 _PHOTO_BRANDS = {
-    b"heic": "an HEIC photo",
-    b"heix": "an HEIC photo",
-    b"mif1": "an HEIF photo",
-    b"avif": "an AVIF image",
+    b"heic": "media.what.heic",
+    b"heix": "media.what.heic",
+    b"mif1": "media.what.heif",
+    b"avif": "media.what.avif",
 }
 
 
 def describe(data: bytes) -> str:
     """What a file is, in plain words, from its first bytes (for refusals: "it is a video (MP4)")."""
+    return describe_msg(data).render()
+
+
+def describe_msg(data: bytes) -> Msg:
+    """``describe`` as a catalog message, to be rendered in the member's language."""
     if not data:
-        return "an empty file"
+        return msg("media.what.empty")
     mime = sniff(data)
     if mime is not None:
-        return f"a {ACCEPTED[mime]} image"
+        return msg("media.what.accepted", format=ACCEPTED[mime])
     if len(data) >= 12 and data[4:8] == b"ftyp":
         brand = data[8:12]
         if brand in _PHOTO_BRANDS:
-            return _PHOTO_BRANDS[brand]
-        return "a video (QuickTime)" if brand == b"qt  " else "a video (MP4)"
+            return msg(_PHOTO_BRANDS[brand])
+        return msg("media.what.quicktime") if brand == b"qt  " else msg("media.what.mp4")
     if data.startswith(b"\x1a\x45\xdf\xa3"):
-        return "a video (WebM/MKV)"
+        return msg("media.what.webm")
     if data[:4] == b"RIFF" and data[8:12] == b"AVI ":
-        return "a video (AVI)"
+        return msg("media.what.avi")
     if data.startswith((b"GIF87a", b"GIF89a")):
-        return "a GIF"
+        return msg("media.what.gif")
     if data.startswith(b"%PDF"):
-        return "a PDF document"
+        return msg("media.what.pdf")
     if data.startswith(b"PK\x03\x04"):
-        return "a ZIP archive (or an Office document)"
+        return msg("media.what.zip")
     if data.startswith(b"BM"):
-        return "a BMP image"
+        return msg("media.what.bmp")
     if data.startswith((b"II*\x00", b"MM\x00*")):
-        return "a TIFF image"
+        return msg("media.what.tiff")
     if data.startswith((b"ID3", b"OggS", b"fLaC")) or (data[:4] == b"RIFF" and data[8:12] == b"WAVE"):
-        return "an audio file"
+        return msg("media.what.audio")
     head = data[:4096]
     if b"\x00" not in head:
         try:
             head.decode("utf-8")
         except UnicodeDecodeError as exc:
             if exc.start < len(head) - 4:  # not just a multi-byte character cut at the end
-                return "a file of an unknown type"
-        return "a text file"
-    return "a file of an unknown type"
+                return msg("media.what.unknown")
+        return msg("media.what.text")
+    return msg("media.what.unknown")
+
+
+def _name(filename: str) -> str | Msg:
+    return f"`{filename}`" if filename else msg("media.that_file")
 
 
 def _mb(size: int) -> str:
@@ -205,24 +210,20 @@ def check_attachment(
     so this refuses what is plainly wrong (a video, a document, a huge file) without a download;
     ``verify_image`` then checks the real bytes. Raises ``ImageError``.
     """
-    name = f"`{filename}`" if filename else "That file"
+    name = _name(filename)
     kind = (content_type or "").split(";")[0].strip().lower()
     if kind.startswith("video/"):
-        raise ImageError(f"{name} is a video, not a picture. {ASK}")
+        raise ImageError("media.is_video", name=name, ask=ASK)
     if kind.startswith("image/") and kind not in ACCEPTED:
         shown = kind.removeprefix("image/").upper()
-        raise ImageError(f"{name} is a {shown} image, which the video providers do not take. {ASK}")
+        raise ImageError("media.format_not_taken", name=name, format=shown, ask=ASK)
     if kind and not kind.startswith("image/"):
-        raise ImageError(f"{name} is not a picture (it is `{kind}`). {ASK}")
+        raise ImageError("media.not_picture", name=name, kind=kind, ask=ASK)
     if size > MAX_IMAGE_BYTES:
-        raise ImageError(
-            f"{name} is {_mb(size)}; a reference image can be at most {_mb(MAX_IMAGE_BYTES)}. "
-            "Attach a smaller picture."
-        )
+        raise ImageError("media.too_big", name=name, size=_mb(size), max=_mb(MAX_IMAGE_BYTES))
     if width and height and width * height > MAX_PIXELS:
         raise ImageError(
-            f"{name} is too large ({width}x{height} pixels; at most {MAX_PIXELS // 1_000_000} megapixels). "
-            "Attach a smaller picture."
+            "media.too_many_pixels", name=name, width=width, height=height, max=MAX_PIXELS // 1_000_000
         )
 
 
@@ -232,19 +233,16 @@ def verify_image(data: bytes, filename: str = "") -> ImageInfo:
     CPU work (it decodes the image): call it through ``asyncio.to_thread``. Raises ``ImageError``
     naming what the file really is when it is not a picture the providers take.
     """
-    name = f"`{filename}`" if filename else "That file"
+    name = _name(filename)
     if not data:
-        raise ImageError(f"{name} is empty. {ASK}")
+        raise ImageError("media.empty", name=name, ask=ASK)
     mime = sniff(data)
     if mime is None:
-        what = describe(data)
-        named = f" even though its name ends in `.{filename.rsplit('.', 1)[-1]}`" if "." in filename else ""
-        raise ImageError(f"{name} is {what}, not a PNG, JPEG or WebP picture{named}. {ASK}")
+        what = describe_msg(data)
+        named: str | Msg = msg("media.named", suffix=filename.rsplit(".", 1)[-1]) if "." in filename else ""
+        raise ImageError("media.not_accepted", name=name, what=what, named=named, ask=ASK)
     if len(data) > MAX_IMAGE_BYTES:
-        raise ImageError(
-            f"{name} is {_mb(len(data))}; a reference image can be at most {_mb(MAX_IMAGE_BYTES)}. "
-            "Attach a smaller picture."
-        )
+        raise ImageError("media.too_big", name=name, size=_mb(len(data)), max=_mb(MAX_IMAGE_BYTES))
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)
@@ -252,18 +250,19 @@ def verify_image(data: bytes, filename: str = "") -> ImageInfo:
                 width, height = img.width, img.height
                 if width * height > MAX_PIXELS:
                     raise ImageError(
-                        f"{name} is too large ({width}x{height} pixels; at most "
-                        f"{MAX_PIXELS // 1_000_000} megapixels). Attach a smaller picture."
+                        "media.too_many_pixels",
+                        name=name,
+                        width=width,
+                        height=height,
+                        max=MAX_PIXELS // 1_000_000,
                     )
                 img.load()
     except ImageError:
         raise
     except (UnidentifiedImageError, Image.DecompressionBombError, Image.DecompressionBombWarning):
-        raise ImageError(f"{name} is not an image the bot can read. {ASK}") from None
+        raise ImageError("media.unreadable", name=name, ask=ASK) from None
     except (OSError, ValueError, SyntaxError, EOFError):
-        raise ImageError(
-            f"{name} is damaged or incomplete, so it cannot be used. Try attaching it again."
-        ) from None
+        raise ImageError("media.damaged", name=name) from None
     return ImageInfo(mime=mime, width=width, height=height, size=len(data))
 
 
@@ -280,7 +279,7 @@ async def fetch_image(url: str, *, max_bytes: int = MAX_IMAGE_BYTES) -> bytes:
             session.get(url, allow_redirects=True) as resp,
         ):
             if resp.status != 200:
-                raise ImageError("The bot could not download that image (it may have expired).")
+                raise ImageError("media.fetch_expired")
             chunks: list[bytes] = []
             got = 0
             async for chunk in resp.content.iter_chunked(64 * 1024):
@@ -292,9 +291,7 @@ async def fetch_image(url: str, *, max_bytes: int = MAX_IMAGE_BYTES) -> bytes:
     except ImageError:
         raise
     except (aiohttp.ClientError, TimeoutError):
-        raise ImageError("The bot could not download that image. Try again in a moment.") from None
+        raise ImageError("media.fetch_failed") from None
     if len(data) > max_bytes:
-        raise ImageError(
-            f"That image is larger than {_mb(max_bytes)}; a reference image can be at most {_mb(max_bytes)}."
-        )
+        raise ImageError("media.fetch_too_big", max=_mb(max_bytes))
     return data

@@ -12,6 +12,8 @@ from discord.ext import commands
 
 from bot.engine.engine import Engine
 from bot.errors import UserError
+from bot.i18n import t
+from bot.i18n.translator import L
 from bot.providers.base import MAX_PROMPT_CHARS, ImageToVideo, Kind, parse_request
 from cogs.checks import (
     PendingImage,
@@ -23,9 +25,9 @@ from cogs.checks import (
     require_allowed,
 )
 
-MENU_NAME = "Animate with Sora"
+MENU_NAME = "Animate with Sora"  # the en-US name; zh-CN comes from the catalog (cmd.animate.name)
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".webp", ".gif", ".heic", ".avif", ".bmp")
-NO_IMAGE = "That message has no image."
+NO_IMAGE = "errors.no_image"  # "That message has no image."
 
 
 def find_image(message: discord.Message) -> PendingImage:
@@ -42,16 +44,18 @@ def find_image(message: discord.Message) -> PendingImage:
 
 
 class AnimateModal(discord.ui.Modal):
-    def __init__(self, engine: Engine, profile: str, image: PendingImage, prefill: str) -> None:
-        super().__init__(title="Animate with Sora", timeout=15 * 60, custom_id="animate")
+    def __init__(
+        self, engine: Engine, profile: str, image: PendingImage, prefill: str, locale: object = None
+    ) -> None:
+        super().__init__(title=t("animate.modal.title", locale), timeout=15 * 60, custom_id="animate")
         self.engine = engine
         self.profile = profile
         self.image = image
         self.prompt: discord.ui.TextInput[AnimateModal] = discord.ui.TextInput(
             custom_id="animate:prompt",
-            label="What should happen in the video?",
+            label=t("animate.modal.prompt_label", locale),
             style=discord.TextStyle.paragraph,
-            placeholder="The subject, the motion, the camera, the mood",
+            placeholder=t("animate.modal.prompt_placeholder", locale),
             default=prefill[:MAX_PROMPT_CHARS] or None,
             required=True,
             max_length=MAX_PROMPT_CHARS,
@@ -72,7 +76,7 @@ class AnimateCog(commands.Cog):
     def __init__(self, bot: commands.Bot, engine: Engine) -> None:
         self.bot = bot
         self.engine = engine
-        self.menu = app_commands.ContextMenu(name=MENU_NAME, callback=self.animate)
+        self.menu = app_commands.ContextMenu(name=L("cmd.animate.name"), callback=self.animate)
         self.menu.guild_only = True
 
     async def cog_load(self) -> None:
@@ -83,7 +87,7 @@ class AnimateCog(commands.Cog):
 
     async def animate(self, interaction: discord.Interaction, message: discord.Message) -> None:
         if interaction.guild_id is None:
-            raise UserError("This works in a server channel, not in direct messages.")
+            raise UserError("errors.guild_only_menu")
         image = find_image(message)
         await require_allowed(self.engine, interaction)
         profile_for(self.engine, Kind.IMAGE)  # plain words when no provider makes this kind
@@ -92,5 +96,5 @@ class AnimateCog(commands.Cog):
         quote = await self.engine.quote(probe, interaction.guild_id)
         await self.engine.precheck(interaction.guild_id, interaction.user.id, quote)
         await interaction.response.send_modal(
-            AnimateModal(self.engine, quote.profile, image, message.content)
+            AnimateModal(self.engine, quote.profile, image, message.content, interaction.locale)
         )

@@ -16,6 +16,7 @@ import discord
 
 from bot.engine import jobs_view
 from bot.engine.engine import Engine, Quote
+from bot.i18n import EN, resolve, t
 from bot.providers.base import MAX_PROMPT_CHARS, GenerationRequest
 from cogs import render
 from cogs.checks import origin_from
@@ -25,11 +26,11 @@ from storage.jobs import JobRow
 log = logging.getLogger(__name__)
 NONE = discord.AllowedMentions.none()
 TEMPLATE = r"soracord:job:(?P<action>again|remix|details|cancel):(?P<job_id>[0-9]+)"
-LOOKS: dict[str, tuple[str, str, discord.ButtonStyle]] = {
-    "again": ("Again", "🔁", discord.ButtonStyle.secondary),
-    "remix": ("Remix", "🎛️", discord.ButtonStyle.secondary),
-    "details": ("Details", "ℹ️", discord.ButtonStyle.secondary),
-    "cancel": ("Cancel", "✖️", discord.ButtonStyle.danger),
+LOOKS: dict[str, tuple[str, str, discord.ButtonStyle]] = {  # (label key, emoji, style)
+    "again": ("button.again", "🔁", discord.ButtonStyle.secondary),
+    "remix": ("button.remix", "🎛️", discord.ButtonStyle.secondary),
+    "details": ("button.details", "ℹ️", discord.ButtonStyle.secondary),
+    "cancel": ("button.cancel", "✖️", discord.ButtonStyle.danger),
 }
 CONFIRM_TIMEOUT = 120.0
 
@@ -51,7 +52,7 @@ def engine_of(interaction: discord.Interaction) -> Engine:
 
 async def report(interaction: discord.Interaction, error: BaseException) -> None:
     """The buttons' error path, like ``cogs.errors.on_tree_error``: friendly, ephemeral, logged."""
-    message, ref = friendly(error)
+    message, ref = friendly(error, interaction.locale)
     if ref is not None:
         log.error("button/modal failed (ref %s, interaction %s)", ref, interaction.id, exc_info=error)
     try:
@@ -69,21 +70,23 @@ async def report(interaction: discord.Interaction, error: BaseException) -> None
 # ---- views delivery attaches ---------------------------------------------------------------------
 
 
-def progress_view(job: JobRow) -> discord.ui.View | None:
-    """Cancel while the job waits in the queue; nothing once it has started."""
+def progress_view(job: JobRow, locale: object = None) -> discord.ui.View | None:
+    """Cancel while the job waits in the queue; nothing once it has started. Labels in the job's locale."""
     if job.state != "queued":
         return None
+    loc = job.locale if locale is None else locale
     view = discord.ui.View(timeout=None)
-    view.add_item(JobButton("cancel", job.id))
+    view.add_item(JobButton("cancel", job.id, loc))
     return view
 
 
-def result_view(job: JobRow, *, remix: bool) -> discord.ui.View:
+def result_view(job: JobRow, *, remix: bool, locale: object = None) -> discord.ui.View:
+    loc = job.locale if locale is None else locale
     view = discord.ui.View(timeout=None)
-    view.add_item(JobButton("again", job.id))
+    view.add_item(JobButton("again", job.id, loc))
     if remix:
-        view.add_item(JobButton("remix", job.id))
-    view.add_item(JobButton("details", job.id))
+        view.add_item(JobButton("remix", job.id, loc))
+    view.add_item(JobButton("details", job.id, loc))
     return view
 
 
@@ -93,10 +96,12 @@ def result_view(job: JobRow, *, remix: bool) -> discord.ui.View:
 class JobButton(discord.ui.DynamicItem[discord.ui.Button[discord.ui.View]], template=TEMPLATE):
     """One action on one job; rebuilt from its custom_id on every press."""
 
-    def __init__(self, action: str, job_id: int) -> None:
+    def __init__(self, action: str, job_id: int, locale: object = None) -> None:
         label, emoji, style = LOOKS[action]
         super().__init__(
-            discord.ui.Button(label=label, emoji=emoji, style=style, custom_id=custom_id(action, job_id))
+            discord.ui.Button(
+                label=t(label, locale), emoji=emoji, style=style, custom_id=custom_id(action, job_id)
+            )
         )
         self.action = action
         self.job_id = job_id
@@ -116,12 +121,14 @@ class JobButton(discord.ui.DynamicItem[discord.ui.Button[discord.ui.View]], temp
         job = await jobs_view.find(engine_of(interaction), interaction.guild_id or 0, self.job_id)
         if job is None:
             await interaction.response.send_message(
-                f"Job #{self.job_id} is not known here any more.", ephemeral=True, allowed_mentions=NONE
+                t("button.unknown_job", interaction.locale, id=self.job_id),
+                ephemeral=True,
+                allowed_mentions=NONE,
             )
             return False
         if not jobs_view.may_act(job, interaction.user.id, is_manager=is_manager(interaction)):
             await interaction.response.send_message(
-                f"These buttons belong to <@{job.user_id}> (job #{job.id}).",
+                t("button.not_yours", interaction.locale, user_id=job.user_id, id=job.id),
                 ephemeral=True,
                 allowed_mentions=NONE,
             )
@@ -134,12 +141,12 @@ class JobButton(discord.ui.DynamicItem[discord.ui.Button[discord.ui.View]], temp
         try:
             if self.action == "details":
                 await interaction.response.send_message(
-                    embed=details_embed(self.job), ephemeral=True, allowed_mentions=NONE
+                    embed=details_embed(self.job, interaction.locale), ephemeral=True, allowed_mentions=NONE
                 )
             elif self.action == "cancel":
                 outcome = await jobs_view.cancel(engine_of(interaction), self.job)
                 await interaction.response.send_message(
-                    outcome.message, ephemeral=True, allowed_mentions=NONE
+                    outcome.message.render(interaction.locale), ephemeral=True, allowed_mentions=NONE
                 )
             elif self.action == "again":
                 await ask_again(interaction, self.job)
@@ -152,30 +159,39 @@ class JobButton(discord.ui.DynamicItem[discord.ui.Button[discord.ui.View]], temp
 # ---- Details --------------------------------------------------------------------------------------
 
 
-def details_embed(job: JobRow) -> discord.Embed:
+def details_embed(job: JobRow, locale: object = None) -> discord.Embed:
+    """The job's details for whoever pressed Details, in their locale (the job's when not given)."""
+    loc = job.locale if locale is None else locale
     request = job.request
     text = str(request.get("prompt") or request.get("ad_theme") or "")
     embed = discord.Embed(
-        title=f"Job #{job.id} — {render.KIND_TITLES.get(job.kind, job.kind)}",
+        title=t("details.title", loc, id=job.id, kind=render.kind_title(job.kind, loc)),
         description=text[:4000] or None,
         colour=render.COLOURS.get(job.state, discord.Colour.default()),
     )
-    embed.add_field(name="State", value=f"{jobs_view.STATE_EMOJI.get(job.state, '')} {job.state}")
-    embed.add_field(name="Requested by", value=f"<@{job.user_id}>")
-    embed.add_field(name="Profile", value=job.profile)
-    embed.add_field(name="Model", value=job.model)
-    embed.add_field(name="Duration", value=f"{job.duration} s")
-    embed.add_field(name="Orientation", value=str(request.get("orientation", "—")))
-    embed.add_field(name="Cost", value=render.cost_line(job))
-    embed.add_field(name="Remote id", value=f"`{job.remote_id}`" if job.remote_id else "—")
+    state = job.state if resolve(loc) == EN else jobs_view.state_words(job.state, loc)
+    embed.add_field(name=t("details.state", loc), value=f"{jobs_view.STATE_EMOJI.get(job.state, '')} {state}")
+    embed.add_field(name=t("details.requested_by", loc), value=f"<@{job.user_id}>")
+    embed.add_field(name=t("details.profile", loc), value=job.profile)
+    embed.add_field(name=t("details.model", loc), value=job.model)
+    embed.add_field(name=t("details.duration", loc), value=t("details.seconds", loc, seconds=job.duration))
+    embed.add_field(
+        name=t("details.orientation", loc),
+        value=render.orientation_word(request.get("orientation", "—"), loc),
+    )
+    embed.add_field(name=t("details.cost", loc), value=render.cost_line(job, loc))
+    embed.add_field(name=t("details.remote_id", loc), value=f"`{job.remote_id}`" if job.remote_id else "—")
     times = "\n".join(
-        f"{label}: <t:{int(at)}:f>" if at is not None else f"{label}: —"
+        f"{t(label, loc)}: <t:{int(at)}:f>" if at is not None else f"{t(label, loc)}: —"
         for label, at in jobs_view.timings(job)
     )
-    spans = " · ".join(f"{label} {render.elapsed(s)}" for label, s in jobs_view.durations(job))
-    embed.add_field(name="Timings", value=times + (f"\n{spans}" if spans else ""), inline=False)
-    if job.error_message and job.state != "succeeded":
-        embed.add_field(name="Why it ended", value=job.error_message[:1000], inline=False)
+    spans = " · ".join(f"{t(label, loc)} {render.elapsed(s, loc)}" for label, s in jobs_view.durations(job))
+    embed.add_field(
+        name=t("details.timings", loc), value=times + (f"\n{spans}" if spans else ""), inline=False
+    )
+    why = render.error_text(job, loc)
+    if why and job.state != "succeeded":
+        embed.add_field(name=t("details.why", loc), value=why[:1000], inline=False)
     return embed
 
 
@@ -191,10 +207,18 @@ async def ask_again(interaction: discord.Interaction, job: JobRow) -> None:
     await engine.precheck(interaction.guild_id, interaction.user.id, quote)
     balance = await engine.balance(interaction.guild_id, interaction.user.id)
     view = ConfirmAgain(engine, job, request, quote, interaction)
+    loc = interaction.locale
     await interaction.response.send_message(
-        f"Make job #{job.id} again with the same settings ({quote.model}, {job.duration} s, "
-        f"{job.request.get('orientation', '')})? It costs **{quote.cost} credits** "
-        f"(your balance: {balance}).",
+        t(
+            "again.ask",
+            loc,
+            id=job.id,
+            model=quote.model,
+            duration=job.duration,
+            orientation=render.orientation_word(job.request.get("orientation", ""), loc),
+            cost=quote.cost,
+            balance=balance,
+        ),
         view=view,
         ephemeral=True,
         allowed_mentions=NONE,
@@ -212,13 +236,16 @@ class ConfirmAgain(discord.ui.View):
     ) -> None:
         super().__init__(timeout=CONFIRM_TIMEOUT)
         self.engine, self.job, self.request, self.quote, self.asked = engine, job, request, quote, asked
+        self.locale = asked.locale
+        self.confirm.label = t("again.confirm", self.locale)
+        self.cancel.label = t("again.cancel", self.locale)
 
     async def interaction_check(self, interaction: discord.Interaction, /) -> bool:
         return interaction.user.id == self.asked.user.id
 
     async def on_timeout(self) -> None:
         with contextlib.suppress(discord.HTTPException):
-            await self.asked.edit_original_response(content="Not made again (no answer).", view=None)
+            await self.asked.edit_original_response(content=t("again.timeout", self.locale), view=None)
 
     @discord.ui.button(label="Confirm", style=discord.ButtonStyle.success)
     async def confirm(self, interaction: discord.Interaction, _button: discord.ui.Button[Any]) -> None:
@@ -235,7 +262,7 @@ class ConfirmAgain(discord.ui.View):
             return
         try:
             await self.asked.edit_original_response(
-                content=f"Queued as job #{new.id} ({self.quote.cost} credits held).", view=None
+                content=t("again.queued", self.locale, id=new.id, cost=self.quote.cost), view=None
             )
         except discord.HTTPException:
             log.info("job %s: could not update the Again confirmation", new.id)
@@ -243,7 +270,7 @@ class ConfirmAgain(discord.ui.View):
     @discord.ui.button(label="Cancel", style=discord.ButtonStyle.secondary)
     async def cancel(self, interaction: discord.Interaction, _button: discord.ui.Button[Any]) -> None:
         self.stop()
-        await interaction.response.edit_message(content="Not made again; nothing was charged.", view=None)
+        await interaction.response.edit_message(content=t("again.cancelled", self.locale), view=None)
 
 
 # ---- Remix ----------------------------------------------------------------------------------------
@@ -252,26 +279,27 @@ class ConfirmAgain(discord.ui.View):
 async def ask_remix(interaction: discord.Interaction, job: JobRow) -> None:
     engine = engine_of(interaction)
     if not jobs_view.can_remix(engine, job):
+        loc = interaction.locale
         reason = (
-            "Only a finished video can be remixed."
+            t("remix.not_finished", loc)
             if job.state != "succeeded"
-            else f"The provider that made this video ({job.profile}) cannot remix videos."
+            else t("remix.not_offered", loc, profile=job.profile)
         )
         await interaction.response.send_message(reason, ephemeral=True, allowed_mentions=NONE)
         return
-    await interaction.response.send_modal(RemixModal(engine, job))
+    await interaction.response.send_modal(RemixModal(engine, job, interaction.locale))
 
 
 class RemixModal(discord.ui.Modal):
-    def __init__(self, engine: Engine, job: JobRow) -> None:
-        super().__init__(title=f"Remix job #{job.id}", timeout=600)
+    def __init__(self, engine: Engine, job: JobRow, locale: object = None) -> None:
+        super().__init__(title=t("remix.modal.title", locale, id=job.id), timeout=600)
         self.engine, self.job = engine, job
         self.prompt: discord.ui.TextInput[RemixModal] = discord.ui.TextInput(
-            label="What should change?",
+            label=t("remix.modal.prompt_label", locale),
             style=discord.TextStyle.paragraph,
             custom_id="prompt",
             max_length=MAX_PROMPT_CHARS,
-            placeholder="e.g. make it night time, with neon reflections",
+            placeholder=t("remix.modal.prompt_placeholder", locale),
         )
         self.add_item(self.prompt)
 

@@ -23,6 +23,7 @@ from discord import app_commands
 from bot import media
 from bot.engine.engine import Engine, JobOrigin
 from bot.errors import UserError
+from bot.i18n import msg, t
 from bot.media import ImageError
 from bot.providers.base import AnyRequest, Kind
 from cogs.errors import on_tree_error
@@ -30,52 +31,48 @@ from storage.jobs import JobRow
 
 log = logging.getLogger(__name__)
 
-# (Permissions attribute, the name Discord shows in channel settings)
+# (Permissions attribute, the catalog key of the name Discord shows in channel settings)
 NEEDED_PERMISSIONS: tuple[tuple[str, str], ...] = (
-    ("view_channel", "View Channel"),
-    ("send_messages", "Send Messages"),
-    ("embed_links", "Embed Links"),
-    ("attach_files", "Attach Files"),
+    ("view_channel", "perm.view_channel"),
+    ("send_messages", "perm.send_messages"),
+    ("embed_links", "perm.embed_links"),
+    ("attach_files", "perm.attach_files"),
 )
-KIND_WORDS = {
-    Kind.TEXT: "videos from text",
-    Kind.IMAGE: "videos from an image",
-    Kind.TVC: "TV commercials",
-    Kind.STORYBOARD: "storyboard videos",
-    Kind.REMIX: "remixes",
-}
+KIND_WORDS = {kind: f"kind.words.{kind.value}" for kind in Kind}  # "videos from text", …
 
 
 # ------------------------------------------------------------------------------ permissions
 
 
-def missing_permissions(permissions: discord.Permissions, *, in_thread: bool = False) -> list[str]:
-    """Names (as Discord shows them) of what the bot lacks to show a job and post its video."""
+def missing_permissions(
+    permissions: discord.Permissions, *, in_thread: bool = False, locale: object = None
+) -> list[str]:
+    """Names (as Discord shows them, in ``locale``) of what the bot lacks to show a job and post its video."""
     missing = []
     for attr, label in NEEDED_PERMISSIONS:
         if attr == "send_messages" and in_thread:
-            attr, label = "send_messages_in_threads", "Send Messages in Threads"
+            attr, label = "send_messages_in_threads", "perm.send_messages_in_threads"
         if not getattr(permissions, attr):
-            missing.append(label)
+            missing.append(t(label, locale))
     return missing
 
 
 def require_channel_permissions(interaction: discord.Interaction) -> None:
     """Refuse (before deferring) when the bot could not post progress or the video in this channel."""
     in_thread = isinstance(interaction.channel, discord.Thread)
-    missing = missing_permissions(interaction.app_permissions, in_thread=in_thread)
+    locale = interaction.locale
+    missing = missing_permissions(interaction.app_permissions, in_thread=in_thread, locale=locale)
     if missing:
-        names = _join(f"**{m}**" for m in missing)
-        plural = "permissions" if len(missing) > 1 else "permission"
-        raise UserError(
-            f"I can't post videos in this channel: I'm missing the {names} {plural} here. "
-            "Ask a server manager to allow it for the bot, or run the command in another channel."
-        )
+        names = _join((f"**{m}**" for m in missing), locale)
+        plural = msg("perm.plural") if len(missing) > 1 else msg("perm.singular")
+        raise UserError("errors.cannot_post_here", names=names, plural=plural)
 
 
-def _join(items: Iterable[str]) -> str:
+def _join(items: Iterable[str], locale: object = None) -> str:
     parts = list(items)
-    return parts[0] if len(parts) == 1 else ", ".join(parts[:-1]) + " and " + parts[-1]
+    if len(parts) == 1:
+        return parts[0]
+    return t("list.sep", locale).join(parts[:-1]) + t("list.last", locale) + parts[-1]
 
 
 # --------------------------------------------------------------------------------- profiles
@@ -89,10 +86,7 @@ def profile_for(engine: Engine, kind: Kind) -> str:
     """
     name = engine.profile_for(kind)
     if name is None:
-        raise UserError(
-            f"This bot has no video provider set up for {KIND_WORDS.get(kind, kind.value)}. "
-            "Ask a server manager to add one."
-        )
+        raise UserError("errors.no_provider_for", what=msg(KIND_WORDS[kind]))
     return name
 
 
@@ -131,7 +125,7 @@ async def verify_image(image: PendingImage) -> media.ImageInfo:
     except ImageError:
         raise
     except (discord.HTTPException, aiohttp.ClientError, TimeoutError):
-        raise ImageError("The bot could not download the image. Try attaching it again.") from None
+        raise ImageError("media.download_failed") from None
     return await asyncio.to_thread(media.verify_image, data, image.filename)
 
 
@@ -191,7 +185,7 @@ async def launch(
             await verify_image(image)
         return await engine.enqueue(origin_from(interaction, callback), request, quote.profile)
     except UserError as exc:
-        await refuse_after_defer(interaction, exc.message)
+        await refuse_after_defer(interaction, exc.render(interaction.locale))
         return None
 
 

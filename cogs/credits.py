@@ -3,44 +3,51 @@
 from __future__ import annotations
 
 import io
-from typing import Literal
 
 import discord
 from discord import app_commands
 
 from bot.engine.credits import MAX_AMOUNT, Credits, HistoryPage
+from bot.i18n import t
+from bot.i18n.translator import L
 from storage.ledger import Entry
 
 NONE = discord.AllowedMentions.none()
-KIND_WORDS = {
-    "grant": "granted",
-    "hold": "held",
-    "capture": "spent",
-    "release": "returned",
-    "adjust": "adjusted",
-}
+KIND_WORDS = {kind: f"ledger.kind.{kind}" for kind in ("grant", "hold", "capture", "release", "adjust")}
 
 
 def is_manager(interaction: discord.Interaction) -> bool:
     return bool(interaction.permissions.manage_guild)
 
 
-def entry_line(entry: Entry, jobs: dict[int, str]) -> str:
+def reason_words(reason: str, locale: object) -> str:
+    """The reasons the bot writes itself (``welcome``, ``allowance 2026-W47``) in words; others as typed."""
+    if reason == "welcome":
+        return t("ledger.reason.welcome", locale)
+    if reason.startswith("allowance "):
+        return t("ledger.reason.allowance", locale, period=reason.removeprefix("allowance "))
+    return discord.utils.escape_markdown(reason)
+
+
+def entry_line(entry: Entry, jobs: dict[int, str], locale: object = None) -> str:
     sign = "+" if entry.amount > 0 else ""
     amount = f"`{sign}{entry.amount}`" if entry.amount else "`±0`"
-    what = KIND_WORDS.get(entry.kind, entry.kind)
+    what = t(KIND_WORDS[entry.kind], locale) if entry.kind in KIND_WORDS else entry.kind
     detail = ""
     if entry.job_id is not None:
-        detail = f" · job #{entry.job_id}" + (f" ({jobs[entry.job_id]})" if entry.job_id in jobs else "")
+        label = f" ({jobs[entry.job_id]})" if entry.job_id in jobs else ""
+        detail = t("ledger.job", locale, id=entry.job_id, label=label)
     if entry.reason and entry.kind in ("grant", "adjust"):
-        detail += f" · {discord.utils.escape_markdown(entry.reason)}"
+        detail += f" · {reason_words(entry.reason, locale)}"
     return f"{amount} {what}{detail} · <t:{int(entry.created_at)}:R>"
 
 
-def history_embed(member: discord.abc.User, page: HistoryPage) -> discord.Embed:
-    lines = [entry_line(e, page.jobs) for e in page.entries] or ["No entries yet."]
-    embed = discord.Embed(title=f"Credit history — {member.display_name}", description="\n".join(lines))
-    embed.set_footer(text=f"Page {page.page + 1} of {page.pages} · newest first")
+def history_embed(member: discord.abc.User, page: HistoryPage, locale: object = None) -> discord.Embed:
+    lines = [entry_line(e, page.jobs, locale) for e in page.entries] or [t("ledger.empty", locale)]
+    embed = discord.Embed(
+        title=t("ledger.title", locale, name=member.display_name), description="\n".join(lines)
+    )
+    embed.set_footer(text=t("ledger.footer", locale, page=page.page + 1, pages=page.pages))
     return embed
 
 
@@ -48,9 +55,18 @@ class HistoryView(discord.ui.View):
     """Older/Newer buttons; only the member who asked can turn the pages."""
 
     def __init__(
-        self, credits: Credits, owner_id: int, member: discord.abc.User, guild_id: int, page: HistoryPage
+        self,
+        credits: Credits,
+        owner_id: int,
+        member: discord.abc.User,
+        guild_id: int,
+        page: HistoryPage,
+        locale: object = None,
     ):
         super().__init__(timeout=300)
+        self.locale = locale
+        self.newer.label = t("ledger.newer", locale)
+        self.older.label = t("ledger.older", locale)
         self.credits, self.owner_id, self.member, self.guild_id, self.page = (
             credits,
             owner_id,
@@ -66,7 +82,7 @@ class HistoryView(discord.ui.View):
 
     async def interaction_check(self, interaction: discord.Interaction) -> bool:
         if interaction.user.id != self.owner_id:
-            await interaction.response.send_message("These buttons belong to someone else.", ephemeral=True)
+            await interaction.response.send_message(t("ledger.not_yours", interaction.locale), ephemeral=True)
             return False
         return True
 
@@ -79,7 +95,9 @@ class HistoryView(discord.ui.View):
             is_manager=is_manager(interaction),
         )
         self._sync()
-        await interaction.response.edit_message(embed=history_embed(self.member, self.page), view=self)
+        await interaction.response.edit_message(
+            embed=history_embed(self.member, self.page, self.locale), view=self
+        )
 
     @discord.ui.button(label="Newer", emoji="◀️", style=discord.ButtonStyle.secondary)
     async def newer(self, interaction: discord.Interaction, _: discord.ui.Button[HistoryView]) -> None:
@@ -91,60 +109,88 @@ class HistoryView(discord.ui.View):
 
 
 @app_commands.guild_only()
-class CreditsGroup(app_commands.Group, name="credits", description="Your credits on this server."):
+class CreditsGroup(app_commands.Group, name=L("cmd.credits.name"), description=L("cmd.credits.description")):
     def __init__(self, credits: Credits) -> None:
         super().__init__()
         self.credits = credits
 
-    @app_commands.command(name="balance", description="Show your credits (or a member's, for managers).")
-    @app_commands.describe(member="Whose balance (managers only; default: yours).")
+    @app_commands.command(
+        name=L("cmd.credits.balance.name"), description=L("cmd.credits.balance.description")
+    )
+    @app_commands.rename(member=L("opt.member.name"))
+    @app_commands.describe(member=L("cmd.credits.balance.opt.member"))
     async def balance(self, interaction: discord.Interaction, member: discord.Member | None = None) -> None:
         assert interaction.guild_id is not None
         who = member or interaction.user
         bal = await self.credits.balance(
             interaction.guild_id, who.id, actor_id=interaction.user.id, is_manager=is_manager(interaction)
         )
-        subject = "You have" if who.id == interaction.user.id else f"{who.mention} has"
-        held = f" ({bal.held} more held by videos in progress)" if bal.held else ""
-        await interaction.response.send_message(
-            f"{subject} **{bal.available}** credits{held}.", ephemeral=True, allowed_mentions=NONE
-        )
+        loc = interaction.locale
+        held = t("credits.held", loc, held=bal.held) if bal.held else ""
+        if who.id == interaction.user.id:
+            text = t("credits.balance_self", loc, available=bal.available, held=held)
+        else:
+            text = t("credits.balance_other", loc, member=who.mention, available=bal.available, held=held)
+        await interaction.response.send_message(text, ephemeral=True, allowed_mentions=NONE)
 
-    @app_commands.command(name="history", description="Your credit history, newest first.")
-    @app_commands.describe(member="Whose history (managers only; default: yours).")
+    @app_commands.command(
+        name=L("cmd.credits.history.name"), description=L("cmd.credits.history.description")
+    )
+    @app_commands.rename(member=L("opt.member.name"))
+    @app_commands.describe(member=L("cmd.credits.history.opt.member"))
     async def history(self, interaction: discord.Interaction, member: discord.Member | None = None) -> None:
         assert interaction.guild_id is not None
         who = member or interaction.user
         page = await self.credits.history(
             interaction.guild_id, who.id, 0, actor_id=interaction.user.id, is_manager=is_manager(interaction)
         )
-        view = HistoryView(self.credits, interaction.user.id, who, interaction.guild_id, page)
+        loc = interaction.locale
+        view = HistoryView(self.credits, interaction.user.id, who, interaction.guild_id, page, loc)
         await interaction.response.send_message(
-            embed=history_embed(who, page), view=view, ephemeral=True, allowed_mentions=NONE
+            embed=history_embed(who, page, loc), view=view, ephemeral=True, allowed_mentions=NONE
         )
 
-    @app_commands.command(name="prices", description="What each video costs on this server.")
+    @app_commands.command(name=L("cmd.credits.prices.name"), description=L("cmd.credits.prices.description"))
     async def prices(self, interaction: discord.Interaction) -> None:
         assert interaction.guild_id is not None
         rows = await self.credits.prices(interaction.guild_id)
-        lines = [f"`{model}` · {duration} s — **{cost}** credits" for model, duration, cost in rows]
-        embed = discord.Embed(title="Prices", description="\n".join(lines) or "No prices configured.")
-        embed.set_footer(text="Credits are held when a video is queued and returned if it fails.")
+        loc = interaction.locale
+        lines = [
+            t("prices.line", loc, model=model, duration=duration, cost=cost) for model, duration, cost in rows
+        ]
+        embed = discord.Embed(
+            title=t("prices.title", loc), description="\n".join(lines) or t("prices.none", loc)
+        )
+        embed.set_footer(text=t("prices.footer", loc))
         await interaction.response.send_message(embed=embed, ephemeral=True)
 
 
 Amount = app_commands.Range[int, 1, MAX_AMOUNT]
+PERIODS: list[app_commands.Choice[str]] = [
+    app_commands.Choice(name=L(f"period.choice.{p}"), value=p) for p in ("week", "month")
+]
 
 
 @app_commands.guild_only()
 @app_commands.default_permissions(manage_guild=True)
-class CreditsAdminGroup(app_commands.Group, name="credits-admin", description="Manage members' credits."):
+class CreditsAdminGroup(
+    app_commands.Group, name=L("cmd.credits_admin.name"), description=L("cmd.credits_admin.description")
+):
     def __init__(self, credits: Credits) -> None:
         super().__init__()
         self.credits = credits
 
-    @app_commands.command(name="grant", description="Give a member credits.")
-    @app_commands.describe(member="Who receives them.", amount="How many.", reason="Shown in their history.")
+    @app_commands.command(
+        name=L("cmd.credits_admin.grant.name"), description=L("cmd.credits_admin.grant.description")
+    )
+    @app_commands.rename(
+        member=L("opt.member.name"), amount=L("opt.amount.name"), reason=L("opt.reason.name")
+    )
+    @app_commands.describe(
+        member=L("cmd.credits_admin.grant.opt.member"),
+        amount=L("cmd.credits_admin.opt.amount"),
+        reason=L("cmd.credits_admin.opt.reason"),
+    )
     async def grant(
         self,
         interaction: discord.Interaction,
@@ -163,13 +209,22 @@ class CreditsAdminGroup(app_commands.Group, name="credits-admin", description="M
             target_is_bot=member.bot,
         )
         await interaction.response.send_message(
-            f"Granted **{amount}** credits to {member.mention} — new balance **{new}**.",
+            t("credits.granted", interaction.locale, amount=amount, member=member.mention, balance=new),
             ephemeral=True,
             allowed_mentions=NONE,
         )
 
-    @app_commands.command(name="take", description="Take credits back from a member.")
-    @app_commands.describe(member="From whom.", amount="How many.", reason="Shown in their history.")
+    @app_commands.command(
+        name=L("cmd.credits_admin.take.name"), description=L("cmd.credits_admin.take.description")
+    )
+    @app_commands.rename(
+        member=L("opt.member.name"), amount=L("opt.amount.name"), reason=L("opt.reason.name")
+    )
+    @app_commands.describe(
+        member=L("cmd.credits_admin.take.opt.member"),
+        amount=L("cmd.credits_admin.opt.amount"),
+        reason=L("cmd.credits_admin.opt.reason"),
+    )
     async def take(
         self,
         interaction: discord.Interaction,
@@ -188,52 +243,79 @@ class CreditsAdminGroup(app_commands.Group, name="credits-admin", description="M
             target_is_bot=member.bot,
         )
         await interaction.response.send_message(
-            f"Took **{amount}** credits from {member.mention} — new balance **{new}**.",
+            t("credits.took", interaction.locale, amount=amount, member=member.mention, balance=new),
             ephemeral=True,
             allowed_mentions=NONE,
         )
 
-    @app_commands.command(name="allowance", description="Credits every member receives each week or month.")
-    @app_commands.describe(amount="Credits per member per period (0 turns it off).", period="How often.")
+    @app_commands.command(
+        name=L("cmd.credits_admin.allowance.name"), description=L("cmd.credits_admin.allowance.description")
+    )
+    @app_commands.rename(amount=L("opt.amount.name"), period=L("opt.period.name"))
+    @app_commands.describe(
+        amount=L("cmd.credits_admin.allowance.opt.amount"), period=L("cmd.credits_admin.allowance.opt.period")
+    )
+    @app_commands.choices(period=PERIODS)
     async def allowance(
         self,
         interaction: discord.Interaction,
         amount: app_commands.Range[int, 0, MAX_AMOUNT],
-        period: Literal["week", "month"] = "week",
+        period: str = "week",
     ) -> None:
         assert interaction.guild_id is not None
         await self.credits.set_allowance(
             interaction.guild_id, amount, period, is_manager=is_manager(interaction)
         )
+        loc = interaction.locale
         text = (
-            f"Every member now receives **{amount}** credits each {period}."
+            t("credits.allowance_on", loc, amount=amount, period=t(f"period.{period}", loc))
             if amount
-            else "Allowance turned off."
+            else t("credits.allowance_off", loc)
         )
         await interaction.response.send_message(text, ephemeral=True)
 
-    @app_commands.command(name="multiplier", description="Scale every provider price on this server.")
-    @app_commands.describe(value="1 = the provider's prices; 1.5 = 50% more; 0.5 = half.")
+    @app_commands.command(
+        name=L("cmd.credits_admin.multiplier.name"), description=L("cmd.credits_admin.multiplier.description")
+    )
+    @app_commands.rename(value=L("opt.value.name"))
+    @app_commands.describe(value=L("cmd.credits_admin.multiplier.opt.value"))
     async def multiplier(self, interaction: discord.Interaction, value: float) -> None:
         assert interaction.guild_id is not None
         await self.credits.set_multiplier(interaction.guild_id, value, is_manager=is_manager(interaction))
-        await interaction.response.send_message(f"Prices are now ×{value:g} the provider's.", ephemeral=True)
+        await interaction.response.send_message(
+            t("credits.multiplier_set", interaction.locale, value=f"{value:g}"), ephemeral=True
+        )
 
-    @app_commands.command(name="price", description="Set an explicit price for one model and duration.")
+    @app_commands.command(
+        name=L("cmd.credits_admin.price.name"), description=L("cmd.credits_admin.price.description")
+    )
+    @app_commands.rename(
+        model=L("opt.model.name"), duration=L("opt.duration.name"), credits=L("opt.credits.name")
+    )
     @app_commands.describe(
-        model="Model or tier.", duration="Seconds.", credits="Price (0 = back to default)."
+        model=L("cmd.credits_admin.price.opt.model"),
+        duration=L("cmd.credits_admin.price.opt.duration"),
+        credits=L("cmd.credits_admin.price.opt.credits"),
     )
     async def price(self, interaction: discord.Interaction, model: str, duration: int, credits: int) -> None:
         assert interaction.guild_id is not None
         await self.credits.set_price(
             interaction.guild_id, model, duration, credits, is_manager=is_manager(interaction)
         )
-        text = f"`{model}` · {duration} s now costs **{credits}** credits." if credits else "Price reset."
+        loc = interaction.locale
+        text = (
+            t("credits.price_set", loc, model=model, duration=duration, credits=credits)
+            if credits
+            else t("credits.price_reset", loc)
+        )
         await interaction.response.send_message(text, ephemeral=True)
 
-    @app_commands.command(name="export", description="Download the server's credit entries as CSV.")
+    @app_commands.command(
+        name=L("cmd.credits_admin.export.name"), description=L("cmd.credits_admin.export.description")
+    )
+    @app_commands.rename(start=L("opt.start.name"), end=L("opt.end.name"))
     @app_commands.describe(
-        start="First day, YYYY-MM-DD (default: the beginning).", end="Last day (default: today)."
+        start=L("cmd.credits_admin.export.opt.start"), end=L("cmd.credits_admin.export.opt.end")
     )
     async def export(
         self, interaction: discord.Interaction, start: str | None = None, end: str | None = None
@@ -243,5 +325,7 @@ class CreditsAdminGroup(app_commands.Group, name="credits-admin", description="M
             interaction.guild_id, start, end, is_manager=is_manager(interaction)
         )
         await interaction.response.send_message(
-            f"{count} entries.", file=discord.File(io.BytesIO(data), filename=name), ephemeral=True
+            t("credits.exported", interaction.locale, count=count),
+            file=discord.File(io.BytesIO(data), filename=name),
+            ephemeral=True,
         )

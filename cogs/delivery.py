@@ -9,7 +9,8 @@ remembered.
 The result is its own message: it mentions the requester and nobody else, carries the video as
 ``video-<job id>.mp4`` when it fits the upload limit the interaction reported (the provider's
 link otherwise, with a word that it may expire), and the Again / Remix / Details buttons.
-Everything else is sent with no mentions allowed at all.
+Everything else is sent with no mentions allowed at all. Progress and result are in the job's
+locale (the requester's).
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ from bot import metrics, videos
 from bot.engine import jobs_view
 from bot.engine.engine import Engine
 from bot.engine.events import JobEvent
+from bot.i18n import t
 from cogs import buttons, render
 from storage.jobs import JobRow
 
@@ -247,22 +249,29 @@ class Delivery:
 
     async def result_body(self, job: JobRow) -> ResultBody:
         """What the final message says, and the video when it can be uploaded."""
-        who = f"<@{job.user_id}>"
+        loc = job.locale
         if job.state != "succeeded":
-            return ResultBody(f"{who} job #{job.id}: {render.status_line(JobEvent(job))}")
+            return ResultBody(
+                t(
+                    "result.ended",
+                    loc,
+                    user_id=job.user_id,
+                    id=job.id,
+                    status=render.status_line(JobEvent(job)),
+                )
+            )
         limit = self._limit(job)
         if job.video_path:
             data = await videos.read_saved(job.video_path, limit)
             if data is not None:
                 return ResultBody(self._ready(job), data)
             size = videos.saved_size(job.video_path)
+            sizes = t("result.sizes", loc, size=_mb(size), limit=_mb(limit)) if size else ""
             return ResultBody(
-                f"{self._ready(job)}\n-# It is too large to upload here"
-                f"{f' ({_mb(size)}; this channel takes {_mb(limit)})' if size else ''}, and the provider "
-                f"gave no public link. A bot admin can find it as `videos/{job.id}.mp4`."
+                f"{self._ready(job)}\n-# " + t("result.saved_too_large", loc, sizes=sizes, id=job.id)
             )
         if not job.video_url:
-            return ResultBody(f"{self._ready(job)}\n-# The provider gave no link to the video.")
+            return ResultBody(f"{self._ready(job)}\n-# " + t("result.no_link", loc))
         try:
             data = await videos.fetch(self._http(), job.video_url, limit)
         except videos.TooLarge as exc:
@@ -276,17 +285,16 @@ class Delivery:
         prompt = " ".join(str(job.request.get("prompt") or job.request.get("ad_theme") or "").split())
         if len(prompt) > EXCERPT:
             prompt = prompt[: EXCERPT - 1] + "…"
-        quoted = f" — “{prompt}”" if prompt else ""
-        return f"<@{job.user_id}> your video is ready (job #{job.id}){quoted}"
+        quoted = t("result.quoted", job.locale, prompt=prompt) if prompt else ""
+        return t("result.ready", job.locale, user_id=job.user_id, id=job.id, quoted=quoted)
 
     def _linked(self, job: JobRow, size: int | None, limit: int | None) -> str:
+        loc = job.locale
         why = ""
         if limit is not None:
-            why = f"It is too large to upload here ({_mb(size) + '; ' if size else ''}this channel takes {_mb(limit)}). "
-        return (
-            f"{self._ready(job)}\n{job.video_url}\n"
-            f"-# {why}The provider's link may expire; download the video to keep it."
-        )
+            size_part = t("result.size_part", loc, size=_mb(size)) if size else ""
+            why = t("result.too_large", loc, size=size_part, limit=_mb(limit))
+        return f"{self._ready(job)}\n{job.video_url}\n-# " + t("result.link_may_expire", loc, why=why)
 
     def _http(self) -> aiohttp.ClientSession:
         if self._session is None or self._session.closed:

@@ -1,7 +1,8 @@
 """The one error path: every command error becomes a friendly ephemeral message.
 
-A ``UserError`` is shown as it is. Anything else is logged with its traceback under a short
-reference id, and the member sees only that id — never a raw exception.
+A ``UserError`` is shown as it is, in the member's language (``interaction.locale``). Anything else
+is logged with its traceback under a short reference id, and the member sees only that id — never a
+raw exception.
 """
 
 from __future__ import annotations
@@ -13,28 +14,30 @@ import discord
 from discord import app_commands
 
 from bot.errors import UserError
+from bot.i18n import t
 
 log = logging.getLogger(__name__)
 
 
-def friendly(error: BaseException) -> tuple[str, str | None]:
-    """The message for a member and, for internal faults, the reference id it was logged under."""
+def friendly(error: BaseException, locale: object = None) -> tuple[str, str | None]:
+    """The message for a member (in ``locale``) and, for internal faults, the reference id it was
+    logged under."""
     if isinstance(error, app_commands.CommandInvokeError | app_commands.TransformerError):
         error = error.__cause__ or error
     if isinstance(error, UserError):
-        return error.message, None
+        return error.render(locale), None
     if isinstance(error, app_commands.NoPrivateMessage):
-        return "This command works in a server channel, not in direct messages.", None
+        return t("errors.guild_only", locale), None
     if isinstance(error, app_commands.MissingPermissions | app_commands.CheckFailure):
-        return "You don't have permission to use this command here.", None
+        return t("errors.no_permission", locale), None
     if isinstance(error, app_commands.CommandOnCooldown):
-        return f"Slow down — try again in {error.retry_after:.0f} s.", None
+        return t("errors.cooldown", locale, seconds=f"{error.retry_after:.0f}"), None
     ref = secrets.token_hex(3)
-    return f"Something went wrong on our side (reference `{ref}`). Please try again.", ref
+    return t("errors.internal", locale, ref=ref), ref
 
 
 async def on_tree_error(interaction: discord.Interaction, error: app_commands.AppCommandError) -> None:
-    message, ref = friendly(error)
+    message, ref = friendly(error, interaction.locale)
     if ref is not None:
         command = interaction.command.qualified_name if interaction.command else "?"
         log.error("command %s failed (ref %s, interaction %s)", command, ref, interaction.id, exc_info=error)

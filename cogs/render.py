@@ -1,4 +1,7 @@
-"""How a job looks in Discord: one embed, rebuilt from the job row on every change."""
+"""How a job looks in Discord: one embed, rebuilt from the job row on every change.
+
+Everything is rendered in the job's locale (the requester's, stored with the job) unless a caller
+passes another one (an ephemeral reply to someone else renders in theirs)."""
 
 from __future__ import annotations
 
@@ -7,14 +10,10 @@ import time
 import discord
 
 from bot.engine.events import JobEvent
+from bot.i18n import EN, Msg, has, resolve, t
 from storage.jobs import JobRow
 
-KIND_TITLES = {
-    "text": "Text to video",
-    "image": "Image to video",
-    "tvc": "TV commercial",
-    "storyboard": "Storyboard video",
-}
+KIND_TITLES = {kind: f"job.kind.{kind}" for kind in ("text", "image", "tvc", "storyboard", "remix")}
 COLOURS = {
     "queued": discord.Colour.light_grey(),
     "submitting": discord.Colour.blurple(),
@@ -28,38 +27,62 @@ PROMPT_EXCERPT = 1000
 SCRIPT_EXCERPT = 300  # the TVC storyboard script shown while it renders
 SHOTS_FIELD = 1024
 # TVC steps in plain words (the vendor's step names are English jargon and may change).
-TVC_STEPS = {1: "Writing the script", 2: "Drawing the storyboard", 3: "Rendering the video"}
+TVC_STEPS = {1: "job.tvc_step.1", 2: "job.tvc_step.2", 3: "job.tvc_step.3"}
 DONE, RUNNING, WAITING, FAILED = "✅", "⏳", "▫️", "❌"
 
 
-def elapsed(seconds: float) -> str:
+def kind_title(kind: str, locale: object) -> str:
+    key = KIND_TITLES.get(kind)
+    return t(key, locale) if key else t("job.kind.other", locale)
+
+
+def elapsed(seconds: float, locale: object = None) -> str:
     seconds = max(0, int(seconds))
     minutes, secs = divmod(seconds, 60)
-    return f"{minutes}m {secs:02d}s" if minutes else f"{secs}s"
+    if minutes:
+        return t("time.minutes_seconds", locale, minutes=minutes, seconds=f"{secs:02d}")
+    return t("time.seconds", locale, seconds=secs)
 
 
-def status_line(event: JobEvent) -> str:
+def error_text(job: JobRow, locale: object) -> str | None:
+    """Why the job ended, in ``locale`` when it was stored as a catalog message; as stored otherwise."""
+    if job.error_i18n:
+        try:
+            return Msg.from_json(job.error_i18n).render(locale)
+        except (KeyError, ValueError, TypeError, IndexError):
+            pass  # written by another version of the bot: its en-US words are still right
+    return job.error_message
+
+
+def _locale(job: JobRow, locale: object) -> object:
+    return job.locale if locale is None else locale
+
+
+def status_line(event: JobEvent, locale: object = None) -> str:
     job = event.job
+    loc = _locale(job, locale)
     if job.state == "queued":
-        where = f" — position {event.queue_position}" if event.queue_position else ""
-        return f"⏳ Waiting in the queue{where}"
+        where = t("job.status.position", loc, position=event.queue_position) if event.queue_position else ""
+        return t("job.status.queued", loc, where=where)
     if job.state == "submitting":
-        return "📤 Sending to the provider…"
+        return t("job.status.submitting", loc)
     if job.state == "running":
         if job.progress_pct is not None:
             filled = round(job.progress_pct / 10)
-            return f"🎬 Rendering `{'█' * filled}{'░' * (10 - filled)}` {job.progress_pct}%"
+            bar = f"{'█' * filled}{'░' * (10 - filled)}"
+            return t("job.status.progress", loc, bar=bar, pct=job.progress_pct)
         if job.step and job.step_count:
-            name = TVC_STEPS.get(job.step) if job.kind == "tvc" else None
-            return f"🎬 Step {job.step}/{job.step_count}: {name or job.step_name or 'working'}"
-        return f"🎬 Rendering — {job.stage or 'started'}"
+            key = TVC_STEPS.get(job.step) if job.kind == "tvc" else None
+            name = t(key, loc) if key else job.step_name or t("job.status.working", loc)
+            return t("job.status.step", loc, step=job.step, count=job.step_count, name=name)
+        return t("job.status.rendering", loc, stage=job.stage or t("job.status.started", loc))
     if job.state == "succeeded":
-        return "✅ Your video is ready"
+        return t("job.status.succeeded", loc)
     if job.state == "timed_out":
-        return f"⏱️ {job.error_message or 'Timed out.'}"
+        return f"⏱️ {error_text(job, loc) or t('job.status.timed_out', loc)}"
     if job.state == "cancelled":
-        return "🚫 Cancelled — your credits were returned"
-    return f"❌ {job.error_message or 'Failed.'}"
+        return t("job.status.cancelled", loc)
+    return f"❌ {error_text(job, loc) or t('job.status.failed', loc)}"
 
 
 def excerpt(text: str, limit: int) -> str:
@@ -67,8 +90,9 @@ def excerpt(text: str, limit: int) -> str:
     return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
 
 
-def step_lines(job: JobRow) -> str:
+def step_lines(job: JobRow, locale: object = None) -> str:
     """The TVC pipeline, one line a step: done ✅, running ⏳, waiting ▫️ (failed ❌)."""
+    loc = _locale(job, locale)
     count = max(job.step_count or 0, len(TVC_STEPS))
     current = job.step or 0
     if job.state == "running" and current == 0:
@@ -83,7 +107,8 @@ def step_lines(job: JobRow) -> str:
             mark = FAILED
         else:
             mark = WAITING
-        lines.append(f"{mark} {step}. {TVC_STEPS.get(step, f'Step {step}')}")
+        name = t(TVC_STEPS[step], loc) if step in TVC_STEPS else t("job.tvc_step.other", loc, step=step)
+        lines.append(f"{mark} {step}. {name}")
     return "\n".join(lines)
 
 
@@ -99,45 +124,68 @@ def shot_lines(request: dict[str, object]) -> str | None:
     return excerpt(text, SHOTS_FIELD)
 
 
-def cost_line(job: JobRow) -> str:
+def cost_line(job: JobRow, locale: object = None) -> str:
+    loc = _locale(job, locale)
     if job.state == "succeeded":
-        return f"{job.cost} credits spent"
+        return t("job.cost.spent", loc, cost=job.cost)
     if job.active:
-        return f"{job.cost} credits held"
-    return f"{job.cost} credits returned"
+        return t("job.cost.held", loc, cost=job.cost)
+    return t("job.cost.returned", loc, cost=job.cost)
 
 
-def job_embed(event: JobEvent, *, now: float | None = None) -> discord.Embed:
+def orientation_word(value: object, locale: object) -> str:
+    """``portrait``/``landscape`` as the option value in en-US, in words in other languages."""
+    key = f"choice.orientation.{value}"
+    if resolve(locale) == EN or not has(key, locale):
+        return str(value)
+    return t(key, locale)
+
+
+def job_embed(event: JobEvent, *, now: float | None = None, locale: object = None) -> discord.Embed:
     job = event.job
+    loc = _locale(job, locale)
     request = job.request
     text = str(request.get("prompt") or request.get("ad_theme") or "")
     if len(text) > PROMPT_EXCERPT:
         text = text[: PROMPT_EXCERPT - 1] + "…"
     embed = discord.Embed(
-        title=KIND_TITLES.get(job.kind, "Video"),
+        title=kind_title(job.kind, loc),
         description=f">>> {text}" if text else None,
         colour=COLOURS.get(job.state, discord.Colour.default()),
     )
-    embed.add_field(name="Status", value=status_line(event), inline=False)
-    embed.add_field(name="Model", value=f"{job.model} · {job.duration} s · {request.get('orientation', '')}")
-    embed.add_field(name="Cost", value=cost_line(job))
+    embed.add_field(name=t("job.field.status", loc), value=status_line(event, loc), inline=False)
+    embed.add_field(
+        name=t("job.field.model", loc),
+        value=t(
+            "job.model_line",
+            loc,
+            model=job.model,
+            duration=job.duration,
+            orientation=orientation_word(request.get("orientation", ""), loc),
+        ),
+    )
+    embed.add_field(name=t("job.field.cost", loc), value=cost_line(job, loc))
     end = job.finished_at or (now if now is not None else time.time())
-    embed.add_field(name="Elapsed", value=elapsed(end - job.created_at))
+    embed.add_field(name=t("job.field.elapsed", loc), value=elapsed(end - job.created_at, loc))
     if job.kind == "tvc":
-        embed.add_field(name="Steps", value=step_lines(job), inline=False)
+        embed.add_field(name=t("job.field.steps", loc), value=step_lines(job, loc), inline=False)
         if job.storyboard_prompt:
             embed.add_field(
-                name="Storyboard script", value=excerpt(job.storyboard_prompt, SCRIPT_EXCERPT), inline=False
+                name=t("job.field.script", loc),
+                value=excerpt(job.storyboard_prompt, SCRIPT_EXCERPT),
+                inline=False,
             )
         if job.storyboard_image_url:
             embed.set_image(url=job.storyboard_image_url)
     shots = shot_lines(request) if job.kind == "storyboard" else None
     if shots:
-        embed.add_field(name="Shots", value=shots, inline=False)
+        embed.add_field(name=t("job.field.shots", loc), value=shots, inline=False)
     image_url = request.get("image_url") or request.get("reference_image_url")
     if isinstance(image_url, str) and image_url.startswith(("http://", "https://")):
         embed.set_thumbnail(url=image_url)
     if job.video_url and not job.video_path:  # a saved video's URL needs the vendor key: no link
-        embed.add_field(name="Video", value=f"[Open the video]({job.video_url})", inline=False)
-    embed.set_footer(text=f"Job #{job.id} · {job.profile}")
+        embed.add_field(
+            name=t("job.field.video", loc), value=t("job.open_video", loc, url=job.video_url), inline=False
+        )
+    embed.set_footer(text=t("job.footer", loc, id=job.id, profile=job.profile))
     return embed

@@ -7,6 +7,8 @@ from discord import app_commands
 
 from bot.engine.engine import Engine
 from bot.engine.server_settings import ServerSettings
+from bot.i18n import t
+from bot.i18n.translator import L
 from storage.guilds import GuildSettings
 
 NONE = discord.AllowedMentions.none()
@@ -16,27 +18,39 @@ def is_manager(interaction: discord.Interaction) -> bool:
     return bool(interaction.permissions.manage_guild)
 
 
-def describe(s: GuildSettings, engine: Engine) -> discord.Embed:
+def describe(s: GuildSettings, engine: Engine, locale: object = None) -> discord.Embed:
     def limit(v: int | None) -> str:
-        return str(v) if v else "no limit"
+        return str(v) if v else t("settings.no_limit", locale)
 
-    embed = discord.Embed(title="Server settings")
+    embed = discord.Embed(title=t("settings.title", locale))
     embed.add_field(
-        name="Provider",
-        value=f"`{s.default_profile or engine.default_profile}` · model `{s.default_model or 'provider default'}`",
+        name=t("settings.provider", locale),
+        value=t(
+            "settings.provider_value",
+            locale,
+            profile=s.default_profile or engine.default_profile,
+            model=s.default_model or t("settings.provider_default", locale),
+        ),
         inline=False,
     )
     embed.add_field(
-        name="Channels", value=", ".join(f"<#{c}>" for c in s.allowed_channels) or "anywhere", inline=False
+        name=t("settings.channels", locale),
+        value=", ".join(f"<#{c}>" for c in s.allowed_channels) or t("settings.anywhere", locale),
+        inline=False,
     )
     embed.add_field(
-        name="Roles", value=", ".join(f"<@&{r}>" for r in s.allowed_roles) or "everyone", inline=False
+        name=t("settings.roles", locale),
+        value=", ".join(f"<@&{r}>" for r in s.allowed_roles) or t("settings.everyone", locale),
+        inline=False,
     )
     embed.add_field(
-        name="Limits",
-        value=(
-            f"in progress per member: {limit(s.max_active_per_member)} · per server: "
-            f"{limit(s.max_active_per_server)} · credits per member per day: {limit(s.max_daily_spend_per_member)}"
+        name=t("settings.limits", locale),
+        value=t(
+            "settings.limits_value",
+            locale,
+            member=limit(s.max_active_per_member),
+            server=limit(s.max_active_per_server),
+            daily=limit(s.max_daily_spend_per_member),
         ),
         inline=False,
     )
@@ -45,7 +59,9 @@ def describe(s: GuildSettings, engine: Engine) -> discord.Embed:
 
 @app_commands.guild_only()
 @app_commands.default_permissions(manage_guild=True)
-class SettingsGroup(app_commands.Group, name="settings", description="How this server uses the bot."):
+class SettingsGroup(
+    app_commands.Group, name=L("cmd.settings.name"), description=L("cmd.settings.description")
+):
     def __init__(self, settings: ServerSettings, engine: Engine) -> None:
         super().__init__()
         self.settings = settings
@@ -53,16 +69,21 @@ class SettingsGroup(app_commands.Group, name="settings", description="How this s
 
     async def _show(self, interaction: discord.Interaction, s: GuildSettings) -> None:
         await interaction.response.send_message(
-            embed=describe(s, self.engine), ephemeral=True, allowed_mentions=NONE
+            embed=describe(s, self.engine, interaction.locale), ephemeral=True, allowed_mentions=NONE
         )
 
-    @app_commands.command(name="show", description="Show this server's settings.")
+    @app_commands.command(name=L("cmd.settings.show.name"), description=L("cmd.settings.show.description"))
     async def show(self, interaction: discord.Interaction) -> None:
         assert interaction.guild_id is not None
         await self._show(interaction, await self.settings.get(interaction.guild_id))
 
-    @app_commands.command(name="provider", description="The provider (and model) commands use by default.")
-    @app_commands.describe(profile="A configured provider profile.", model="Its default model or tier.")
+    @app_commands.command(
+        name=L("cmd.settings.provider.name"), description=L("cmd.settings.provider.description")
+    )
+    @app_commands.rename(profile=L("opt.profile.name"), model=L("opt.model.name"))
+    @app_commands.describe(
+        profile=L("cmd.settings.provider.opt.profile"), model=L("cmd.settings.provider.opt.model")
+    )
     async def provider(
         self, interaction: discord.Interaction, profile: str, model: str | None = None
     ) -> None:
@@ -86,8 +107,13 @@ class SettingsGroup(app_commands.Group, name="settings", description="How this s
         models = self.engine.provider(profile).capabilities.models
         return [app_commands.Choice(name=m, value=m) for m in models if current in m][:25]
 
-    @app_commands.command(name="channel", description="Allow or stop making videos in a channel.")
-    @app_commands.describe(channel="The channel.", allow="True: videos may be made there.")
+    @app_commands.command(
+        name=L("cmd.settings.channel.name"), description=L("cmd.settings.channel.description")
+    )
+    @app_commands.rename(channel=L("opt.channel.name"), allow=L("opt.allow.name"))
+    @app_commands.describe(
+        channel=L("cmd.settings.channel.opt.channel"), allow=L("cmd.settings.channel.opt.allow")
+    )
     async def channel(
         self, interaction: discord.Interaction, channel: discord.TextChannel, allow: bool = True
     ) -> None:
@@ -97,8 +123,9 @@ class SettingsGroup(app_commands.Group, name="settings", description="How this s
         )
         await self._show(interaction, s)
 
-    @app_commands.command(name="role", description="Allow or stop a role making videos.")
-    @app_commands.describe(role="The role.", allow="True: members with it may make videos.")
+    @app_commands.command(name=L("cmd.settings.role.name"), description=L("cmd.settings.role.description"))
+    @app_commands.rename(role=L("opt.role.name"), allow=L("opt.allow.name"))
+    @app_commands.describe(role=L("cmd.settings.role.opt.role"), allow=L("cmd.settings.role.opt.allow"))
     async def role(self, interaction: discord.Interaction, role: discord.Role, allow: bool = True) -> None:
         assert interaction.guild_id is not None
         s = await self.settings.allow_role(
@@ -106,7 +133,7 @@ class SettingsGroup(app_commands.Group, name="settings", description="How this s
         )
         await self._show(interaction, s)
 
-    @app_commands.command(name="open", description="Let everyone make videos in every channel again.")
+    @app_commands.command(name=L("cmd.settings.open.name"), description=L("cmd.settings.open.description"))
     async def open(self, interaction: discord.Interaction) -> None:
         assert interaction.guild_id is not None
         await self._show(
@@ -114,11 +141,18 @@ class SettingsGroup(app_commands.Group, name="settings", description="How this s
             await self.settings.open_access(interaction.guild_id, is_manager=is_manager(interaction)),
         )
 
-    @app_commands.command(name="limits", description="Caps on videos in progress and daily spending.")
+    @app_commands.command(
+        name=L("cmd.settings.limits.name"), description=L("cmd.settings.limits.description")
+    )
+    @app_commands.rename(
+        active_per_member=L("opt.active_per_member.name"),
+        active_per_server=L("opt.active_per_server.name"),
+        daily_spend=L("opt.daily_spend.name"),
+    )
     @app_commands.describe(
-        active_per_member="Videos one member may have in progress (0 = no limit).",
-        active_per_server="Videos the whole server may have in progress (0 = no limit).",
-        daily_spend="Credits one member may spend per day (0 = no limit).",
+        active_per_member=L("cmd.settings.limits.opt.active_per_member"),
+        active_per_server=L("cmd.settings.limits.opt.active_per_server"),
+        daily_spend=L("cmd.settings.limits.opt.daily_spend"),
     )
     async def limits(
         self,

@@ -7,14 +7,15 @@ from discord import app_commands
 from discord.ext import commands
 
 from bot.engine.engine import Engine
+from bot.i18n.translator import L
 from bot.providers.base import MAX_PROMPT_CHARS, Kind, Orientation, parse_request
 from cogs.checks import image_from_attachment, launch, profile_for
 
 DURATIONS: list[app_commands.Choice[int]] = [
-    app_commands.Choice(name=f"{s} seconds", value=s) for s in (10, 15)
+    app_commands.Choice(name=L("choice.seconds", seconds=s), value=s) for s in (10, 15)
 ]
 ORIENTATIONS: list[app_commands.Choice[str]] = [
-    app_commands.Choice(name=o.value.capitalize(), value=o.value) for o in Orientation
+    app_commands.Choice(name=L(f"choice.orientation.{o.value}"), value=o.value) for o in Orientation
 ]
 
 
@@ -22,16 +23,21 @@ class SoraCog(commands.Cog):
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
 
-    @app_commands.command(
-        name="sora", description="Generate a Sora 2 video from a text prompt (and an image)."
-    )
+    @app_commands.command(name=L("cmd.sora.name"), description=L("cmd.sora.description"))
     @app_commands.guild_only()
+    @app_commands.rename(
+        prompt=L("opt.prompt.name"),
+        image=L("opt.image.name"),
+        duration=L("opt.duration.name"),
+        orientation=L("opt.orientation.name"),
+        tier=L("opt.tier.name"),
+    )
     @app_commands.describe(
-        prompt="What the video shows: subject, action, setting, camera, mood.",
-        image="Optional picture to animate (PNG, JPEG or WebP, up to 10 MB).",
-        duration="Length of the video.",
-        orientation="Portrait (9:16) or landscape (16:9).",
-        tier="Model tier: higher tiers look better and cost more.",
+        prompt=L("cmd.sora.opt.prompt"),
+        image=L("cmd.sora.opt.image"),
+        duration=L("cmd.sora.opt.duration"),
+        orientation=L("cmd.sora.opt.orientation"),
+        tier=L("cmd.sora.opt.tier"),
     )
     @app_commands.choices(duration=DURATIONS)
     @app_commands.choices(orientation=ORIENTATIONS)

@@ -13,37 +13,44 @@ from discord.ext import commands
 
 from bot.engine.engine import Engine
 from bot.engine.shots import EXAMPLE, MAX_SHOTS, parse_shots
+from bot.i18n import t
+from bot.i18n.translator import L
 from bot.providers.base import MAX_PROMPT_CHARS, Kind, Orientation, Shot, StoryboardRequest, parse_request
 from cogs.checks import launch, modal_error, profile_for, require_allowed
 from cogs.sora import ORIENTATIONS
 
 STORYBOARD_DURATIONS: list[app_commands.Choice[int]] = [
-    app_commands.Choice(name=f"{s} seconds", value=s) for s in (10, 15, 25)
+    app_commands.Choice(name=L("choice.seconds", seconds=s), value=s) for s in (10, 15, 25)
 ]
-SHOTS_PLACEHOLDER = "5 | Establishing shot of a skyline at dusk\n5 | A taxi pulls up, rain on the window"
 
 
 class StoryboardModal(discord.ui.Modal):
     """Up to 15 shots, one a line (``seconds | what happens``), plus an optional overall prompt."""
 
-    def __init__(self, engine: Engine, profile: str, duration: int, orientation: str) -> None:
-        super().__init__(title=f"Storyboard — {duration} seconds", timeout=15 * 60, custom_id="storyboard")
+    def __init__(
+        self, engine: Engine, profile: str, duration: int, orientation: str, locale: object = None
+    ) -> None:
+        super().__init__(
+            title=t("storyboard.modal.title", locale, seconds=duration),
+            timeout=15 * 60,
+            custom_id="storyboard",
+        )
         self.engine = engine
         self.profile = profile
         self.duration = duration
         self.orientation = orientation
         self.prompt: discord.ui.TextInput[StoryboardModal] = discord.ui.TextInput(
             custom_id="storyboard:prompt",
-            label="Title or overall prompt (optional)",
-            placeholder="Style, mood, characters shared by every shot",
+            label=t("storyboard.modal.prompt_label", locale),
+            placeholder=t("storyboard.modal.prompt_placeholder", locale),
             required=False,
             max_length=MAX_PROMPT_CHARS,
         )
         self.shots: discord.ui.TextInput[StoryboardModal] = discord.ui.TextInput(
             custom_id="storyboard:shots",
-            label=f"Shots: one a line, seconds | scene (≤{MAX_SHOTS})",
+            label=t("storyboard.modal.shots_label", locale, max=MAX_SHOTS),
             style=discord.TextStyle.paragraph,
-            placeholder=SHOTS_PLACEHOLDER,
+            placeholder=t("storyboard.modal.shots_placeholder", locale),
             required=True,
             max_length=4000,
         )
@@ -71,13 +78,12 @@ class StoryboardCog(commands.Cog):
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
 
-    @app_commands.command(
-        name="storyboard", description="Make a video shot by shot: write each shot and its length."
-    )
+    @app_commands.command(name=L("cmd.storyboard.name"), description=L("cmd.storyboard.description"))
     @app_commands.guild_only()
+    @app_commands.rename(duration=L("opt.duration.name"), orientation=L("opt.orientation.name"))
     @app_commands.describe(
-        duration="Length of the whole video; the shots must add up to it.",
-        orientation="Portrait (9:16) or landscape (16:9).",
+        duration=L("cmd.storyboard.opt.duration"),
+        orientation=L("cmd.sora.opt.orientation"),
     )
     @app_commands.choices(duration=STORYBOARD_DURATIONS)
     @app_commands.choices(orientation=ORIENTATIONS)
@@ -99,5 +105,5 @@ class StoryboardCog(commands.Cog):
         quote = await self.engine.quote(probe, interaction.guild_id)
         await self.engine.precheck(interaction.guild_id, interaction.user.id, quote)
         await interaction.response.send_modal(
-            StoryboardModal(self.engine, quote.profile, duration, orientation)
+            StoryboardModal(self.engine, quote.profile, duration, orientation, interaction.locale)
         )

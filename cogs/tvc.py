@@ -7,6 +7,7 @@ from discord import app_commands
 from discord.ext import commands
 
 from bot.engine.engine import Engine
+from bot.i18n.translator import L
 from bot.providers.base import MAX_PROMPT_CHARS, Kind, Orientation, parse_request
 from cogs.checks import image_from_attachment, launch, profile_for
 from cogs.sora import DURATIONS, ORIENTATIONS
@@ -16,14 +17,21 @@ class TvcCog(commands.Cog):
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
 
-    @app_commands.command(name="tvc", description="Make a TV commercial: script, storyboard, then the video.")
+    @app_commands.command(name=L("cmd.tvc.name"), description=L("cmd.tvc.description"))
     @app_commands.guild_only()
+    @app_commands.rename(
+        theme=L("opt.theme.name"),
+        reference_image=L("opt.reference_image.name"),
+        voiceover=L("opt.voiceover.name"),
+        duration=L("opt.duration.name"),
+        orientation=L("opt.orientation.name"),
+    )
     @app_commands.describe(
-        theme="What the ad is for and how it should feel, e.g. trail shoes that grip wet rock.",
-        reference_image="Optional product picture (PNG, JPEG or WebP, up to 10 MB).",
-        voiceover="Optional words for the voice-over.",
-        duration="Length of the video.",
-        orientation="Portrait (9:16) or landscape (16:9).",
+        theme=L("cmd.tvc.opt.theme"),
+        reference_image=L("cmd.tvc.opt.reference_image"),
+        voiceover=L("cmd.tvc.opt.voiceover"),
+        duration=L("cmd.sora.opt.duration"),
+        orientation=L("cmd.sora.opt.orientation"),
     )
     @app_commands.choices(duration=DURATIONS)
     @app_commands.choices(orientation=ORIENTATIONS)

@@ -60,6 +60,7 @@ class JobRow:
     updated_at: float
     upload_limit: int | None = None  # bytes the interaction allowed to upload (003_delivery)
     video_path: str | None = None  # the saved video when the vendor gave bytes (003_delivery)
+    error_i18n: str | None = None  # error_message as a catalog key + params, JSON (005_job_error_i18n)
 
     @property
     def request(self) -> dict[str, Any]:

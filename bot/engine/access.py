@@ -16,7 +16,7 @@ def check_access(
         return
     if settings.allowed_channels and channel_id not in settings.allowed_channels:
         places = ", ".join(f"<#{c}>" for c in settings.allowed_channels)
-        raise UserError(f"Videos can be made only in {places} on this server.")
+        raise UserError("errors.channel_not_allowed", places=places)
     if settings.allowed_roles and not set(role_ids) & set(settings.allowed_roles):
         roles = ", ".join(f"<@&{r}>" for r in settings.allowed_roles)
-        raise UserError(f"Making videos on this server needs one of these roles: {roles}.")
+        raise UserError("errors.role_needed", roles=roles)

@@ -35,18 +35,13 @@ async def check_in(tx: Any, guild: GuildSettings, user_id: int, cost: int, *, no
             (guild.guild_id, user_id),
         )
         if mine >= guild.max_active_per_member:
-            raise CapReached(
-                f"You already have {mine} video(s) in progress; this server allows "
-                f"{guild.max_active_per_member} at a time. Wait for one to finish."
-            )
+            raise CapReached("caps.member_active", count=mine, limit=guild.max_active_per_member)
     if guild.max_active_per_server is not None:
         everyone = await _scalar(
             tx, f"SELECT COUNT(*) FROM jobs WHERE guild_id = ? AND state IN {ACTIVE}", (guild.guild_id,)
         )
         if everyone >= guild.max_active_per_server:
-            raise CapReached(
-                f"This server already has {everyone} video(s) in progress, its limit. Try again in a few minutes."
-            )
+            raise CapReached("caps.server_active", count=everyone)
     if guild.max_daily_spend_per_member is not None:
         spent = await _scalar(
             tx,
@@ -55,7 +50,4 @@ async def check_in(tx: Any, guild: GuildSettings, user_id: int, cost: int, *, no
             (guild.guild_id, user_id, start_of_day(now)),
         )
         if spent + cost > guild.max_daily_spend_per_member:
-            raise CapReached(
-                f"This would bring your spending today to {spent + cost} credits; this server allows "
-                f"{guild.max_daily_spend_per_member} a day (resets at 00:00 UTC)."
-            )
+            raise CapReached("caps.daily_spend", total=spent + cost, limit=guild.max_daily_spend_per_member)

@@ -15,6 +15,7 @@ from datetime import UTC, date, datetime, timedelta
 
 from bot.engine.engine import Engine
 from bot.errors import InvalidRequest, UserError
+from bot.i18n import msg
 from storage import guilds, jobs, ledger
 from storage.db import Database
 from storage.ledger import Entry
@@ -22,7 +23,7 @@ from storage.ledger import Entry
 MAX_AMOUNT = 1_000_000
 MAX_REASON = 200
 PAGE_SIZE = 10
-AMOUNT_RULE = f"a whole number from 1 to {MAX_AMOUNT:,}"
+AMOUNT_RULE = msg("allowed.amount", max=MAX_AMOUNT)
 
 
 @dataclass(frozen=True)
@@ -41,28 +42,28 @@ class HistoryPage:
 
 def check_amount(amount: object) -> int:
     if isinstance(amount, bool) or not isinstance(amount, int):
-        raise InvalidRequest("amount", f"must be a whole number, not {amount!r}", AMOUNT_RULE)
+        raise InvalidRequest("amount", "invalid.not_whole_number", AMOUNT_RULE, value=repr(amount))
     if amount < 1:
-        raise InvalidRequest("amount", f"is {amount}", AMOUNT_RULE)
+        raise InvalidRequest("amount", "invalid.is_value", AMOUNT_RULE, value=amount)
     if amount > MAX_AMOUNT:
-        raise InvalidRequest("amount", f"is {amount:,}, over the maximum", AMOUNT_RULE)
+        raise InvalidRequest("amount", "invalid.over_maximum", AMOUNT_RULE, value=amount)
     return amount
 
 
 def check_reason(reason: str) -> str:
     reason = reason.strip()
     if not reason:
-        raise InvalidRequest("reason", "is empty", f"1 to {MAX_REASON} characters, shown in the history")
+        raise InvalidRequest("reason", "invalid.empty", msg("allowed.reason", max=MAX_REASON))
     if len(reason) > MAX_REASON:
         raise InvalidRequest(
-            "reason", f"is {len(reason)} characters long", f"at most {MAX_REASON} characters"
+            "reason", "invalid.chars_long", msg("allowed.at_most_chars", max=MAX_REASON), length=len(reason)
         )
     return reason
 
 
 def require_manager(is_manager: bool) -> None:
     if not is_manager:
-        raise UserError("Only server managers (Manage Server permission) can do that.")
+        raise UserError("errors.managers_only")
 
 
 class Credits:
@@ -112,7 +113,7 @@ class Credits:
         value = check_amount(amount)
         why = check_reason(reason)
         if target_is_bot:
-            raise InvalidRequest("member", "is a bot", "a member who is a person")
+            raise InvalidRequest("member", "invalid.is_bot", msg("allowed.person"))
         await self._engine.balance(guild_id, user_id)  # any welcome grant lands before this one
         async with self._db.transaction() as tx:
             await ledger.grant(tx, guild_id, user_id, value, actor_id=actor_id, reason=why)
@@ -134,13 +135,17 @@ class Credits:
         value = check_amount(amount)
         why = check_reason(reason)
         if target_is_bot:
-            raise InvalidRequest("member", "is a bot", "a member who is a person")
+            raise InvalidRequest("member", "invalid.is_bot", msg("allowed.person"))
         async with self._db.transaction() as tx:
             try:
                 await ledger.adjust(tx, guild_id, user_id, -value, actor_id=actor_id, reason=why)
             except ledger.NotEnoughCredits as exc:
                 raise InvalidRequest(
-                    "amount", f"is {value:,} but the member has {exc.balance:,}", f"at most {exc.balance:,}"
+                    "amount",
+                    "invalid.more_than_balance",
+                    msg("allowed.at_most", max=exc.balance),
+                    value=value,
+                    balance=exc.balance,
                 ) from None
             return await ledger.balance_in(tx, guild_id, user_id)
 
@@ -149,7 +154,7 @@ class Credits:
     ) -> guilds.GuildSettings:
         require_manager(is_manager)
         if period not in ("week", "month"):
-            raise InvalidRequest("period", f"`{period}` is not known", "week, month")
+            raise InvalidRequest("period", "invalid.value_not_known", "week, month", value=period)
         if amount == 0:
             return await guilds.update(self._db, guild_id, allowance_amount=None, allowance_period=None)
         return await guilds.update(
@@ -162,7 +167,7 @@ class Credits:
         require_manager(is_manager)
         if not 0.1 <= multiplier <= 100:
             raise InvalidRequest(
-                "multiplier", f"is {multiplier}", "from 0.1 to 100 (1 = the provider's prices)"
+                "multiplier", "invalid.is_value", msg("allowed.multiplier"), value=multiplier
             )
         return await guilds.update(self._db, guild_id, price_multiplier=multiplier)
 
@@ -174,13 +179,18 @@ class Credits:
         profile = self._engine.default_profile
         caps = self._engine.provider(profile).capabilities
         if model not in caps.models:
-            raise InvalidRequest("model", f"`{model}` is not offered", ", ".join(caps.models))
+            raise InvalidRequest("model", "invalid.value_not_offered", ", ".join(caps.models), value=model)
         if duration not in caps.durations:
             raise InvalidRequest(
-                "duration", f"{duration} s is not offered", ", ".join(map(str, caps.durations))
+                "duration",
+                "invalid.seconds_not_offered",
+                ", ".join(map(str, caps.durations)),
+                seconds=duration,
             )
         if credits < 0 or credits > MAX_AMOUNT:
-            raise InvalidRequest("credits", f"is {credits}", f"0 (back to the default) to {MAX_AMOUNT:,}")
+            raise InvalidRequest(
+                "credits", "invalid.is_value", msg("allowed.price", max=MAX_AMOUNT), value=credits
+            )
         settings = await guilds.get(self._db, guild_id)
         prices = dict(settings.prices)
         key = f"{profile}:{model}:{duration}"
@@ -206,7 +216,7 @@ class Credits:
         last = _parse_day("to", end) if end else today
         if first > last:
             raise InvalidRequest(
-                "from", f"({first}) is after `to` ({last})", "a range whose start is not after its end"
+                "from", "invalid.after_to", msg("allowed.date_range"), first=str(first), last=str(last)
             )
         begin = datetime(first.year, first.month, first.day, tzinfo=UTC).timestamp()
         stop = (
@@ -215,7 +225,7 @@ class Credits:
         )
         rows = await ledger.guild_entries(self._db, guild_id, begin, stop)
         if not rows:
-            raise UserError(f"No credit entries between {first} and {last}.")
+            raise UserError("errors.no_entries", first=str(first), last=str(last))
         out = io.StringIO()
         writer = csv.writer(out)
         writer.writerow(["id", "time_utc", "member_id", "kind", "amount", "job_id", "actor_id", "reason"])
@@ -232,4 +242,4 @@ def _parse_day(field: str, text: str) -> date:
     try:
         return date.fromisoformat(text.strip())
     except ValueError:
-        raise InvalidRequest(field, f"`{text}` is not a date", "YYYY-MM-DD, e.g. 2026-11-01") from None
+        raise InvalidRequest(field, "invalid.not_a_date", msg("allowed.date"), value=text) from None

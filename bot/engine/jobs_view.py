@@ -10,6 +10,7 @@ from dataclasses import dataclass
 
 from bot.engine.engine import Engine
 from bot.errors import UserError
+from bot.i18n import Msg, msg, t
 from bot.providers.base import REQUEST_ADAPTER, GenerationRequest, Kind, RemixRequest
 from storage import jobs
 from storage.jobs import JobRow
@@ -24,24 +25,23 @@ STATE_EMOJI = {
     "timed_out": "⏱️",
     "cancelled": "🚫",
 }
-STATE_WORDS = {
-    "queued": "queued",
-    "submitting": "being sent to the provider",
-    "running": "rendering",
-    "succeeded": "done",
-    "failed": "failed",
-    "timed_out": "timed out",
-    "cancelled": "cancelled",
-}
+STATES = tuple(STATE_EMOJI)
+
+
+def state_key(state: str) -> str:
+    """The catalog key of a job state's words (``job.state.queued`` → "queued" / "排队中")."""
+    return f"job.state.{state}"
+
+
+def state_words(state: str, locale: object = None) -> str:
+    return t(state_key(state), locale) if state in STATE_EMOJI else state
 
 
 class NotYours(UserError):
     """The member may not act on this job (it is someone else's and they do not manage the server)."""
 
     def __init__(self, job: JobRow) -> None:
-        super().__init__(
-            f"Job #{job.id} belongs to <@{job.user_id}>; only they or a server manager can do that."
-        )
+        super().__init__("errors.job_not_yours", id=job.id, user_id=job.user_id)
         self.job = job
 
 
@@ -59,7 +59,7 @@ async def job_for(engine: Engine, guild_id: int, job_id: int, *, actor_id: int, 
     """The job ``actor_id`` may act on; ``UserError`` when it does not exist here or is not theirs."""
     job = await find(engine, guild_id, job_id)
     if job is None:
-        raise UserError(f"There is no job #{job_id} in this server.")
+        raise UserError("errors.no_such_job", id=job_id)
     if not may_act(job, actor_id, is_manager=is_manager):
         raise NotYours(job)
     return job
@@ -70,29 +70,25 @@ async def listing(
 ) -> list[JobRow]:
     """The actor's newest jobs, or the server's when a manager asks for ``everyone``."""
     if everyone and not is_manager:
-        raise UserError("Only server managers can list everyone's jobs. Leave `all` off to see yours.")
+        raise UserError("errors.list_all_managers_only")
     return await jobs.recent(engine.db, guild_id, None if everyone else actor_id, limit=LIST_LIMIT)
 
 
 @dataclass(frozen=True)
 class CancelOutcome:
     cancelled: bool
-    message: str
+    message: Msg  # rendered in the member's locale by the caller
 
 
 async def cancel(engine: Engine, job: JobRow) -> CancelOutcome:
     """Cancel a queued job (credits back at once); say plainly why not otherwise."""
     if job.state in ("submitting", "running"):
-        return CancelOutcome(
-            False, f"Job #{job.id} has already started at the provider and can no longer be cancelled."
-        )
+        return CancelOutcome(False, msg("jobs.cancel.started", id=job.id))
     if not job.active:
-        return CancelOutcome(False, f"Job #{job.id} has already ended ({STATE_WORDS[job.state]}).")
+        return CancelOutcome(False, msg("jobs.cancel.ended", id=job.id, state=msg(state_key(job.state))))
     if await engine.cancel(job.id):
-        return CancelOutcome(True, f"Cancelled job #{job.id}; its {job.cost} credits were returned.")
-    return CancelOutcome(
-        False, f"Job #{job.id} has just started at the provider and can no longer be cancelled."
-    )
+        return CancelOutcome(True, msg("jobs.cancel.done", id=job.id, cost=job.cost))
+    return CancelOutcome(False, msg("jobs.cancel.just_started", id=job.id))
 
 
 def request_of(job: JobRow) -> GenerationRequest:
@@ -113,7 +109,7 @@ def can_remix(engine: Engine, job: JobRow) -> bool:
 def remix_request(job: JobRow, prompt: str) -> RemixRequest:
     """A new prompt on the job's finished video, with the job's length, orientation and tier."""
     if not job.remote_id:
-        raise UserError(f"Job #{job.id} has no finished video to remix.")
+        raise UserError("errors.nothing_to_remix", id=job.id)
     original = job.request
     return RemixRequest(
         prompt=prompt,
@@ -125,17 +121,21 @@ def remix_request(job: JobRow, prompt: str) -> RemixRequest:
 
 
 def timings(job: JobRow) -> list[tuple[str, float | None]]:
-    """(label, timestamp) for each milestone: queued, submitted, finished."""
-    return [("Queued", job.created_at), ("Submitted", job.submitted_at), ("Finished", job.finished_at)]
+    """(label key, timestamp) for each milestone: queued, submitted, finished."""
+    return [
+        ("job.timing.queued", job.created_at),
+        ("job.timing.submitted", job.submitted_at),
+        ("job.timing.finished", job.finished_at),
+    ]
 
 
 def durations(job: JobRow) -> list[tuple[str, float]]:
-    """(label, seconds) for the parts of the job that have happened."""
+    """(label key, seconds) for the parts of the job that have happened."""
     out: list[tuple[str, float]] = []
     if job.submitted_at is not None:
-        out.append(("waited", job.submitted_at - job.created_at))
+        out.append(("job.span.waited", job.submitted_at - job.created_at))
         if job.finished_at is not None:
-            out.append(("rendered", job.finished_at - job.submitted_at))
+            out.append(("job.span.rendered", job.finished_at - job.submitted_at))
     if job.finished_at is not None:
-        out.append(("total", job.finished_at - job.created_at))
+        out.append(("job.span.total", job.finished_at - job.created_at))
     return out

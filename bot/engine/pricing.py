@@ -19,10 +19,7 @@ class PriceUnknown(UserError):
     """No price is configured for this model and duration: an operator must add one."""
 
     def __init__(self, profile: str, model: str, duration: int) -> None:
-        super().__init__(
-            f"No price is set for {model} at {duration} s on provider `{profile}` — "
-            "a server admin needs to add it to the provider profile."
-        )
+        super().__init__("errors.price_unknown", profile=profile, model=model, duration=duration)
 
 
 def guild_price_key(profile: str, model: str, duration: int) -> str:

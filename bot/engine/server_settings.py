@@ -7,6 +7,7 @@ from __future__ import annotations
 from bot.engine.credits import MAX_AMOUNT, require_manager
 from bot.engine.engine import Engine
 from bot.errors import InvalidRequest
+from bot.i18n import msg
 from storage import guilds
 from storage.db import Database
 from storage.guilds import GuildSettings
@@ -26,10 +27,12 @@ class ServerSettings:
         require_manager(is_manager)
         names = self._engine.profile_names
         if profile not in names:
-            raise InvalidRequest("profile", f"`{profile}` is not configured", ", ".join(names))
+            raise InvalidRequest("profile", "invalid.not_configured", ", ".join(names), value=profile)
         models = self._engine.provider(profile).capabilities.models
         if model is not None and model not in models:
-            raise InvalidRequest("model", f"`{model}` is not offered by `{profile}`", ", ".join(models))
+            raise InvalidRequest(
+                "model", "invalid.not_offered_by", ", ".join(models), value=model, profile=profile
+            )
         return await guilds.update(self._db, guild_id, default_profile=profile, default_model=model)
 
     async def allow_channel(
@@ -74,6 +77,8 @@ class ServerSettings:
             if value is None:
                 continue
             if value < 0 or value > MAX_AMOUNT:
-                raise InvalidRequest(name, f"is {value}", f"0 (no limit) to {MAX_AMOUNT:,}")
+                raise InvalidRequest(
+                    name, "invalid.is_value", msg("allowed.limit", max=MAX_AMOUNT), value=value
+                )
             changes[column] = value or None
         return await guilds.update(self._db, guild_id, **changes)

@@ -12,10 +12,12 @@ import re
 from decimal import Decimal, InvalidOperation
 
 from bot.errors import UserError
+from bot.i18n import msg
 from bot.providers.base import Shot
 
 MAX_SHOTS = 15
 EXAMPLE = "`5 | what happens`"
+_EXAMPLE = msg("shots.example")  # the same, in the member's language
 _SECONDS = re.compile(r"^\s*(?P<num>[^\s|]+?)\s*(?:s|sec|secs|seconds?)?\s*$", re.IGNORECASE)
 
 
@@ -37,24 +39,21 @@ def parse_shots(text: str, total: int) -> tuple[Shot, ...]:
         if not line:
             continue
         if "|" not in line:
-            raise ShotError(f"Line {number} has no duration: write {EXAMPLE}.")
+            raise ShotError("shots.no_duration", line=number, example=_EXAMPLE)
         head, scene = (part.strip() for part in line.split("|", 1))
         if not head:
-            raise ShotError(f"Line {number} has no duration: write {EXAMPLE}.")
+            raise ShotError("shots.no_duration", line=number, example=_EXAMPLE)
         seconds = _seconds(head, number)
         if not scene:
-            raise ShotError(f"Line {number} has no scene: write what happens after the `|`.")
+            raise ShotError("shots.no_scene", line=number)
         shots.append(Shot(scene=scene, duration=float(seconds)))
         sum_seconds += seconds
     if not shots:
-        raise ShotError(f"Write at least one shot, one per line: {EXAMPLE}.")
+        raise ShotError("shots.none", example=_EXAMPLE)
     if len(shots) > MAX_SHOTS:
-        raise ShotError(f"A storyboard takes at most {MAX_SHOTS} shots; you wrote {len(shots)}.")
+        raise ShotError("shots.too_many", max=MAX_SHOTS, count=len(shots))
     if sum_seconds != total:
-        raise ShotError(
-            f"The shots add up to {_fmt(sum_seconds)} s but the video is {total} s. "
-            f"Change the durations so they add up to {total}."
-        )
+        raise ShotError("shots.wrong_total", sum=_fmt(sum_seconds), total=total)
     return tuple(shots)
 
 
@@ -68,9 +67,9 @@ def _seconds(head: str, number: int) -> Decimal:
             value = None
     if value is None or not value.is_finite() or not math.isfinite(float(value)):
         shown = head if len(head) <= 20 else head[:19] + "…"
-        raise ShotError(f"Line {number}: `{shown}` is not a number of seconds. Write {EXAMPLE}.")
+        raise ShotError("shots.not_seconds", line=number, value=shown, example=_EXAMPLE)
     if value <= 0:
-        raise ShotError(f"Line {number}: a shot must last more than 0 seconds (it says {_fmt(value)}).")
+        raise ShotError("shots.not_positive", line=number, value=_fmt(value))
     return value
 
 

@@ -85,6 +85,7 @@ class Progress:
 @asynccontextmanager
 async def served_file(path: Path) -> AsyncIterator[str]:
     """Serve one local file on 127.0.0.1 while the job needs it; yields its URL."""
+
     async def send(_: web.Request) -> web.StreamResponse:
         return web.FileResponse(path)
 

@@ -13,6 +13,7 @@ from typing import Annotated, Any, Literal, Protocol
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, TypeAdapter, ValidationError
 
 from bot.errors import InvalidRequest
+from bot.i18n import EN, Msg, literal, msg
 
 MAX_PROMPT_CHARS = 2000
 
@@ -134,30 +135,41 @@ class Capabilities(BaseModel):
         """Raise ``InvalidRequest`` naming the first field that this profile does not accept."""
         if req.kind not in self.kinds:
             allowed = ", ".join(sorted(k.value for k in self.kinds))
-            raise InvalidRequest("kind", f"`{req.kind.value}` is not offered by this provider", allowed)
+            raise InvalidRequest(
+                "kind", "invalid.value_not_offered_by_provider", allowed, value=req.kind.value
+            )
         prompt = getattr(req, "ad_theme", None) if isinstance(req, TvcRequest) else getattr(req, "prompt", "")
         field = "theme" if isinstance(req, TvcRequest) else "prompt"
         if req.kind is not Kind.STORYBOARD and not (prompt and prompt.strip()):
-            raise InvalidRequest(field, "is empty", f"1 to {self.max_prompt_chars} characters")
+            raise InvalidRequest(
+                field, "invalid.empty", msg("allowed.chars_from_one", max=self.max_prompt_chars)
+            )
         if prompt and len(prompt) > self.max_prompt_chars:
             raise InvalidRequest(
-                field, f"is {len(prompt)} characters long", f"at most {self.max_prompt_chars} characters"
+                field,
+                "invalid.chars_long",
+                msg("allowed.at_most_chars", max=self.max_prompt_chars),
+                length=len(prompt),
             )
         if req.model is not None and req.model not in self.models:
-            raise InvalidRequest("tier", f"`{req.model}` is not known", ", ".join(self.models))
+            raise InvalidRequest("tier", "invalid.value_not_known", ", ".join(self.models), value=req.model)
         if req.duration not in self.durations:
             raise InvalidRequest(
                 "duration",
-                f"{req.duration} s is not offered",
+                "invalid.seconds_not_offered",
                 ", ".join(f"{d} s" for d in self.durations),
+                seconds=req.duration,
             )
         unsupported = sorted(req.options.chosen() - self.options)
         if unsupported:
-            offered = ", ".join(sorted(self.options)) or "none"
-            raise InvalidRequest(unsupported[0], "is not offered by this provider", offered)
+            offered: str | Msg = ", ".join(sorted(self.options)) or msg("common.none")
+            raise InvalidRequest(unsupported[0], "invalid.not_offered_by_provider", offered)
         if req.orientation not in self.orientations:
             raise InvalidRequest(
-                "orientation", f"`{req.orientation}` is not offered", ", ".join(self.orientations)
+                "orientation",
+                "invalid.value_not_offered",
+                ", ".join(self.orientations),
+                value=str(req.orientation),
             )
 
 
@@ -196,10 +208,15 @@ class TaskState(StrEnum):
 
 
 class TaskError(BaseModel):
+    """A vendor's failure. ``message`` is the en-US text; ``key``/``params`` (when set) the catalog
+    message it was rendered from, so the member reads it in their own language."""
+
     model_config = ConfigDict(frozen=True)
 
     code: str
     message: str
+    key: str | None = None
+    params: dict[str, Any] = Field(default_factory=dict)
 
 
 class TaskSnapshot(BaseModel):
@@ -253,7 +270,8 @@ Blame = Literal["user", "operator", "vendor"]
 class ProviderError(Exception):
     """A vendor fault, normalized.
 
-    ``user_message`` is what a member reads; ``code``/``detail`` are the vendor's raw words for the
+    ``user_key``/``user_params`` is what a member reads (a catalog message, rendered in their
+    locale; ``user_message`` is its en-US text); ``code``/``detail`` are the vendor's raw words for the
     log. ``blame`` says who can fix it, ``retryable`` whether a poll may try again, and
     ``vendor_refunds`` whether the vendor gives its own credits back.
     """
@@ -263,7 +281,9 @@ class ProviderError(Exception):
         *,
         code: str,
         detail: str,
-        user_message: str,
+        user_message: str | None = None,
+        user_key: str | None = None,
+        user_params: Mapping[str, Any] | None = None,
         blame: Blame,
         retryable: bool,
         vendor_refunds: bool = False,
@@ -273,12 +293,29 @@ class ProviderError(Exception):
         super().__init__(f"{code}: {detail}")
         self.code = code
         self.detail = detail
+        self.user_key = user_key
+        self.user_params: dict[str, Any] = dict(user_params or {})
+        if user_message is None:
+            user_message = msg(user_key or "provider.generic", **self.user_params).render(EN)
         self.user_message = user_message
         self.blame: Blame = blame
         self.retryable = retryable
         self.vendor_refunds = vendor_refunds
         self.http_status = http_status
         self.retry_after = retry_after
+
+    @property
+    def user_msg(self) -> Msg:
+        """What a member reads, to render in their locale (literal when only text was given)."""
+        if self.user_key is not None:
+            return Msg(self.user_key, self.user_params)
+        return literal(self.user_message)
+
+    def task_error(self) -> TaskError:
+        """This error as a failed snapshot's ``TaskError``, keeping the catalog key."""
+        return TaskError(
+            code=self.code, message=self.user_message, key=self.user_key, params=self.user_params
+        )
 
     @property
     def rate_limited(self) -> bool:
@@ -316,10 +353,11 @@ def parse_request(data: Mapping[str, Any]) -> GenerationRequest:
     except ValidationError as exc:
         first = exc.errors()[0]
         field = str(first["loc"][-1]) if first["loc"] else "request"
-        allowed = {
+        rules: dict[str, str | Msg] = {
             "orientation": ", ".join(o.value for o in Orientation),
-            "duration": "a whole number of seconds",
-        }.get(field, "see the command's help")
+            "duration": msg("allowed.whole_seconds"),
+        }
+        allowed = rules.get(field, msg("allowed.see_help"))
         raise InvalidRequest(
-            field, f"has a value that is not accepted ({first['input']!r})", allowed
+            field, "invalid.value_not_accepted", allowed, value=repr(first["input"])
         ) from None

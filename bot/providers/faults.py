@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import logging
 
+from bot.i18n import msg
 from bot.providers.base import ApiKey, ProviderError, TaskSnapshot, TaskState, VideoSource, scrub
 from bot.providers.http import TransportError
 
@@ -14,8 +15,8 @@ def malformed(detail: str, http_status: int | None, *, retryable: bool = True) -
     return ProviderError(
         code="MALFORMED_RESPONSE",
         detail=detail,
-        user_message="The video provider sent an answer the bot could not read."
-        + (" It will try again." if retryable else ""),
+        user_key="provider.malformed",
+        user_params={"retry": msg("provider.will_retry") if retryable else ""},
         blame="vendor",
         retryable=retryable,
         http_status=http_status,
@@ -26,17 +27,17 @@ def transport(exc: TransportError, *, submit: bool) -> ProviderError:
     """No answer. A create that may have reached the vendor (and billed a video) is never repeated."""
     if not exc.maybe_sent:
         code = "UNREACHABLE"
-        user_message = "The bot could not reach the video provider. Please try again in a few minutes."
+        user_key = "provider.unreachable"
     elif submit:
         code = "NO_RESPONSE"
-        user_message = "The video provider did not answer in time. Please try again in a few minutes."
+        user_key = "provider.no_answer_submit"
     else:
         code = "NO_RESPONSE"
-        user_message = "The video provider is not answering right now; the bot will keep checking."
+        user_key = "provider.no_answer_poll"
     return ProviderError(
         code=code,
         detail=str(exc),
-        user_message=user_message,
+        user_key=user_key,
         blame="vendor",
         retryable=not (exc.maybe_sent and submit),
     )
@@ -47,7 +48,7 @@ def no_video(detail: str) -> ProviderError:
     return ProviderError(
         code="NO_VIDEO",
         detail=detail,
-        user_message="The video provider has no finished video for this job.",
+        user_key="provider.no_video",
         blame="vendor",
         retryable=False,
     )

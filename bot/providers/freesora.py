@@ -59,6 +59,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict
 
 from bot.errors import InvalidRequest
+from bot.i18n import Msg, msg
 from bot.providers.base import (
     AnyRequest,
     ApiKey,
@@ -202,8 +203,10 @@ class FreeSoraCapabilities(Capabilities):
             tiers = _allowed_tiers(WIRE_MODELS, self.wire_models, req.kind)
             raise InvalidRequest(
                 "tier",
-                f"`{tier}` does not make {req.kind.value} videos here",
-                ", ".join(tiers) or "none",
+                "invalid.tier_not_for_kind",
+                ", ".join(tiers) or msg("common.none"),
+                value=tier,
+                kind=req.kind.value,
             )
         return model
 
@@ -214,43 +217,45 @@ class FreeSoraCapabilities(Capabilities):
             allowed = [d for d in VIDEO_DURATIONS if d in self.durations]
             raise InvalidRequest(
                 "duration",
-                f"{req.duration} s is offered only for storyboards",
-                ", ".join(f"{d} s" for d in allowed) or "none",
+                "invalid.storyboard_only_duration",
+                ", ".join(f"{d} s" for d in allowed) or msg("common.none"),
+                seconds=req.duration,
             )
         opts = req.options
         if opts.high_quality is not None and model not in SIZED_MODELS:
-            raise InvalidRequest(
-                "high_quality",
-                f"cannot be set for `{model}`",
-                "the sora-2-pro tier for text and image videos",
-            )
+            raise InvalidRequest("high_quality", "invalid.cannot_set_for", msg("allowed.fsg_hq"), model=model)
         if opts.watermark is not None and model not in WATERMARK_MODELS:
             raise InvalidRequest(
-                "watermark",
-                f"cannot be changed for `{model}`",
-                "the sora-2 and sora-2-pro tiers for text and image videos",
+                "watermark", "invalid.cannot_change_for", msg("allowed.fsg_watermark"), model=model
             )
         if isinstance(req, ImageToVideo) and not req.image_url.startswith(("http://", "https://")):
-            raise InvalidRequest("image", "is not a web link", "an http:// or https:// image link")
+            raise InvalidRequest("image", "invalid.not_web_link", msg("allowed.image_link"))
         if isinstance(req, StoryboardRequest):
             _validate_shots(req)
 
 
 def _validate_shots(req: StoryboardRequest) -> None:
     if not req.shots:
-        raise InvalidRequest("shots", "is empty", f"one or more shots adding up to {req.duration} s")
+        raise InvalidRequest("shots", "invalid.empty", msg("allowed.shots", total=req.duration))
     total = 0.0
     for n, shot in enumerate(req.shots, start=1):
         if not shot.scene.strip():
-            raise InvalidRequest(f"shot {n} scene", "is empty", "a description of the shot")
+            raise InvalidRequest(f"shot {n} scene", "invalid.empty", msg("allowed.shot_scene"))
         if not shot.duration > 0:
-            raise InvalidRequest(f"shot {n} duration", f"is {shot.duration:g} s", "more than 0 s")
+            raise InvalidRequest(
+                f"shot {n} duration",
+                "invalid.is_seconds",
+                msg("allowed.more_than_zero"),
+                seconds=f"{shot.duration:g}",
+            )
         total += shot.duration
     if abs(total - req.duration) > 1e-6:
         raise InvalidRequest(
             "shots",
-            f"add up to {total:g} s but the storyboard is {req.duration} s",
-            f"shot durations above 0 s that add up to {req.duration} s",
+            "invalid.shots_total",
+            msg("allowed.shots_total", total=req.duration),
+            sum=f"{total:g}",
+            total=req.duration,
         )
 
 
@@ -309,64 +314,60 @@ def freesora_capabilities(
 @dataclass(frozen=True)
 class ErrorSpec:
     code: str
-    user_message: str
+    user_key: str  # the catalog message a member reads
     blame: Blame
     retryable: bool
 
 
 _CREDITS = ErrorSpec(
     "INSUFFICIENT_CREDITS",
-    "The video provider account is out of credits — a server admin needs to top it up.",
+    "provider.out_of_credits",
     "operator",
     False,
 )
 _VIP = ErrorSpec(
     "VIP_REQUIRED",
-    "Private videos need a VIP account at the video provider, and this bot's account is not VIP. "
-    "Try again without the private option, or ask a server admin to upgrade the account.",
+    "provider.freesora.vip_required",
     "user",
     False,
 )
 _LIMIT = ErrorSpec(
     "CONCURRENCY_LIMIT",
-    "The video provider is busy with as many videos as this bot may run at once. The video is not "
-    "lost — the bot will try again shortly.",
+    "provider.freesora.concurrency_limit",
     "operator",
     True,
 )
 _UNAVAILABLE = ErrorSpec(
     "MODEL_UNAVAILABLE",
-    "This video model is temporarily unavailable at the provider. Please try again later or pick another tier.",
+    "provider.freesora.model_unavailable",
     "vendor",
     True,
 )
 _TASK_ID = ErrorSpec(
     "TASK_ID_ERROR",
-    "The video provider does not recognise this video's task id — a server admin should check the "
-    "provider keys and the bot's logs.",
+    "provider.freesora.task_id",
     "operator",
     False,
 )
 _LOGIN = ErrorSpec(
     "UNAUTHORIZED",
-    "The provider rejected the bot's API key — an admin needs to check the key in the provider settings.",
+    "provider.key_rejected",
     "operator",
     False,
 )
 _BAD_REQUEST = ErrorSpec(
     "BAD_REQUEST",
-    "The video provider refused this request's settings. Try other settings; if it keeps happening, "
-    "an admin should check the provider profile.",
+    "provider.freesora.bad_request",
     "operator",
     False,
 )
 _INTERNAL = ErrorSpec(
     "INTERNAL_ERROR",
-    "The video provider had an internal error. Please try again in a little while.",
+    "provider.internal",
     "vendor",
     True,
 )
-_GENERIC_USER_MESSAGE = "The video provider returned an unexpected error. Please try again later."
+_GENERIC_USER_MESSAGE = "provider.generic"
 
 # Heuristics on the lower-cased message (§2.8); the first match wins.
 _BY_WORDS: tuple[tuple[tuple[str, ...], ErrorSpec], ...] = (
@@ -411,7 +412,7 @@ def freesora_error(
     return ProviderError(
         code=spec.code,
         detail=f"{text} (vendor code {raw_code or '-'}, HTTP {http_status})",
-        user_message=spec.user_message,
+        user_key=spec.user_key,
         blame=spec.blame,
         retryable=retryable,
         http_status=status,
@@ -423,8 +424,7 @@ def _image_error(detail: str) -> ProviderError:
     return ProviderError(
         code="IMAGE_UNUSABLE",
         detail=detail,
-        user_message="The bot could not use that image (it could not be downloaded, is too large, or is "
-        "not a PNG, JPEG or WebP). Try attaching it again.",
+        user_key="provider.freesora.image_unusable",
         blame="user",
         retryable=False,
     )
@@ -564,7 +564,7 @@ class FreeSoraPro:
             err = ProviderError(
                 code=_VIP.code,
                 detail="private video asked for, but get-user-credits says is_vip=false",
-                user_message=_VIP.user_message,
+                user_key=_VIP.user_key,
                 blame=_VIP.blame,
                 retryable=False,
             )
@@ -679,16 +679,19 @@ class FreeSoraPro:
         if word == "failed":
             reason = scrub(str(data.get("failure_reason") or data.get("error_message") or ""), key).strip()
             refunded = data.get("credits_refunded") is True
-            message = "The video provider could not make this video"
-            if reason:
-                message += f": {reason[:200].rstrip('.')}"
-            message += ". "
-            if refunded:
-                message += "The provider refunded its credits. "
-            message += "Try again, perhaps with a different prompt."
+            said: str | Msg = (
+                msg("provider.freesora.reason", reason=reason[:200].rstrip(".")) if reason else ""
+            )
+            refund: str | Msg = msg("provider.freesora.refunded") if refunded else ""
+            failed = msg("provider.freesora.failed", said=said, refund=refund)
             return TaskSnapshot(
                 state=TaskState.FAILED,
-                error=TaskError(code="GENERATION_FAILED", message=message),
+                error=TaskError(
+                    code="GENERATION_FAILED",
+                    message=failed.render(),
+                    key=failed.key,
+                    params=dict(failed.params),
+                ),
                 raw=raw,
             )
         if word in _QUEUED_WORDS:

@@ -38,7 +38,6 @@ from bot.providers.base import (
     Orientation,
     ProviderError,
     RemoteTask,
-    TaskError,
     TaskSnapshot,
     TaskState,
     TextToVideo,
@@ -143,36 +142,34 @@ class NanophotoReply(BaseModel):
 
 @dataclass(frozen=True)
 class ErrorSpec:
-    user_message: str
+    user_key: str  # the catalog message a member reads
     blame: Blame
     retryable: bool
     vendor_refunds: bool = False
 
 
 _RATE_LIMITED = ErrorSpec(
-    "The video provider's hourly request limit for this bot is used up. The video is not lost — "
-    "the bot will try again shortly.",
+    "provider.hourly_limit",
     "operator",
     True,
 )
 _LOGIN = ErrorSpec(
-    "The provider rejected the bot's API key — an admin needs to check the key in the provider settings.",
+    "provider.key_rejected",
     "operator",
     False,
 )
 _CREDITS = ErrorSpec(
-    "The video provider account is out of credits — a server admin needs to top it up.",
+    "provider.out_of_credits",
     "operator",
     False,
 )
 _INTERNAL = ErrorSpec(
-    "The video provider had an internal error. Please try again in a little while.",
+    "provider.internal",
     "vendor",
     True,
 )
 _TASK_NOT_FOUND = ErrorSpec(
-    "The video provider no longer knows this video task (it may belong to a different API key) — "
-    "a server admin should check the provider keys.",
+    "provider.task_gone",
     "operator",
     False,
 )
@@ -182,41 +179,37 @@ _TASK_NOT_FOUND = ErrorSpec(
 NANOPHOTO_ERRORS: dict[str, ErrorSpec] = {
     "LOGIN_REQUIRED": _LOGIN,
     "UNAUTHORIZED": ErrorSpec(
-        "The provider says this task belongs to another account — an admin needs to check the API keys.",
+        "provider.nanophoto.unauthorized",
         "operator",
         False,
     ),
     "API_KEY_RATE_LIMIT_EXCEEDED": _RATE_LIMITED,
     "INSUFFICIENT_CREDITS": _CREDITS,
     "INVALID_INPUT": ErrorSpec(
-        "The video provider refused this request's settings (tier, length or orientation). "
-        "Try other settings; if it keeps happening, an admin should check the provider profile.",
+        "provider.nanophoto.invalid_input",
         "operator",
         False,
     ),
-    "PROMPT_REQUIRED": ErrorSpec("The prompt is empty — describe what the video should show.", "user", False),
-    "IMAGE_REQUIRED": ErrorSpec("Animating needs an image — attach one and try again.", "user", False),
+    "PROMPT_REQUIRED": ErrorSpec("provider.nanophoto.prompt_required", "user", False),
+    "IMAGE_REQUIRED": ErrorSpec("provider.nanophoto.image_required", "user", False),
     "IMAGE_URLS_REQUIRED": ErrorSpec(
-        "The video provider could not use that image; it needs a publicly reachable image link. "
-        "Try attaching the image again.",
+        "provider.nanophoto.image_urls_required",
         "user",
         False,
     ),
     "REFERENCE_IMAGE_URL_REQUIRED": ErrorSpec(
-        "The video provider could not use the reference image; it needs a publicly reachable image "
-        "link. Try attaching it again.",
+        "provider.nanophoto.reference_image_required",
         "user",
         False,
     ),
     "GENERATION_FAILED": ErrorSpec(
-        "The video provider could not make this video (its credits are refunded automatically). "
-        "Try again, perhaps with a different prompt.",
+        "provider.nanophoto.generation_failed",
         "vendor",
         False,
         vendor_refunds=True,
     ),
     "TASK_ID_REQUIRED": ErrorSpec(
-        "The bot lost track of this video's task id — an admin should check the bot's logs.",
+        "provider.nanophoto.task_id_required",
         "operator",
         False,
     ),
@@ -228,7 +221,7 @@ NANOPHOTO_ERRORS: dict[str, ErrorSpec] = {
 # When a body carries no (known) code, the HTTP status still says something.
 _BY_STATUS: dict[int, ErrorSpec] = {401: _LOGIN, 402: _CREDITS, 404: _TASK_NOT_FOUND, 429: _RATE_LIMITED}
 
-_GENERIC_USER_MESSAGE = "The video provider returned an unexpected error. Please try again later."
+_GENERIC_USER_MESSAGE = "provider.generic"
 
 
 def nanophoto_error(
@@ -256,7 +249,7 @@ def nanophoto_error(
     return ProviderError(
         code=raw_code,
         detail=detail,
-        user_message=spec.user_message,
+        user_key=spec.user_key,
         blame=spec.blame,
         retryable=spec.retryable,
         vendor_refunds=spec.vendor_refunds,
@@ -507,7 +500,7 @@ class NanophotoSora(NanophotoApi[NanophotoReply]):
         )
         return TaskSnapshot(
             state=TaskState.FAILED,
-            error=TaskError(code=err.code, message=err.user_message),
+            error=err.task_error(),
             raw=resp.data,
         )
 

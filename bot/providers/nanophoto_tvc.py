@@ -32,6 +32,7 @@ from typing import Any, Literal
 from pydantic import field_validator
 
 from bot.errors import InvalidRequest
+from bot.i18n import msg
 from bot.providers.base import (
     AnyRequest,
     ApiKey,
@@ -39,7 +40,6 @@ from bot.providers.base import (
     Kind,
     Orientation,
     RemoteTask,
-    TaskError,
     TaskSnapshot,
     TaskState,
     TvcRequest,
@@ -152,15 +152,14 @@ class TvcCapabilities(Capabilities):
         if ref is not None and not _is_public_url(ref):
             shown = ref if len(ref) <= 40 else ref[:37] + "..."
             raise InvalidRequest(
-                "reference_image",
-                f"is not a public web link (`{shown}`); images cannot be sent inline",
-                "an http(s) image URL, e.g. an uploaded attachment",
+                "reference_image", "invalid.not_public_link", msg("allowed.public_image_url"), value=shown
             )
         if req.voiceover is not None and len(req.voiceover) > self.max_prompt_chars:
             raise InvalidRequest(
                 "voiceover",
-                f"is {len(req.voiceover)} characters long",
-                f"at most {self.max_prompt_chars} characters",
+                "invalid.chars_long",
+                msg("allowed.at_most_chars", max=self.max_prompt_chars),
+                length=len(req.voiceover),
             )
 
 
@@ -283,7 +282,7 @@ class NanophotoTvc(NanophotoApi[TvcReply]):
             step_name=reply.stepName,
             storyboard_prompt=reply.storyboardPrompt or task.extra.get(EXTRA_STORYBOARD_PROMPT),
             storyboard_image_url=reply.storyboardImageUrl or task.extra.get(EXTRA_STORYBOARD_IMAGE),
-            error=TaskError(code=err.code, message=err.user_message),
+            error=err.task_error(),
             raw=_raw(resp, key),
         )
 

@@ -36,7 +36,7 @@ import json
 import logging
 import math
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any, Literal
 from urllib.parse import quote
@@ -44,6 +44,7 @@ from urllib.parse import quote
 import aiohttp
 
 from bot.errors import InvalidRequest
+from bot.i18n import Msg, msg
 from bot.media import ImageError, fit_image, image_mime
 from bot.providers.base import (
     AnyRequest,
@@ -179,20 +180,19 @@ class OpenAIVideosCapabilities(Capabilities):
         opts = req.options
         if isinstance(req, RemixRequest):
             if not req.source_remote_id.strip():
-                raise InvalidRequest("source", "is empty", "the id of a finished video")
+                raise InvalidRequest("source", "invalid.empty", msg("allowed.finished_video_id"))
             chosen = sorted(opts.chosen())
             if chosen:
-                raise InvalidRequest(
-                    chosen[0], "cannot be set on a remix (it keeps the source video's settings)", "unset"
-                )
+                raise InvalidRequest(chosen[0], "invalid.not_on_remix", msg("allowed.unset"))
             return
         model = self.resolve_model(req)
         if opts.high_quality and model not in self.pro_models:
             pro = ", ".join(sorted(self.pro_models))
             raise InvalidRequest(
                 "high_quality",
-                f"needs a pro model and `{model}` is not one",
-                f"off, or a pro tier ({pro})" if pro else "off (this provider has no pro tier)",
+                "invalid.needs_pro",
+                msg("allowed.off_or_pro", tiers=pro) if pro else msg("allowed.off_no_pro"),
+                model=model,
             )
         if "character" in opts.chosen():
             _check_character(opts.character_url, opts.character_start, opts.character_end)
@@ -201,23 +201,24 @@ class OpenAIVideosCapabilities(Capabilities):
 def _check_character(url: str | None, start: float | None, end: float | None) -> None:
     low, high = CHARACTER_SPAN
     if not url or not url.strip():
-        raise InvalidRequest("character_url", "is missing", "a link to a short video of the character")
+        raise InvalidRequest("character_url", "invalid.missing", msg("allowed.character_url"))
     if not url.startswith(("http://", "https://")):
-        raise InvalidRequest("character_url", "is not a web link", "an http:// or https:// video link")
+        raise InvalidRequest("character_url", "invalid.not_web_link", msg("allowed.video_link"))
     if start is None or not math.isfinite(start) or start < 0:
-        raise InvalidRequest(
-            "character_start", "is missing or not a time", "the second the character appears, e.g. 1.5"
-        )
+        raise InvalidRequest("character_start", "invalid.not_a_time", msg("allowed.character_start"))
     if end is None or not math.isfinite(end):
         raise InvalidRequest(
-            "character_end", "is missing or not a time", f"{low:g} to {high:g} s after character_start"
+            "character_end",
+            "invalid.not_a_time",
+            msg("allowed.character_span", low=f"{low:g}", high=f"{high:g}"),
         )
     span = end - start
     if not (low - 1e-9 <= span <= high + 1e-9):
         raise InvalidRequest(
             "character_end",
-            f"is {span:g} s after character_start",
-            f"{low:g} to {high:g} s after character_start",
+            "invalid.span_after_start",
+            msg("allowed.character_span", low=f"{low:g}", high=f"{high:g}"),
+            span=f"{span:g}",
         )
 
 
@@ -253,39 +254,19 @@ def openai_videos_capabilities(
 
 @dataclass(frozen=True)
 class _Spec:
-    user_message: str
+    user_key: str  # the catalog message a member reads
     blame: Blame
     retryable: bool
+    params: Mapping[str, Any] = field(default_factory=dict)
 
 
-_KEY = _Spec(
-    "The provider rejected the bot's API key — an admin needs to check the key in the provider settings.",
-    "operator",
-    False,
-)
-_QUOTA = _Spec(
-    "The video provider account is out of credit — a server admin needs to top it up.", "operator", False
-)
-_RATE = _Spec(
-    "The video provider is rate-limiting this bot. The video is not lost — the bot will try again shortly.",
-    "operator",
-    True,
-)
-_SERVER = _Spec(
-    "The video provider had an internal error. Please try again in a little while.", "vendor", True
-)
-_TASK_GONE = _Spec(
-    "The video provider no longer knows this video task (it may belong to a different API key) — "
-    "a server admin should check the provider keys.",
-    "operator",
-    False,
-)
-_SOURCE_GONE = _Spec(
-    "The video to remix was not found at the provider (finished videos expire after a while).",
-    "user",
-    False,
-)
-_GENERIC = "The video provider returned an unexpected error. Please try again later."
+_KEY = _Spec("provider.key_rejected", "operator", False)
+_QUOTA = _Spec("provider.out_of_credit", "operator", False)
+_RATE = _Spec("provider.openai.rate_limited", "operator", True)
+_SERVER = _Spec("provider.internal", "vendor", True)
+_TASK_GONE = _Spec("provider.task_gone", "operator", False)
+_SOURCE_GONE = _Spec("provider.openai.source_gone", "user", False)
+_GENERIC = "provider.generic"
 _QUOTA_WORDS = ("insufficient_quota", "quota", "balance", "billing", "credit")
 
 Route = Literal["create", "status", "content", "remix"]
@@ -320,7 +301,11 @@ def openai_error(
         + (f" [param={param}]" if param else "")
     )
     status = http_status
-    said = f": {message.rstrip('.')}." if message else "."
+    said: Msg = (
+        msg("provider.openai.said", words=message.rstrip("."))
+        if message
+        else msg("provider.openai.said_none")
+    )
     vocabulary = f"{code} {etype}".lower()
     if http_status == 402 or any(word in vocabulary for word in _QUOTA_WORDS):
         spec, status = _QUOTA, 402
@@ -336,23 +321,19 @@ def openai_error(
         spec = _SOURCE_GONE
     elif http_status in (400, 409, 413, 415, 422) or etype == "invalid_request_error":
         if param == "model":
-            spec = _Spec(
-                f"The video provider does not accept the configured model{said} "
-                "A server admin should check the provider profile's `models`.",
-                "operator",
-                False,
-            )
+            spec = _Spec("provider.openai.model_refused", "operator", False, {"said": said})
         elif param:
-            field = _FIELD_NAMES.get(param, param)
-            spec = _Spec(f"The video provider refused `{field}`{said}", "user", False)
+            name = _FIELD_NAMES.get(param, param)
+            spec = _Spec("provider.openai.field_refused", "user", False, {"field": name, "said": said})
         else:
-            spec = _Spec(f"The video provider refused this request{said}", "user", False)
+            spec = _Spec("provider.openai.request_refused", "user", False, {"said": said})
     else:
         spec = _Spec(_GENERIC, "vendor", False)
     return ProviderError(
         code=raw_code,
         detail=detail,
-        user_message=spec.user_message,
+        user_key=spec.user_key,
+        user_params=spec.params,
         blame=spec.blame,
         retryable=spec.retryable,
         http_status=status,
@@ -360,9 +341,14 @@ def openai_error(
     )
 
 
-def _image_error(message: str, detail: str) -> ProviderError:
+def _image_error(user_key: str, detail: str, **params: Any) -> ProviderError:
     return ProviderError(
-        code="IMAGE_UNUSABLE", detail=detail, user_message=message, blame="user", retryable=False
+        code="IMAGE_UNUSABLE",
+        detail=detail,
+        user_key=user_key,
+        user_params=params,
+        blame="user",
+        retryable=False,
     )
 
 
@@ -603,7 +589,7 @@ class OpenAIVideos:
             raise ProviderError(
                 code="PRIVATE_SOURCE",
                 detail=f"remix of private video {source} refused locally",
-                user_message="That video was made private, and private videos cannot be remixed.",
+                user_key="provider.openai.private_source",
                 blame="user",
                 retryable=False,
             )
@@ -713,7 +699,7 @@ class OpenAIVideos:
                     ProviderError(
                         code="VIDEO_TOO_LARGE",
                         detail=f"content is larger than {MAX_VIDEO_BYTES} bytes",
-                        user_message="The finished video is too large for the bot to fetch.",
+                        user_key="provider.openai.video_too_large",
                         blame="vendor",
                         retryable=False,
                     ),
@@ -747,24 +733,18 @@ class OpenAIVideos:
                 req.image_url, timeout_s=self.profile.request_timeout, max_bytes=MAX_IMAGE_BYTES
             )
         except TransportError as exc:
-            raise _image_error(
-                "The bot could not download the image. Try attaching it again.", str(exc)
-            ) from None
+            raise _image_error("provider.image_download_failed", str(exc)) from None
         if got.status != 200:
-            raise _image_error(
-                "The bot could not download the image (it may have expired). Try attaching it again.",
-                f"image fetch answered HTTP {got.status}",
-            )
+            raise _image_error("provider.image_expired", f"image fetch answered HTTP {got.status}")
         if got.truncated:
             raise _image_error(
-                f"The image is larger than {MAX_IMAGE_BYTES // (1024 * 1024)} MB. Attach a smaller one.",
-                "image too large",
+                "provider.image_too_large", "image too large", mb=MAX_IMAGE_BYTES // (1024 * 1024)
             )
         width, height = fields.dimensions
         try:
             return await asyncio.to_thread(fit_image, got.body, width, height)
         except ImageError as exc:
-            raise _image_error(exc.message, f"image unusable ({got.content_type})") from None
+            raise _image_error(exc.key, f"image unusable ({got.content_type})", **exc.params) from None
 
     # ------------------------------------------------------------------ reading answers
 

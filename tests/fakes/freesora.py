@@ -24,28 +24,43 @@ request is recorded as a ``RecordedRequest`` in ``fake.requests``. Every JSON an
 
 The fake's non-zero codes are its own (FSG publishes none, §2.8); messages carry the words the
 adapter's heuristics look for (credit, VIP, concurrent, unavailable, taskId).
+
+The lifecycle, keys, ``profile()``, forced answers and recording are ``FakeVendor``'s
+(``tests/fakes/vendor.py``); this module adds the FSG protocol: routes, the envelope (401 included),
+validation, credits, refunds and the concurrency limit, and records each answer's envelope ``code``.
 """
 
 from __future__ import annotations
 
-import asyncio
 import base64
 import binascii
 import json
-import socket
-import time
 import uuid
-from collections import deque
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from types import TracebackType
-from typing import Any, Literal, Self
+from typing import Any, Literal
 
 from aiohttp import web
-from pydantic import SecretStr
 
-from bot.providers.base import ApiKey
-from bot.providers.profiles import ProviderProfile, Timing
+from tests.fakes import vendor
+from tests.fakes.vendor import FakeClock, FakeVendor, _Forced, json_response, not_found
+
+__all__ = [
+    "CREATE_PATH",
+    "CREDITS_PATH",
+    "DEFAULT_KEYS",
+    "MODELS",
+    "PNG_1X1",
+    "PRICES",
+    "STATUS_PATH",
+    "FakeClock",
+    "FakeFreeSora",
+    "FakeTask",
+    "RecordedRequest",
+    "TaskScript",
+    "envelope",
+    "price_of",
+]
 
 Route = Literal["create", "status", "credits", "video", "image"]
 Outcome = Literal["succeeded", "failed", "never"]
@@ -115,19 +130,6 @@ PNG_1X1 = base64.b64decode(
 )
 
 
-class FakeClock:
-    """A settable clock for time-driven progress."""
-
-    def __init__(self, start: float = 1_000.0) -> None:
-        self.now = start
-
-    def __call__(self) -> float:
-        return self.now
-
-    def advance(self, seconds: float) -> None:
-        self.now += seconds
-
-
 @dataclass(frozen=True)
 class TaskScript:
     """How one task behaves.
@@ -170,28 +172,9 @@ class FakeTask:
     refund_trans_no: str | None = None
 
 
-@dataclass
-class RecordedRequest:
-    route: str
-    method: str
-    path: str
-    json: Any
-    text: str
-    key_name: str | None
-    user_agent: str | None
-    content_type: str | None
-    authorization: str | None
-    status: int | None = None
+@dataclass(kw_only=True)
+class RecordedRequest(vendor.RecordedRequest):
     code: Any = None  # the envelope's ``code`` answered, when JSON
-
-
-@dataclass
-class _Forced:
-    remaining: int
-    status: int | None
-    body: Any
-    delay: float
-    content_type: str
 
 
 @dataclass
@@ -201,22 +184,8 @@ class _Image:
     status: int = 200
 
 
-def _mp4_bytes(size: int) -> bytes:
-    head = b"\x00\x00\x00\x18ftypmp42\x00\x00\x00\x00mp42isom"
-    if size <= len(head):
-        return head[: max(size, 0)]
-    return head + bytes(size - len(head))
-
-
-def _json(data: Any, status: int = 200) -> web.Response:
-    """JSON with ``Content-Type: application/json`` exactly (no charset parameter)."""
-    return web.Response(
-        body=json.dumps(data).encode(), status=status, headers={"Content-Type": "application/json"}
-    )
-
-
 def envelope(code: int, message: str, data: Any = None, *, status: int = 200) -> web.Response:
-    return _json({"code": code, "message": message, "data": data}, status)
+    return json_response({"code": code, "message": message, "data": data}, status)
 
 
 def price_of(model: str, n_frames: str) -> int:
@@ -224,13 +193,21 @@ def price_of(model: str, n_frames: str) -> int:
     return PRICES[(family, n_frames)]
 
 
-class FakeFreeSora:
+class FakeFreeSora(FakeVendor):
     """The fake server. ``await fake.start()`` / ``await fake.stop()`` or ``async with``.
 
     ``keys``: key name -> secret; all keys share one account. ``credits``: ``left_credits`` (None =
     unlimited; reported as 999999). ``is_vip``: the account's VIP flag (settable any time).
     ``max_concurrent``: active tasks allowed (None = no limit). ``clock``: for time-driven scripts.
     """
+
+    ROUTES = ("create", "status", "credits", "video", "image")
+    KEYED_ROUTES = ("create", "status", "credits")
+    KIND = "freesora"
+    PROFILE_NAME = "fsg"
+    MALFORMED_TEXT = '{"code": 0, "message": "ok", "da'
+    DEFAULT_KEYS = DEFAULT_KEYS
+    RECORD = RecordedRequest
 
     def __init__(
         self,
@@ -243,90 +220,30 @@ class FakeFreeSora:
         default_script: TaskScript | None = None,
         video_size: int = 2048,
     ) -> None:
-        self.keys: dict[str, str] = dict(DEFAULT_KEYS if keys is None else keys)
+        super().__init__(
+            keys, clock=clock, default_script=default_script or TaskScript(), video_size=video_size
+        )
         self.credits = credits
         self.is_vip = is_vip
         self.max_concurrent = max_concurrent
-        self.clock: Callable[[], float] = clock or time.monotonic
-        self.default_script = default_script or TaskScript()
-        self.video_size = video_size
         self.unavailable: set[str] = set()  # models answering "Model is temporarily unavailable"
-        self.requests: list[RecordedRequest] = []
         self.tasks: dict[str, FakeTask] = {}
         self.images: dict[str, _Image] = {}
-        self._scripts: deque[TaskScript] = deque()
-        self._forced: dict[str, deque[_Forced]] = {
-            r: deque() for r in ("create", "status", "credits", "video", "image")
-        }
-        self._runner: web.AppRunner | None = None
-        self._port: int | None = None
 
-    # ------------------------------------------------------------------ lifecycle
-
-    async def start(self) -> Self:
-        app = web.Application()
-        app.router.add_post(CREATE_PATH, self._create)
-        app.router.add_post(STATUS_PATH, self._status)
-        app.router.add_post(CREDITS_PATH, self._credits)
-        app.router.add_get("/videos/{task_id}.mp4", self._video)
-        app.router.add_get("/images/{name}", self._image)
-        self._runner = web.AppRunner(app, shutdown_timeout=0.2, handler_cancellation=True, access_log=None)
-        await self._runner.setup()
-        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        sock.bind(("127.0.0.1", 0))
-        self._port = sock.getsockname()[1]
-        await web.SockSite(self._runner, sock).start()
-        return self
-
-    async def stop(self) -> None:
-        if self._runner is not None:
-            await self._runner.cleanup()
-            self._runner = None
-
-    async def __aenter__(self) -> Self:
-        return await self.start()
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        await self.stop()
-
-    @property
-    def base_url(self) -> str:
-        if self._port is None:
-            raise RuntimeError("FakeFreeSora is not started")
-        return f"http://127.0.0.1:{self._port}"
+    def _add_routes(self, router: web.UrlDispatcher) -> None:
+        router.add_post(CREATE_PATH, self._create)
+        router.add_post(STATUS_PATH, self._status)
+        router.add_post(CREDITS_PATH, self._credits)
+        router.add_get("/videos/{task_id}.mp4", self._video)
+        router.add_get("/images/{name}", self._image)
 
     def video_url(self, task_id: str) -> str:
         return f"{self.base_url}/videos/{task_id}.mp4"
 
     # ------------------------------------------------------------------ helpers for tests
 
-    def api_key(self, name: str | None = None) -> ApiKey:
-        name = name or next(iter(self.keys))
-        return ApiKey(name=name, secret=SecretStr(self.keys[name]))
-
-    def api_keys(self) -> tuple[ApiKey, ...]:
-        return tuple(self.api_key(n) for n in self.keys)
-
-    def profile(self, name: str = "fsg", **overrides: Any) -> ProviderProfile:
-        """A ``ProviderProfile`` of kind ``freesora`` pointing at this fake, with short timings."""
-        fields: dict[str, Any] = {
-            "name": name,
-            "kind": "freesora",
-            "base_url": self.base_url,
-            "keys": self.api_keys(),
-            "max_concurrent": self.max_concurrent,
-            "timing": Timing(
-                expected=0.02, first_poll=0.01, poll_interval=0.01, timeout=5.0, backoff_max=0.05
-            ),
-            "request_timeout": 2.0,
-        }
-        fields.update(overrides)
-        return ProviderProfile(**fields)
+    def _profile_fields(self) -> dict[str, Any]:
+        return {"max_concurrent": self.max_concurrent}
 
     def add_image(
         self,
@@ -341,27 +258,6 @@ class FakeFreeSora:
         return f"{self.base_url}/images/{name}"
 
     # ------------------------------------------------------------------ scripting
-
-    def script_next(self, *scripts: TaskScript) -> None:
-        """Queue behaviours for the next created tasks, in order (then ``default_script``)."""
-        self._scripts.extend(scripts)
-
-    def force(
-        self,
-        route: Route,
-        *,
-        times: int = 1,
-        status: int | None = 200,
-        body: Any = None,
-        delay: float = 0.0,
-        content_type: str = "application/json",
-    ) -> None:
-        """Answer the next ``times`` calls of ``route`` with this instead of the normal logic.
-
-        ``body``: dict/list as JSON, str/bytes as is. ``status=None, body=None`` with a ``delay``
-        means "answer normally, but late". Forced answers change no state (no task, no credits).
-        """
-        self._forced[route].append(_Forced(times, status, body, delay, content_type))
 
     def error_200_next(
         self, route: Route, *, code: int = 5000, message: str = "Internal error", times: int = 1
@@ -382,20 +278,6 @@ class FakeFreeSora:
         body = {"code": status if code is None else code, "message": message, "data": None}
         self.force(route, times=times, status=status, body=body)
 
-    def malformed_next(
-        self,
-        route: Route,
-        *,
-        status: int = 200,
-        text: str = '{"code": 0, "message": "ok", "da',
-        times: int = 1,
-    ) -> None:
-        self.force(route, times=times, status=status, body=text)
-
-    def slow_next(self, route: Route, delay: float, *, times: int = 1) -> None:
-        """Answer normally, after ``delay`` seconds."""
-        self.force(route, times=times, status=None, body=None, delay=delay)
-
     def finish(self, task_id: str, outcome: Literal["succeeded", "failed"] = "succeeded") -> None:
         task = self.tasks[task_id]
         if outcome == "succeeded":
@@ -405,96 +287,22 @@ class FakeFreeSora:
 
     # ------------------------------------------------------------------ reading what happened
 
-    def calls(self, route: str | None = None, *, key_name: str | None = None) -> list[RecordedRequest]:
-        return [
-            r
-            for r in self.requests
-            if (route is None or r.route == route) and (key_name is None or r.key_name == key_name)
-        ]
-
-    def count(self, route: str | None = None, *, key_name: str | None = None) -> int:
-        return len(self.calls(route, key_name=key_name))
-
     @property
     def active(self) -> int:
         return sum(1 for t in self.tasks.values() if t.state == "active")
 
     # ------------------------------------------------------------------ plumbing
 
-    async def _begin(self, request: web.Request, route: str) -> tuple[RecordedRequest, _Forced | None]:
-        text = await request.text() if request.can_read_body else ""
-        try:
-            parsed: Any = json.loads(text) if text else None
-        except ValueError:
-            parsed = None
-        auth = request.headers.get("Authorization")
-        key_name = None
-        if auth and auth.startswith("Bearer "):
-            token = auth.removeprefix("Bearer ").strip()
-            key_name = next((n for n, s in self.keys.items() if s == token), None)
-        rec = RecordedRequest(
-            route=route,
-            method=request.method,
-            path=request.path,
-            json=parsed,
-            text=text,
-            key_name=key_name,
-            user_agent=request.headers.get("User-Agent"),
-            content_type=request.headers.get("Content-Type"),
-            authorization=auth,
-        )
-        self.requests.append(rec)
-        forced = None
-        queue = self._forced.get(route)
-        if queue:
-            forced = queue[0]
-            forced.remaining -= 1
-            if forced.remaining <= 0:
-                queue.popleft()
-        return rec, forced
+    def _unauthorized(self) -> web.Response:
+        return envelope(401, "Unauthorized", status=401)
 
-    @staticmethod
-    def _forced_response(forced: _Forced) -> web.Response | None:
-        if forced.status is None and forced.body is None:
-            return None
-        status = forced.status or 200
-        if isinstance(forced.body, dict | list):
-            return _json(forced.body, status)
-        if isinstance(forced.body, bytes):
-            return web.Response(
-                body=forced.body, status=status, headers={"Content-Type": forced.content_type}
-            )
-        text = "" if forced.body is None else str(forced.body)
-        return web.Response(body=text.encode(), status=status, headers={"Content-Type": forced.content_type})
-
-    async def _answer(
-        self, request: web.Request, route: str, logic: Callable[[RecordedRequest], web.Response]
-    ) -> web.Response:
-        rec, forced = await self._begin(request, route)
-        if forced is not None:
-            if forced.delay:
-                await asyncio.sleep(forced.delay)
-            resp = self._forced_response(forced)
-            if resp is not None:
-                return self._done(rec, resp, forced.body)
-        resp = logic(rec)
-        return self._done(rec, resp, None)
-
-    @staticmethod
-    def _done(rec: RecordedRequest, resp: web.Response, forced_body: Any) -> web.Response:
-        rec.status = resp.status
-        body = forced_body
+    def _after(self, rec: RecordedRequest, resp: web.Response, forced: _Forced | None) -> None:
+        """Note the envelope ``code`` answered (from the forced body, or the JSON sent)."""
+        body = None if forced is None else forced.body
         if body is None and resp.content_type == "application/json" and isinstance(resp.body, bytes):
             body = json.loads(resp.body)
         if isinstance(body, dict):
             rec.code = body.get("code")
-        return resp
-
-    @staticmethod
-    def _unauthorized(rec: RecordedRequest) -> web.Response | None:
-        if rec.key_name is None:
-            return envelope(401, "Unauthorized", status=401)
-        return None
 
     # ------------------------------------------------------------------ routes
 
@@ -506,7 +314,7 @@ class FakeFreeSora:
 
     async def _credits(self, request: web.Request) -> web.Response:
         def logic(rec: RecordedRequest) -> web.Response:
-            if (denied := self._unauthorized(rec)) is not None:
+            if (denied := self._auth(rec)) is not None:
                 return denied
             left = 999_999 if self.credits is None else self.credits
             return envelope(0, "ok", {"left_credits": left, "is_vip": self.is_vip, "user_id": "u_fake"})
@@ -515,11 +323,7 @@ class FakeFreeSora:
 
     async def _video(self, request: web.Request) -> web.Response:
         def logic(rec: RecordedRequest) -> web.Response:
-            task = self.tasks.get(request.match_info["task_id"])
-            if task is None or task.state != "succeeded":
-                return web.Response(status=404, text="Not Found")
-            size = task.script.video_size if task.script.video_size is not None else self.video_size
-            return web.Response(body=_mp4_bytes(size), headers={"Content-Type": "video/mp4"})
+            return self._mp4_of(self.tasks.get(request.match_info["task_id"]), "succeeded")
 
         return await self._answer(request, "video", logic)
 
@@ -527,7 +331,7 @@ class FakeFreeSora:
         def logic(rec: RecordedRequest) -> web.Response:
             image = self.images.get(request.match_info["name"])
             if image is None:
-                return web.Response(status=404, text="Not Found")
+                return not_found()
             return web.Response(
                 body=image.body, status=image.status, headers={"Content-Type": image.content_type}
             )
@@ -535,7 +339,7 @@ class FakeFreeSora:
         return await self._answer(request, "image", logic)
 
     def _create_logic(self, rec: RecordedRequest) -> web.Response:
-        if (denied := self._unauthorized(rec)) is not None:
+        if (denied := self._auth(rec)) is not None:
             return denied
         body = rec.json
         if not isinstance(body, dict):
@@ -556,7 +360,7 @@ class FakeFreeSora:
             if self.credits < price:
                 return envelope(CODE_CREDITS, f"Insufficient credits: {price} required, {self.credits} left")
             self.credits -= price
-        script = self._scripts.popleft() if self._scripts else self.default_script
+        script: TaskScript = self._next_script()
         task = FakeTask(
             task_id=uuid.uuid4().hex,
             key_name=rec.key_name or "",
@@ -638,7 +442,7 @@ class FakeFreeSora:
         return None
 
     def _status_logic(self, rec: RecordedRequest) -> web.Response:
-        if (denied := self._unauthorized(rec)) is not None:
+        if (denied := self._auth(rec)) is not None:
             return denied
         body = rec.json
         task_id = body.get("taskId") if isinstance(body, dict) else None
@@ -686,20 +490,10 @@ class FakeFreeSora:
         return data
 
     def _advance(self, task: FakeTask) -> tuple[str, int]:
-        steps = task.script.steps or (("running", 0),)
-        if task.state != "active":
-            return steps[-1]
-        if task.script.advance == "time":
-            index = int((self.clock() - task.created_at) / task.script.step_seconds)
-        else:
-            index = task.polls - 1
-        if index < len(task.script.steps) or task.script.outcome == "never":
-            return steps[min(index, len(steps) - 1)]
-        if task.script.outcome == "succeeded":
-            task.state = "succeeded"
-        else:
-            self._fail(task)
-        return steps[-1]
+        """Move ``task`` along its script; return the ``(status word, progress)`` to report."""
+        return self._walk(
+            task, task.script.steps, (("running", 0),), task.script.step_seconds, done="succeeded"
+        )
 
     def _fail(self, task: FakeTask) -> None:
         task.state = "failed"

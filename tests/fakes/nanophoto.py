@@ -17,26 +17,37 @@ Routes are named ``"generate"``, ``"status"`` and ``"video"`` (``GET /videos/{ta
 fake's own ``videoUrl``, public like the vendor's CDN). Every request is recorded as a
 ``RecordedRequest`` in ``fake.requests`` with the route, the parsed JSON body, the name of the key
 that authenticated it and the HTTP status answered.
+
+The lifecycle, keys, ``profile()``, forced answers and recording are ``FakeVendor``'s
+(``tests/fakes/vendor.py``); this module adds the nanophoto protocol: its routes and bodies, the
+``{"error", "errorCode"}`` envelope (401 ``LOGIN_REQUIRED``), credits and the per-key hourly budget.
 """
 
 from __future__ import annotations
 
-import asyncio
-import json
-import socket
-import time
 import uuid
-from collections import Counter, deque
+from collections import deque
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from types import TracebackType
-from typing import Any, Literal, Self
+from typing import Any, Literal
 
 from aiohttp import web
-from pydantic import SecretStr
 
-from bot.providers.base import ApiKey
-from bot.providers.profiles import ProviderProfile, Timing
+from tests.fakes.vendor import FakeClock, FakeVendor, RecordedRequest
+
+__all__ = [
+    "DEFAULT_KEYS",
+    "GENERATE_PATH",
+    "PRICES",
+    "RATE_LIMIT_BODY",
+    "STATUS_PATH",
+    "TIERS",
+    "FakeClock",
+    "FakeNanophoto",
+    "FakeTask",
+    "RecordedRequest",
+    "TaskScript",
+]
 
 Route = Literal["generate", "status", "video"]
 Outcome = Literal["completed", "failed", "never"]
@@ -67,19 +78,6 @@ DEFAULT_KEYS: dict[str, str] = {
     "key-a": "np-test-secret-aaaa-0123456789",
     "key-b": "np-test-secret-bbbb-9876543210",
 }
-
-
-class FakeClock:
-    """A settable clock for rate-limit windows and time-driven stage progressions."""
-
-    def __init__(self, start: float = 1_000.0) -> None:
-        self.now = start
-
-    def __call__(self) -> float:
-        return self.now
-
-    def advance(self, seconds: float) -> None:
-        self.now += seconds
 
 
 @dataclass(frozen=True)
@@ -120,41 +118,11 @@ class FakeTask:
     refunded: bool = False
 
 
-@dataclass
-class RecordedRequest:
-    route: str  # "generate" | "status" | "video" | "other"
-    method: str
-    path: str
-    json: Any  # the parsed JSON body, None when absent or not JSON (see ``text``)
-    text: str
-    key_name: str | None  # the configured key that authenticated the call, None if none matched
-    user_agent: str | None
-    content_type: str | None
-    status: int | None = None  # the HTTP status answered (None while still being answered)
-
-
-@dataclass
-class _Forced:
-    remaining: int
-    status: int | None
-    body: Any
-    delay: float
-    content_type: str
-
-
-def _mp4_bytes(size: int) -> bytes:
-    """A tiny MP4-looking payload: an ``ftyp`` box, then zeros up to ``size`` bytes."""
-    head = b"\x00\x00\x00\x18ftypmp42\x00\x00\x00\x00mp42isom"
-    if size <= len(head):
-        return head[: max(size, 0)]
-    return head + bytes(size - len(head))
-
-
 def _err(status: int, code: str, error: str, **extra: Any) -> web.Response:
     return web.json_response({"error": error, "errorCode": code, **extra}, status=status)
 
 
-class FakeNanophoto:
+class FakeNanophoto(FakeVendor):
     """The fake server. Start with ``await fake.start()`` / ``await fake.stop()`` or ``async with``.
 
     ``keys``: key name -> secret (default: ``DEFAULT_KEYS``). ``credits``: the account balance
@@ -162,6 +130,13 @@ class FakeNanophoto:
     and check-status (None = no limit). ``clock``: a callable returning seconds (``FakeClock`` for
     tests). ``default_script``: how tasks behave when no ``script_next`` is queued.
     """
+
+    ROUTES = ("generate", "status", "video")
+    KEYED_ROUTES = ("generate", "status")  # what ``calls_per_key`` counts (the hourly budget's calls)
+    KIND = "nanophoto"
+    PROFILE_NAME = "nano"
+    MALFORMED_TEXT = '{"success": true, "status": "proce'
+    DEFAULT_KEYS = DEFAULT_KEYS
 
     def __init__(
         self,
@@ -174,110 +149,27 @@ class FakeNanophoto:
         default_script: TaskScript | None = None,
         video_size: int = 2048,
     ) -> None:
-        self.keys: dict[str, str] = dict(DEFAULT_KEYS if keys is None else keys)
+        super().__init__(
+            keys, clock=clock, default_script=default_script or TaskScript(), video_size=video_size
+        )
         self.credits = credits
         self.rate_limit = rate_limit
         self.rate_window = rate_window
-        self.clock: Callable[[], float] = clock or time.monotonic
-        self.default_script = default_script or TaskScript()
-        self.video_size = video_size
-        self.requests: list[RecordedRequest] = []
         self.tasks: dict[str, FakeTask] = {}
-        self._scripts: deque[TaskScript] = deque()
-        self._forced: dict[str, deque[_Forced]] = {"generate": deque(), "status": deque(), "video": deque()}
         self._window: dict[str, deque[float]] = {}
-        self._runner: web.AppRunner | None = None
-        self._port: int | None = None
 
-    # ------------------------------------------------------------------ lifecycle
-
-    async def start(self) -> Self:
-        app = web.Application()
-        app.router.add_post(GENERATE_PATH, self._generate)
-        app.router.add_post(STATUS_PATH, self._status)
-        app.router.add_get("/videos/{task_id}.mp4", self._video)
-        self._runner = web.AppRunner(app, shutdown_timeout=0.2, handler_cancellation=True, access_log=None)
-        await self._runner.setup()
-        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        sock.bind(("127.0.0.1", 0))
-        self._port = sock.getsockname()[1]
-        await web.SockSite(self._runner, sock).start()
-        return self
-
-    async def stop(self) -> None:
-        if self._runner is not None:
-            await self._runner.cleanup()
-            self._runner = None
-
-    async def __aenter__(self) -> Self:
-        return await self.start()
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        await self.stop()
-
-    @property
-    def base_url(self) -> str:
-        if self._port is None:
-            raise RuntimeError("FakeNanophoto is not started")
-        return f"http://127.0.0.1:{self._port}"
+    def _add_routes(self, router: web.UrlDispatcher) -> None:
+        router.add_post(GENERATE_PATH, self._generate)
+        router.add_post(STATUS_PATH, self._status)
+        router.add_get("/videos/{task_id}.mp4", self._video)
 
     def video_url(self, task_id: str) -> str:
         return f"{self.base_url}/videos/{task_id}.mp4"
 
-    # ------------------------------------------------------------------ helpers for tests
+    def _profile_fields(self) -> dict[str, Any]:
+        return {"requests_per_hour": self.rate_limit}
 
-    def api_key(self, name: str | None = None) -> ApiKey:
-        """An ``ApiKey`` for a configured key (the first one by default)."""
-        name = name or next(iter(self.keys))
-        return ApiKey(name=name, secret=SecretStr(self.keys[name]))
-
-    def api_keys(self) -> tuple[ApiKey, ...]:
-        return tuple(self.api_key(n) for n in self.keys)
-
-    def profile(self, name: str = "nano", **overrides: Any) -> ProviderProfile:
-        """A ``ProviderProfile`` of kind ``nanophoto`` pointing at this fake, with short timings."""
-        fields: dict[str, Any] = {
-            "name": name,
-            "kind": "nanophoto",
-            "base_url": self.base_url,
-            "keys": self.api_keys(),
-            "requests_per_hour": self.rate_limit,
-            "timing": Timing(
-                expected=0.02, first_poll=0.01, poll_interval=0.01, timeout=5.0, backoff_max=0.05
-            ),
-            "request_timeout": 2.0,
-        }
-        fields.update(overrides)
-        return ProviderProfile(**fields)
-
-    # ------------------------------------------------------------------ scripting
-
-    def script_next(self, *scripts: TaskScript) -> None:
-        """Queue behaviours for the next created tasks, in order (then ``default_script``)."""
-        self._scripts.extend(scripts)
-
-    def force(
-        self,
-        route: Route,
-        *,
-        times: int = 1,
-        status: int | None = 200,
-        body: Any = None,
-        delay: float = 0.0,
-        content_type: str = "application/json",
-    ) -> None:
-        """Answer the next ``times`` calls of ``route`` with this instead of the normal logic.
-
-        ``body``: a dict/list is sent as JSON, a str/bytes as it is. ``status=None`` and
-        ``body=None`` with a ``delay`` means "answer normally, but late". Forced answers change no
-        state: no task, no credits, no rate-limit count.
-        """
-        self._forced[route].append(_Forced(times, status, body, delay, content_type))
+    # ------------------------------------------------------------------ scripting (the nanophoto envelope)
 
     def fail_next(
         self,
@@ -296,20 +188,6 @@ class FakeNanophoto:
         """An error envelope on HTTP 200 (A5: ``success`` alone must not be trusted)."""
         self.fail_next(route, status=200, code=code, error=error, times=times, **extra)
 
-    def malformed_next(
-        self,
-        route: Route,
-        *,
-        status: int = 200,
-        text: str = '{"success": true, "status": "proce',
-        times: int = 1,
-    ) -> None:
-        self.force(route, times=times, status=status, body=text)
-
-    def slow_next(self, route: Route, delay: float, *, times: int = 1) -> None:
-        """Answer normally, after ``delay`` seconds."""
-        self.force(route, times=times, status=None, body=None, delay=delay)
-
     def finish(self, task_id: str, outcome: Literal["completed", "failed"] = "completed") -> None:
         """End a task now, whatever its script says; the next status check reports it."""
         task = self.tasks[task_id]
@@ -320,88 +198,24 @@ class FakeNanophoto:
 
     # ------------------------------------------------------------------ reading what happened
 
-    def calls(self, route: str | None = None, *, key_name: str | None = None) -> list[RecordedRequest]:
-        return [
-            r
-            for r in self.requests
-            if (route is None or r.route == route) and (key_name is None or r.key_name == key_name)
-        ]
-
-    def count(self, key_name: str | None = None, route: str | None = None) -> int:
-        return len(self.calls(route, key_name=key_name))
-
-    @property
-    def calls_per_key(self) -> Counter[str]:
-        """Authenticated generate + check-status calls, per key name."""
-        return Counter(r.key_name for r in self.requests if r.key_name and r.route in ("generate", "status"))
+    def count(self, key_name: str | None = None, route: str | None = None) -> int:  # type: ignore[override]
+        return super().count(route, key_name=key_name)
 
     def task(self, task_id: str) -> FakeTask:
         return self.tasks[task_id]
 
     # ------------------------------------------------------------------ request plumbing
 
-    async def _begin(self, request: web.Request, route: str) -> tuple[RecordedRequest, _Forced | None]:
-        text = await request.text() if request.can_read_body else ""
-        try:
-            parsed: Any = json.loads(text) if text else None
-        except ValueError:
-            parsed = None
-        auth = request.headers.get("Authorization", "")
-        key_name = None
-        if auth.startswith("Bearer "):
-            token = auth.removeprefix("Bearer ").strip()
-            key_name = next((n for n, s in self.keys.items() if s == token), None)
-        rec = RecordedRequest(
-            route=route,
-            method=request.method,
-            path=request.path,
-            json=parsed,
-            text=text,
-            key_name=key_name,
-            user_agent=request.headers.get("User-Agent"),
-            content_type=request.headers.get("Content-Type"),
-        )
-        self.requests.append(rec)
-        forced = None
-        queue = self._forced.get(route)
-        if queue:
-            forced = queue[0]
-            forced.remaining -= 1
-            if forced.remaining <= 0:
-                queue.popleft()
-        return rec, forced
+    def _json(self, data: Any, status: int = 200, headers: Mapping[str, str] | None = None) -> web.Response:
+        return web.json_response(data, status=status, headers=headers)
 
-    @staticmethod
-    def _forced_response(forced: _Forced) -> web.Response | None:
-        if forced.status is None and forced.body is None:
-            return None
-        status = forced.status or 200
-        if isinstance(forced.body, dict | list):
-            return web.json_response(forced.body, status=status)
-        if isinstance(forced.body, bytes):
-            return web.Response(body=forced.body, status=status, content_type=forced.content_type)
-        text = "" if forced.body is None else str(forced.body)
-        return web.Response(body=text.encode(), status=status, headers={"Content-Type": forced.content_type})
-
-    async def _answer(
-        self, request: web.Request, route: str, logic: Callable[[RecordedRequest], web.Response]
-    ) -> web.Response:
-        rec, forced = await self._begin(request, route)
-        if forced is not None:
-            if forced.delay:
-                await asyncio.sleep(forced.delay)
-            resp = self._forced_response(forced)
-            if resp is not None:
-                rec.status = resp.status
-                return resp
-        resp = logic(rec)
-        rec.status = resp.status
-        return resp
+    def _unauthorized(self) -> web.Response:
+        return _err(401, "LOGIN_REQUIRED", "Authentication required")
 
     def _gate(self, rec: RecordedRequest) -> web.Response | None:
         """Authentication, then the per-key hourly budget (which every accepted call uses)."""
-        if rec.key_name is None:
-            return _err(401, "LOGIN_REQUIRED", "Authentication required")
+        if (denied := self._auth(rec)) is not None:
+            return denied
         if self.rate_limit is not None:
             now = self.clock()
             window = self._window.setdefault(rec.key_name, deque())
@@ -422,11 +236,7 @@ class FakeNanophoto:
 
     async def _video(self, request: web.Request) -> web.Response:
         def logic(rec: RecordedRequest) -> web.Response:
-            task = self.tasks.get(request.match_info["task_id"])
-            if task is None or task.state != "completed":
-                return web.Response(status=404, text="Not Found")
-            size = task.script.video_size if task.script.video_size is not None else self.video_size
-            return web.Response(body=_mp4_bytes(size), content_type="video/mp4")
+            return self._mp4_of(self.tasks.get(request.match_info["task_id"]), "completed")
 
         return await self._answer(request, "video", logic)
 
@@ -468,7 +278,7 @@ class FakeNanophoto:
                 # The documented 402 body: no "success" field (A5).
                 return _err(402, "INSUFFICIENT_CREDITS", "Insufficient credits", requiredCredits=price)
             self.credits -= price
-        script = self._scripts.popleft() if self._scripts else self.default_script
+        script: TaskScript = self._next_script()
         task = FakeTask(
             task_id=f"task_{uuid.uuid4().hex[:12]}",
             key_name=rec.key_name or "",
@@ -548,20 +358,9 @@ class FakeNanophoto:
 
     def _advance(self, task: FakeTask) -> str:
         """Move ``task`` along its script; return the stage word to report while processing."""
-        stages = task.script.stages or ("generating",)
-        if task.state != "processing":
-            return stages[-1]
-        if task.script.advance == "time":
-            index = int((self.clock() - task.created_at) / task.script.stage_seconds)
-        else:
-            index = task.polls - 1
-        if index < len(task.script.stages) or task.script.outcome == "never":
-            return stages[min(index, len(stages) - 1)]
-        if task.script.outcome == "completed":
-            task.state = "completed"
-        else:
-            self._fail(task)
-        return stages[-1]
+        return self._walk(
+            task, task.script.stages, ("generating",), task.script.stage_seconds, done="completed"
+        )
 
     def _fail(self, task: FakeTask) -> None:
         task.state = "failed"

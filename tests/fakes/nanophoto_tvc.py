@@ -16,7 +16,7 @@ It is ``FakeNanophoto`` (``tests/fakes/nanophoto.py``) with the TVC routes: the 
 check (401 ``LOGIN_REQUIRED``), the per-key hourly budget (``RATE_LIMIT_BODY`` on 429; generate and
 status both count), ``force``/``fail_next``/``error_200_next``/``malformed_next``/``slow_next``,
 the recorded requests (``requests``, ``calls``, ``count``, ``calls_per_key``) and ``api_key`` —
-is inherited unchanged.
+is inherited unchanged (most of it from ``FakeVendor``, ``tests/fakes/vendor.py``).
 
 Routes are named ``"generate"``, ``"status"``, ``"video"`` (``GET /videos/{recordId}.mp4``) and
 ``"image"`` (``GET /images/sora-tvc/storyboard-{recordId}.png``); the video and the storyboard PNG
@@ -29,18 +29,15 @@ HTTP 400 ``INVALID_INPUT``; a base64/``data:`` reference image (or an inline ima
 
 from __future__ import annotations
 
-import socket
 import struct
 import uuid
 import zlib
-from collections import deque
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, Literal, Self
+from typing import Any, Literal
 
 from aiohttp import web
 
-from bot.providers.profiles import ProviderProfile
 from tests.fakes.nanophoto import (
     DEFAULT_KEYS,
     RATE_LIMIT_BODY,
@@ -48,8 +45,8 @@ from tests.fakes.nanophoto import (
     FakeNanophoto,
     RecordedRequest,
     _err,
-    _mp4_bytes,
 )
+from tests.fakes.vendor import not_found
 
 __all__ = [
     "DEFAULT_KEYS",
@@ -174,51 +171,28 @@ class FakeNanophotoTvc(FakeNanophoto):
     ``clock``; ``default_script`` is a ``TvcScript`` used when no ``script_next`` is queued.
     """
 
+    ROUTES = ("generate", "status", "video", "image")
+    KIND = "nanophoto_tvc"
+    PROFILE_NAME = "nano-tvc"
+
     def __init__(
         self,
         keys: Mapping[str, str] | None = None,
         *,
-        credits: int | None = None,
-        rate_limit: int | None = 100,
-        rate_window: float = 3600.0,
-        clock: Callable[[], float] | None = None,
         default_script: TvcScript | None = None,
-        video_size: int = 2048,
+        **options: Any,  # credits, rate_limit, rate_window, clock, video_size: as FakeNanophoto's
     ) -> None:
-        super().__init__(
-            keys,
-            credits=credits,
-            rate_limit=rate_limit,
-            rate_window=rate_window,
-            clock=clock,
-            video_size=video_size,
-        )
+        super().__init__(keys, **options)
         self.default_tvc_script = default_script or TvcScript()
         self.records: dict[str, FakeRecord] = {}
-        self._tvc_scripts: deque[TvcScript] = deque()
-        self._forced["image"] = deque()
 
-    # ------------------------------------------------------------------ lifecycle
-
-    async def start(self) -> Self:
-        app = web.Application()
-        app.router.add_post(GENERATE_PATH, self._tvc_generate)
-        app.router.add_post(STATUS_PATH, self._tvc_status)
-        app.router.add_get("/videos/{record_id}.mp4", self._tvc_video)
-        app.router.add_get("/images/sora-tvc/storyboard-{record_id}.png", self._tvc_image)
-        self._runner = web.AppRunner(app, shutdown_timeout=0.2, handler_cancellation=True, access_log=None)
-        await self._runner.setup()
-        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        sock.bind(("127.0.0.1", 0))
-        self._port = sock.getsockname()[1]
-        await web.SockSite(self._runner, sock).start()
-        return self
+    def _add_routes(self, router: web.UrlDispatcher) -> None:
+        router.add_post(GENERATE_PATH, self._tvc_generate)
+        router.add_post(STATUS_PATH, self._tvc_status)
+        router.add_get("/videos/{record_id}.mp4", self._tvc_video)
+        router.add_get("/images/sora-tvc/storyboard-{record_id}.png", self._tvc_image)
 
     # ------------------------------------------------------------------ helpers for tests
-
-    def profile(self, name: str = "nano-tvc", **overrides: Any) -> ProviderProfile:
-        """A ``ProviderProfile`` of kind ``nanophoto_tvc`` pointing at this fake, with short timings."""
-        return super().profile(name, **{"kind": "nanophoto_tvc", **overrides})
 
     def storyboard_image_url(self, record_id: str) -> str:
         return f"{self.base_url}/images/sora-tvc/storyboard-{record_id}.png"
@@ -228,9 +202,9 @@ class FakeNanophotoTvc(FakeNanophoto):
 
     # ------------------------------------------------------------------ scripting
 
-    def script_next(self, *scripts: TvcScript) -> None:  # type: ignore[override]
-        """Queue behaviours for the next created records, in order (then ``default_tvc_script``)."""
-        self._tvc_scripts.extend(scripts)
+    def _next_script(self) -> TvcScript:
+        """The next ``script_next`` script, else ``default_tvc_script`` (``default_script`` is a task's)."""
+        return self._scripts.popleft() if self._scripts else self.default_tvc_script
 
     def finish(self, record_id: str, outcome: Literal["completed", "failed"] = "completed") -> None:
         """End a record now, whatever its script says; the next status check reports it."""
@@ -252,11 +226,7 @@ class FakeNanophotoTvc(FakeNanophoto):
 
     async def _tvc_video(self, request: web.Request) -> web.Response:
         def logic(rec: RecordedRequest) -> web.Response:
-            record = self.records.get(request.match_info["record_id"])
-            if record is None or record.state != "completed":
-                return web.Response(status=404, text="Not Found")
-            size = record.script.video_size if record.script.video_size is not None else self.video_size
-            return web.Response(body=_mp4_bytes(size), content_type="video/mp4")
+            return self._mp4_of(self.records.get(request.match_info["record_id"]), "completed")
 
         return await self._answer(request, "video", logic)
 
@@ -264,7 +234,7 @@ class FakeNanophotoTvc(FakeNanophoto):
         def logic(rec: RecordedRequest) -> web.Response:
             record = self.records.get(request.match_info["record_id"])
             if record is None or not record.image_ready:
-                return web.Response(status=404, text="Not Found")
+                return not_found()
             return web.Response(body=storyboard_png(), content_type="image/png")
 
         return await self._answer(request, "image", logic)
@@ -304,7 +274,7 @@ class FakeNanophotoTvc(FakeNanophoto):
                 # The documented 402 body: no "success" field (A5).
                 return _err(402, "INSUFFICIENT_CREDITS", "Insufficient credits", requiredCredits=PRICE)
             self.credits -= PRICE
-        script = self._tvc_scripts.popleft() if self._tvc_scripts else self.default_tvc_script
+        script = self._next_script()
         hex_id = uuid.uuid4().hex[:12]
         record = FakeRecord(
             record_id=f"tvc_{hex_id}",

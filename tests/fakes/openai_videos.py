@@ -20,28 +20,47 @@ Routes: ``"create"`` (POST /v1/videos), ``"status"`` (GET /v1/videos/{id}), ``"c
 /cdn/{id}.mp4 on a *second port*, i.e. another origin, public like a vendor CDN). Every request is
 a ``RecordedRequest`` in ``fake.requests``: route, parsed form/files or JSON, the name of the key
 that authenticated it, the status answered and the JSON answered (``response_json``).
+
+The lifecycle, keys, ``profile()``, forced answers and recording are ``FakeVendor``'s
+(``tests/fakes/vendor.py``); this module adds the Video protocol: routes (and the second, CDN,
+port), multipart bodies, OpenAI-shaped errors (401 ``invalid_api_key`` included), the Video object
+in three status vocabularies, and forced answers with extra headers (``Retry-After``).
 """
 
 from __future__ import annotations
 
-import asyncio
 import io
 import json
-import socket
 import time
 import uuid
-from collections import deque
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from types import TracebackType
 from typing import Any, Literal, Self
 
 from aiohttp import BodyPartReader, web
 from PIL import Image
-from pydantic import SecretStr
 
-from bot.providers.base import ApiKey
-from bot.providers.profiles import ProviderProfile, Timing
+from tests.fakes import vendor
+from tests.fakes.vendor import FakeVendor, _Forced, mp4_bytes, mp4_response, not_found, read_json_body
+from tests.fakes.vendor import json_response as _json
+
+__all__ = [
+    "CREATE_PATH",
+    "DEFAULT_KEYS",
+    "INPAINT_MISMATCH",
+    "SIZES",
+    "VOCABULARIES",
+    "FakeClock",
+    "FakeOpenAIVideos",
+    "FakeVideo",
+    "RecordedFile",
+    "RecordedRequest",
+    "VideoScript",
+    "Vocabulary",
+    "is_pro",
+    "mp4_bytes",
+    "openai_error_body",
+]
 
 Route = Literal["create", "status", "content", "remix", "cdn"]
 Outcome = Literal["completed", "failed", "never"]
@@ -89,17 +108,11 @@ VOCABULARIES: dict[str, Vocabulary] = {
 }
 
 
-class FakeClock:
-    """A settable clock for time-driven progressions."""
+class FakeClock(vendor.FakeClock):
+    """A settable clock for time-driven progressions, starting at a plausible Unix time."""
 
     def __init__(self, start: float = 1_760_000_000.0) -> None:
-        self.now = start
-
-    def __call__(self) -> float:
-        return self.now
-
-    def advance(self, seconds: float) -> None:
-        self.now += seconds
+        super().__init__(start)
 
 
 @dataclass(frozen=True)
@@ -158,56 +171,19 @@ class FakeVideo:
     completed_at: float | None = None
 
 
-@dataclass
-class RecordedRequest:
-    route: str
-    method: str
-    path: str
+@dataclass(kw_only=True)
+class RecordedRequest(vendor.RecordedRequest):
     query: dict[str, str]
     form: dict[str, str] | None  # multipart text parts (None when the body was not multipart)
     files: dict[str, RecordedFile]  # multipart file parts
-    json: Any  # parsed JSON body, None when absent or not JSON
-    text: str
-    key_name: str | None
-    authorization: str | None  # the raw header (to check it never reaches the CDN)
-    user_agent: str | None
-    content_type: str | None
-    status: int | None = None
     response_json: Any = None
     forced: bool = False  # answered by ``force``/``fail_next``/... rather than by the fake's logic
-
-
-@dataclass
-class _Forced:
-    remaining: int
-    status: int | None
-    body: Any
-    delay: float
-    content_type: str
-    headers: dict[str, str]
-
-
-def mp4_bytes(size: int) -> bytes:
-    """A tiny MP4-looking payload: an ``ftyp`` box, then zeros up to ``size`` bytes."""
-    head = b"\x00\x00\x00\x18ftypmp42\x00\x00\x00\x00mp42isom"
-    if size <= len(head):
-        return head[: max(size, 0)]
-    return head + bytes(size - len(head))
 
 
 def openai_error_body(
     message: str, *, type: str = "invalid_request_error", param: str | None = None, code: str | None = None
 ) -> dict[str, Any]:
     return {"error": {"message": message, "type": type, "param": param, "code": code}}
-
-
-def _json(body: Any, status: int = 200, headers: Mapping[str, str] | None = None) -> web.Response:
-    # Content-Type exactly `application/json` (aiohttp's json_response adds `; charset=utf-8`).
-    return web.Response(
-        body=json.dumps(body).encode(),
-        status=status,
-        headers={"Content-Type": "application/json", **(headers or {})},
-    )
 
 
 def _bad(
@@ -220,7 +196,7 @@ def is_pro(model: str) -> bool:
     return "pro" in model.lower().replace("_", "-").split("-")
 
 
-class FakeOpenAIVideos:
+class FakeOpenAIVideos(FakeVendor):
     """The fake server. ``await fake.start()`` / ``await fake.stop()`` or ``async with``.
 
     ``keys``: key name -> secret. ``models``: accepted model names. ``allowed_seconds``: the
@@ -228,6 +204,15 @@ class FakeOpenAIVideos:
     ``Vocabulary``. ``content_style``: how ``/content`` answers by default (``"bytes"`` = MP4 bytes,
     ``"redirect"`` = 302 to the CDN port, ``"json"`` = ``{"url": cdn}``). ``clock``: seconds.
     """
+
+    ROUTES = ("create", "status", "content", "remix", "cdn")
+    KEYED_ROUTES = ("create", "status", "content", "remix")
+    KIND = "openai_videos"
+    PROFILE_NAME = "lcon"
+    MALFORMED_TEXT = '{"id": "video_'
+    DEFAULT_KEYS = DEFAULT_KEYS
+    CLIENT_MAX_SIZE = 32 * 1024 * 1024
+    RECORD = RecordedRequest
 
     def __init__(
         self,
@@ -242,69 +227,38 @@ class FakeOpenAIVideos:
         video_size: int = 4096,
         expires_after: int = 86_400,
     ) -> None:
-        self.keys: dict[str, str] = dict(DEFAULT_KEYS if keys is None else keys)
+        super().__init__(
+            keys,
+            clock=clock,
+            default_clock=time.time,
+            default_script=default_script or VideoScript(),
+            video_size=video_size,
+        )
         self.models = models
         self.allowed_seconds = allowed_seconds
         self.vocabulary = VOCABULARIES[vocabulary] if isinstance(vocabulary, str) else vocabulary
         self.content_style: ContentStyle = content_style
-        self.clock: Callable[[], float] = clock or time.time
-        self.default_script = default_script or VideoScript()
-        self.video_size = video_size
         self.expires_after = expires_after
-        self.requests: list[RecordedRequest] = []
         self.videos: dict[str, FakeVideo] = {}
-        self._scripts: deque[VideoScript] = deque()
-        self._forced: dict[str, deque[_Forced]] = {
-            r: deque() for r in ("create", "status", "content", "remix", "cdn")
-        }
-        self._runner: web.AppRunner | None = None
-        self._port: int | None = None
         self._cdn_port: int | None = None
 
     # ------------------------------------------------------------------ lifecycle
 
+    def _add_routes(self, router: web.UrlDispatcher) -> None:
+        router.add_post(CREATE_PATH, self._create)
+        router.add_get(CREATE_PATH + "/{video_id}", self._status)
+        router.add_get(CREATE_PATH + "/{video_id}/content", self._content)
+        router.add_post(CREATE_PATH + "/{video_id}/remix", self._remix)
+        router.add_get("/cdn/{video_id}.mp4", self._cdn)
+
     async def start(self) -> Self:
-        app = web.Application(client_max_size=32 * 1024 * 1024)
-        app.router.add_post(CREATE_PATH, self._create)
-        app.router.add_get(CREATE_PATH + "/{video_id}", self._status)
-        app.router.add_get(CREATE_PATH + "/{video_id}/content", self._content)
-        app.router.add_post(CREATE_PATH + "/{video_id}/remix", self._remix)
-        app.router.add_get("/cdn/{video_id}.mp4", self._cdn)
-        self._runner = web.AppRunner(app, shutdown_timeout=0.2, handler_cancellation=True, access_log=None)
-        await self._runner.setup()
-        ports = []
-        for _ in range(2):  # the API, and the "CDN" on another port (another origin)
-            sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-            sock.bind(("127.0.0.1", 0))
-            ports.append(sock.getsockname()[1])
-            await web.SockSite(self._runner, sock).start()
-        self._port, self._cdn_port = ports
+        await super().start()
+        self._cdn_port = await self._listen()  # the "CDN": the same app on another port (another origin)
         return self
-
-    async def stop(self) -> None:
-        if self._runner is not None:
-            await self._runner.cleanup()
-            self._runner = None
-
-    async def __aenter__(self) -> Self:
-        return await self.start()
-
-    async def __aexit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        await self.stop()
-
-    @property
-    def base_url(self) -> str:
-        if self._port is None:
-            raise RuntimeError("FakeOpenAIVideos is not started")
-        return f"http://127.0.0.1:{self._port}"
 
     @property
     def cdn_base_url(self) -> str:
-        if self._cdn_port is None:
-            raise RuntimeError("FakeOpenAIVideos is not started")
-        return f"http://127.0.0.1:{self._cdn_port}"
+        return self._url(self._cdn_port)
 
     def cdn_url(self, video_id: str) -> str:
         """The fake CDN's public, "signed" link for a finished video."""
@@ -315,53 +269,10 @@ class FakeOpenAIVideos:
 
     # ------------------------------------------------------------------ helpers for tests
 
-    def api_key(self, name: str | None = None) -> ApiKey:
-        name = name or next(iter(self.keys))
-        return ApiKey(name=name, secret=SecretStr(self.keys[name]))
-
-    def api_keys(self) -> tuple[ApiKey, ...]:
-        return tuple(self.api_key(n) for n in self.keys)
-
-    def profile(self, name: str = "lcon", **overrides: Any) -> ProviderProfile:
-        """A ``ProviderProfile`` of kind ``openai_videos`` pointing at this fake, with short timings."""
-        fields: dict[str, Any] = {
-            "name": name,
-            "kind": "openai_videos",
-            "base_url": self.base_url,
-            "keys": self.api_keys(),
-            "models": self.models,
-            "durations": self.allowed_seconds,
-            "timing": Timing(
-                expected=0.02, first_poll=0.01, poll_interval=0.01, timeout=5.0, backoff_max=0.05
-            ),
-            "request_timeout": 2.0,
-        }
-        fields.update(overrides)
-        return ProviderProfile(**fields)
+    def _profile_fields(self) -> dict[str, Any]:
+        return {"models": self.models, "durations": self.allowed_seconds}
 
     # ------------------------------------------------------------------ scripting
-
-    def script_next(self, *scripts: VideoScript) -> None:
-        """Queue behaviours for the next created videos (creates and remixes), then ``default_script``."""
-        self._scripts.extend(scripts)
-
-    def force(
-        self,
-        route: Route,
-        *,
-        times: int = 1,
-        status: int | None = 200,
-        body: Any = None,
-        delay: float = 0.0,
-        content_type: str = "application/json",
-        headers: Mapping[str, str] | None = None,
-    ) -> None:
-        """Answer the next ``times`` calls of ``route`` with this instead of the normal logic.
-
-        A dict/list ``body`` is JSON; str/bytes go as they are. ``status=None, body=None`` with a
-        ``delay`` answers normally, late. Forced answers change no state.
-        """
-        self._forced[route].append(_Forced(times, status, body, delay, content_type, dict(headers or {})))
 
     def fail_next(
         self,
@@ -391,76 +302,24 @@ class FakeOpenAIVideos:
             headers=headers,
         )
 
-    def malformed_next(
-        self, route: Route, *, status: int = 200, text: str = '{"id": "video_', times: int = 1
-    ) -> None:
-        self.force(route, times=times, status=status, body=text)
-
-    def slow_next(self, route: Route, delay: float, *, times: int = 1) -> None:
-        self.force(route, times=times, status=None, body=None, delay=delay)
-
     def finish(self, video_id: str, outcome: Literal["completed", "failed"] = "completed") -> None:
         video = self.videos[video_id]
         video.state = outcome
         video.completed_at = self.clock()
         video.progress = 100 if outcome == "completed" else video.progress
 
-    # ------------------------------------------------------------------ reading what happened
-
-    def calls(self, route: str | None = None, *, key_name: str | None = None) -> list[RecordedRequest]:
-        return [
-            r
-            for r in self.requests
-            if (route is None or r.route == route) and (key_name is None or r.key_name == key_name)
-        ]
-
-    def count(self, route: str | None = None) -> int:
-        return len(self.calls(route))
-
     # ------------------------------------------------------------------ request plumbing
 
-    async def _begin(self, request: web.Request, route: str) -> tuple[RecordedRequest, _Forced | None]:
+    async def _body_fields(self, request: web.Request) -> dict[str, Any]:
+        """Multipart parts as ``form``/``files``, any other body as ``text``/``json``; the query."""
         form: dict[str, str] | None = None
         files: dict[str, RecordedFile] = {}
-        text = ""
-        parsed: Any = None
-        ctype = request.headers.get("Content-Type")
+        text, parsed = "", None
         if request.content_type == "multipart/form-data":
             form, files = await self._read_multipart(request)
-        elif request.can_read_body:
-            text = await request.text()
-            try:
-                parsed = json.loads(text) if text else None
-            except ValueError:
-                parsed = None
-        auth = request.headers.get("Authorization")
-        key_name = None
-        if auth and auth.startswith("Bearer "):
-            token = auth.removeprefix("Bearer ").strip()
-            key_name = next((n for n, s in self.keys.items() if s == token), None)
-        rec = RecordedRequest(
-            route=route,
-            method=request.method,
-            path=request.path,
-            query=dict(request.query),
-            form=form,
-            files=files,
-            json=parsed,
-            text=text,
-            key_name=key_name,
-            authorization=auth,
-            user_agent=request.headers.get("User-Agent"),
-            content_type=ctype,
-        )
-        self.requests.append(rec)
-        forced = None
-        queue = self._forced.get(route)
-        if queue:
-            forced = queue[0]
-            forced.remaining -= 1
-            if forced.remaining <= 0:
-                queue.popleft()
-        return rec, forced
+        else:
+            text, parsed = await read_json_body(request)
+        return {"query": dict(request.query), "form": form, "files": files, "json": parsed, "text": text}
 
     @staticmethod
     async def _read_multipart(request: web.Request) -> tuple[dict[str, str], dict[str, RecordedFile]]:
@@ -488,54 +347,28 @@ class FakeOpenAIVideos:
                 form[name] = raw.decode("utf-8", errors="replace")
         return form, files
 
-    @staticmethod
-    def _forced_response(forced: _Forced) -> web.Response | None:
-        if forced.status is None and forced.body is None:
-            return None
-        status = forced.status or 200
-        if isinstance(forced.body, dict | list):
-            return _json(forced.body, status, forced.headers)
-        body = (
-            forced.body
-            if isinstance(forced.body, bytes)
-            else ("" if forced.body is None else str(forced.body)).encode()
-        )
-        return web.Response(
-            body=body, status=status, headers={"Content-Type": forced.content_type, **forced.headers}
-        )
-
-    async def _answer(
-        self, request: web.Request, route: str, logic: Callable[[RecordedRequest], web.Response]
-    ) -> web.Response:
-        rec, forced = await self._begin(request, route)
-        resp: web.Response | None = None
-        if forced is not None:
-            if forced.delay:
-                await asyncio.sleep(forced.delay)
-            resp = self._forced_response(forced)
-            rec.forced = resp is not None
-        if resp is None:
-            resp = logic(rec)
-        rec.status = resp.status
+    def _after(self, rec: RecordedRequest, resp: web.Response, forced: _Forced | None) -> None:
+        """Note whether the answer was forced, and the JSON it carried."""
+        rec.forced = forced is not None
         if resp.content_type == "application/json" and isinstance(resp.body, bytes):
             try:
                 rec.response_json = json.loads(resp.body)
             except ValueError:
                 rec.response_json = None
-        return resp
 
-    def _auth(self, rec: RecordedRequest) -> web.Response | None:
-        if rec.key_name is None:
-            return _json(
-                openai_error_body(
-                    "Incorrect API key provided. You can find your API key in the console.",
-                    code="invalid_api_key",
-                ),
-                401,
-            )
-        return None
+    def _unauthorized(self) -> web.Response:
+        return _json(
+            openai_error_body(
+                "Incorrect API key provided. You can find your API key in the console.",
+                code="invalid_api_key",
+            ),
+            401,
+        )
 
     def _video(self, rec: RecordedRequest, video_id: str) -> FakeVideo | web.Response:
+        """The caller's video, or the error to answer (401 without a key, 404 not theirs)."""
+        if (denied := self._auth(rec)) is not None:
+            return denied
         video = self.videos.get(video_id)
         if video is None or video.key_name != rec.key_name:
             return _bad(f"Video with id '{video_id}' not found.", None, "not_found", 404)
@@ -589,10 +422,7 @@ class FakeOpenAIVideos:
         if video.state in ("completed", "failed"):
             return
         script = video.script
-        if script.advance == "time":
-            step = int((self.clock() - video.created_at) / script.step_seconds) + 1
-        else:
-            step = video.polls
+        step = self._step_index(script.advance, script.step_seconds, video.created_at, video.polls) + 1
         if step <= script.queued_polls:
             video.state, video.progress = "queued", 0
             return
@@ -615,8 +445,6 @@ class FakeOpenAIVideos:
 
     async def _status(self, request: web.Request) -> web.Response:
         def logic(rec: RecordedRequest) -> web.Response:
-            if (denied := self._auth(rec)) is not None:
-                return denied
             found = self._video(rec, request.match_info["video_id"])
             if isinstance(found, web.Response):
                 return found
@@ -628,8 +456,6 @@ class FakeOpenAIVideos:
 
     async def _content(self, request: web.Request) -> web.Response:
         def logic(rec: RecordedRequest) -> web.Response:
-            if (denied := self._auth(rec)) is not None:
-                return denied
             found = self._video(rec, request.match_info["video_id"])
             if isinstance(found, web.Response):
                 return found
@@ -645,7 +471,7 @@ class FakeOpenAIVideos:
                 return _json(
                     {"id": found.video_id, found.script.json_url_field: self.cdn_url(found.video_id)}
                 )
-            return web.Response(body=mp4_bytes(self.video_size), content_type="video/mp4")
+            return mp4_response(self.video_size)
 
         return await self._answer(request, "content", logic)
 
@@ -653,17 +479,15 @@ class FakeOpenAIVideos:
         def logic(rec: RecordedRequest) -> web.Response:
             video = self.videos.get(request.match_info["video_id"])
             if request.url.port != self._cdn_port:
-                return web.Response(status=404, text="Not Found")
+                return not_found()
             if video is None or video.state != "completed" or request.query.get("sig") != "fake-signature":
                 return web.Response(status=403, text="AccessDenied")
-            return web.Response(body=mp4_bytes(self.video_size), content_type="video/mp4")
+            return mp4_response(self.video_size)
 
         return await self._answer(request, "cdn", logic)
 
     async def _remix(self, request: web.Request) -> web.Response:
         def logic(rec: RecordedRequest) -> web.Response:
-            if (denied := self._auth(rec)) is not None:
-                return denied
             found = self._video(rec, request.match_info["video_id"])
             if isinstance(found, web.Response):
                 return found
@@ -694,7 +518,7 @@ class FakeOpenAIVideos:
     def _new_video(
         self, rec: RecordedRequest, model: str, prompt: str, seconds: str, size: str, *, private: bool
     ) -> FakeVideo:
-        script = self._scripts.popleft() if self._scripts else self.default_script
+        script: VideoScript = self._next_script()
         video = FakeVideo(
             video_id=f"video_{uuid.uuid4().hex[:24]}",
             key_name=rec.key_name or "",

@@ -116,3 +116,79 @@ async def test_sigterm_stops_the_real_bot_cleanly(tmp_path: Path, monkeypatch: p
         assert await ledger.invariant_violations(db) == []
     finally:
         await db.close()
+
+
+async def test_sigterm_with_jobs_in_flight_then_start_again(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Jobs running when SIGTERM arrives resume at the next start, finish, and settle exactly once."""
+    from tests.fakes.nanophoto import TaskScript
+
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("NANO_KEY", DEFAULT_KEYS["key-a"])
+    async with (
+        FakeDiscord() as discord_fake,
+        FakeNanophoto(default_script=TaskScript(outcome="never")) as vendor,
+    ):
+        (tmp_path / "providers.toml").write_text(
+            f'[profiles.nano]\nkind = "nanophoto"\nbase_url = "{vendor.base_url}"\nkey_env = ["NANO_KEY"]\n'
+            "[profiles.nano.timing]\nexpected = 0.05\nfirst_poll = 0.01\npoll_interval = 0.02\n",
+            encoding="utf-8",
+        )
+        settings = load_settings(
+            env={
+                "DISCORD_TOKEN": discord_fake.token,
+                "DATABASE_PATH": str(tmp_path / "bot.db"),
+                "PROVIDERS_FILE": str(tmp_path / "providers.toml"),
+                "DEV_GUILD_ID": str(discord_fake.guild.id),
+                "WELCOME_CREDITS": "30",
+                "PROGRESS_EDIT_INTERVAL": "0.05",
+            }
+        )
+
+        async def start_bot() -> asyncio.Task[None]:
+            task = asyncio.create_task(run(settings))
+            async with asyncio.timeout(10):
+                while not (discord_fake.live_sessions() and discord_fake.commands(discord_fake.guild.id)):
+                    assert not task.done(), task.exception()
+                    await asyncio.sleep(0.02)
+            return task
+
+        first = await start_bot()
+        for prompt in ("one", "two", "three"):
+            await discord_fake.wait_for_ack(await discord_fake.invoke_slash("sora", {"prompt": prompt}))
+        async with asyncio.timeout(10):
+            while len(vendor.tasks) < 3:  # noqa: ASYNC110 - all three are with the vendor, none finished
+                await asyncio.sleep(0.02)
+        os.kill(os.getpid(), signal.SIGTERM)
+        await asyncio.wait_for(first, 10)
+
+        for task_id in list(vendor.tasks)[:2]:
+            vendor.finish(task_id)  # two finish while the bot is down; one fails
+        vendor.finish(list(vendor.tasks)[2], "failed")
+        second = await start_bot()
+        async with asyncio.timeout(10):
+            while True:
+                db = await Database.open(tmp_path / "bot.db", migrate=False)
+                try:
+                    rows = await db.fetchall("SELECT state FROM jobs ORDER BY id")
+                    if all(r["state"] in ("succeeded", "failed") for r in rows):
+                        break
+                finally:
+                    await db.close()
+                await asyncio.sleep(0.05)
+        os.kill(os.getpid(), signal.SIGTERM)
+        await asyncio.wait_for(second, 10)
+    db = await Database.open(tmp_path / "bot.db", migrate=False)
+    try:
+        assert [r["state"] for r in await db.fetchall("SELECT state FROM jobs ORDER BY id")] == [
+            "succeeded",
+            "succeeded",
+            "failed",
+        ]
+        member = discord_fake.member.user.id
+        assert await ledger.balance(db, discord_fake.guild.id, member) == 30 - 4 - 4
+        assert await ledger.invariant_violations(db) == []
+        assert len(vendor.calls("generate")) == 3  # nothing submitted twice
+    finally:
+        await db.close()

@@ -31,6 +31,9 @@ class SoraCog(commands.Cog):
         duration=L("opt.duration.name"),
         orientation=L("opt.orientation.name"),
         tier=L("opt.tier.name"),
+        high_quality=L("opt.high_quality.name"),
+        watermark=L("opt.watermark.name"),
+        private=L("opt.private.name"),
     )
     @app_commands.describe(
         prompt=L("cmd.sora.opt.prompt"),
@@ -38,6 +41,9 @@ class SoraCog(commands.Cog):
         duration=L("cmd.sora.opt.duration"),
         orientation=L("cmd.sora.opt.orientation"),
         tier=L("cmd.sora.opt.tier"),
+        high_quality=L("cmd.sora.opt.high_quality"),
+        watermark=L("cmd.sora.opt.watermark"),
+        private=L("cmd.sora.opt.private"),
     )
     @app_commands.choices(duration=DURATIONS)
     @app_commands.choices(orientation=ORIENTATIONS)
@@ -49,6 +55,9 @@ class SoraCog(commands.Cog):
         duration: int = 10,
         orientation: str = Orientation.PORTRAIT.value,
         tier: str | None = None,
+        high_quality: bool | None = None,
+        watermark: bool | None = None,
+        private: bool | None = None,
     ) -> None:
         pending = image_from_attachment(image) if image is not None else None
         kind = Kind.IMAGE if pending is not None else Kind.TEXT
@@ -58,6 +67,7 @@ class SoraCog(commands.Cog):
             "duration": duration,
             "orientation": orientation,
             "model": tier,
+            "options": {"high_quality": high_quality, "watermark": watermark, "private": private},
         }
         if pending is not None:
             fields["image_url"] = pending.url

@@ -30,3 +30,37 @@ async def test_sora_on_each_vendor(tmp_path: Path, fake_discord: FakeDiscord, ca
             (result,) = fake_discord.followup_messages(handle)
             assert result.attachments and result.attachments[0]["filename"] == f"video-{job.id}.mp4"
             assert await stack.balance() == 1000 - job.cost
+
+
+async def test_provider_options_reach_the_vendor(tmp_path: Path, fake_discord: FakeDiscord) -> None:
+    case = next(c for c in CASES if c.name == "openai_videos")
+    async with case.open() as vendor:
+        case.script_success(vendor)
+        profile = vendor.profile(models=("sora-2", "sora-2-pro"))
+        async for stack in make_stack(tmp_path, fake_discord, vendor, profile):
+            await stack.grant(1000)
+            options = {
+                "prompt": "rain on a tin roof",
+                "tier": "sora-2-pro",
+                "high_quality": True,
+                "watermark": False,
+                "private": True,
+            }
+            job = await stack.settle(await fake_discord.invoke_slash("sora", options))
+            assert job.state == "succeeded"
+            form = vendor.calls("create")[0].form
+            assert form["size"] == "1024x1792" and form["watermark"] == "false" and form["private"] == "true"
+
+
+async def test_an_option_the_provider_lacks_is_refused_before_any_charge(
+    tmp_path: Path, fake_discord: FakeDiscord
+) -> None:
+    case = next(c for c in CASES if c.name == "nanophoto")
+    async with case.open() as vendor:
+        async for stack in make_stack(tmp_path, fake_discord, vendor, case.profile(vendor)):
+            await stack.grant(100)
+            handle = await fake_discord.invoke_slash("sora", {"prompt": "x", "watermark": True})
+            await fake_discord.wait_for_ack(handle)
+            reply = fake_discord.original_message(handle)
+            assert reply.ephemeral and "`watermark`" in reply.content and "not offered" in reply.content
+            assert vendor.requests == [] and await stack.balance() == 100

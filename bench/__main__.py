@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from bench import ledger, poller
+from bench import interactions, ledger, poller
 
-BENCHMARKS = (ledger, poller)
+BENCHMARKS = (ledger, poller, interactions)
 
 
 def main() -> None:

@@ -183,6 +183,7 @@ async def launch(
     try:
         if image is not None:
             await verify_image(image)
+        await engine.preflight(request, quote)
         return await engine.enqueue(origin_from(interaction, callback), request, quote.profile)
     except UserError as exc:
         await refuse_after_defer(interaction, exc.render(interaction.locale))

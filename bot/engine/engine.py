@@ -210,6 +210,17 @@ class Engine:
         if balance < quote.cost:
             raise InsufficientCredits(balance, quote.cost)
 
+    async def preflight(self, req: GenerationRequest, quote: Quote) -> None:
+        """The provider's own checks that need a network call (after the command deferred, before any
+        charge). A refusal becomes a ``UserError`` in the provider's plain words."""
+        provider = self._providers[quote.profile]
+        try:
+            await provider.preflight(req, self._pools[quote.profile].key(None))
+        except ProviderError as exc:
+            if exc.retryable:
+                return  # the provider is slow or down right now: let submit find out and retry
+            raise UserError(exc.user_key or "provider.generic", **exc.user_params) from None
+
     async def enqueue(self, origin: JobOrigin, req: GenerationRequest, profile: str | None = None) -> JobRow:
         """Insert the job and hold its cost in one transaction, then start driving it."""
         quote = await self.quote(req, origin.guild_id, profile)

@@ -336,6 +336,13 @@ class VideoProvider(Protocol):
         """Member credits per (model, duration) when the profile sets no price: the vendor's own table."""
         ...
 
+    async def preflight(self, req: AnyRequest, key: ApiKey) -> None:
+        """Checks that need the vendor (e.g. an account's VIP state), run before anything is charged.
+
+        Raises ``ProviderError``; most vendors need none and do nothing.
+        """
+        ...
+
     async def submit(self, req: AnyRequest, key: ApiKey) -> RemoteTask: ...
 
     async def poll(self, task: RemoteTask, key: ApiKey) -> TaskSnapshot: ...

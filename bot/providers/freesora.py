@@ -558,8 +558,8 @@ class FreeSoraPro:
             raise _image_error(f"image is not PNG/JPEG/WebP (served as {got.content_type!r})")
         return f"data:{mime};base64,{base64.b64encode(got.body).decode('ascii')}"
 
-    async def submit(self, req: AnyRequest, key: ApiKey) -> RemoteTask:
-        self.capabilities.validate_request(req)
+    async def preflight(self, req: AnyRequest, key: ApiKey) -> None:
+        """B6: a private video needs a VIP account; ask (cached) before the member is charged."""
         if req.options.private and not await self._is_vip(key):
             err = ProviderError(
                 code=_VIP.code,
@@ -569,6 +569,10 @@ class FreeSoraPro:
                 retryable=False,
             )
             raise self._logged(err, "create", key)
+
+    async def submit(self, req: AnyRequest, key: ApiKey) -> RemoteTask:
+        self.capabilities.validate_request(req)
+        await self.preflight(req, key)  # the key that creates may be another account than the one asked
         body = await self.build_create_body(req, key)
         resp = await self._call(CREATE_PATH, body.wire(), key, route="create", idempotent=False)
         data = self._data(resp, "create", key, submit=True)

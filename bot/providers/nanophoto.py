@@ -324,6 +324,9 @@ class NanophotoApi(ABC, Generic[ReplyT]):
     def name(self) -> str:
         return self.profile.name
 
+    async def preflight(self, req: AnyRequest, key: ApiKey) -> None:
+        """Nothing to ask nanophoto before a create."""
+
     async def poll(self, task: RemoteTask, key: ApiKey) -> TaskSnapshot:
         resp = await self._post(self._status_path, self._status_body(task), key, "check-status", submit=False)
         reply = self._read(resp, "check-status", key, submit=False)

@@ -503,6 +503,9 @@ class OpenAIVideos:
 
     # ------------------------------------------------------------------ VideoProvider
 
+    async def preflight(self, req: AnyRequest, key: ApiKey) -> None:
+        """Nothing to ask the reseller before a create."""
+
     async def submit(self, req: AnyRequest, key: ApiKey) -> RemoteTask:
         self.capabilities.validate_request(req)
         if isinstance(req, RemixRequest):

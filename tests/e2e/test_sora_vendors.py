@@ -64,3 +64,29 @@ async def test_an_option_the_provider_lacks_is_refused_before_any_charge(
             reply = fake_discord.original_message(handle)
             assert reply.ephemeral and "`watermark`" in reply.content and "not offered" in reply.content
             assert vendor.requests == [] and await stack.balance() == 100
+
+
+@pytest.mark.parametrize("vip", [False, True])
+async def test_a_private_video_needs_a_vip_account_and_nothing_is_charged_without_one(
+    tmp_path: Path, fake_discord: FakeDiscord, vip: bool
+) -> None:
+    case = next(c for c in CASES if c.name == "freesora")
+    async with case.open() as vendor:
+        vendor.is_vip = vip
+        case.script_success(vendor)
+        async for stack in make_stack(tmp_path, fake_discord, vendor, case.profile(vendor)):
+            await stack.grant(1000)
+            handle = await fake_discord.invoke_slash("sora", {"prompt": "x", "private": True})
+            if vip:
+                job = await stack.settle(handle)
+                assert job.state == "succeeded"
+                assert vendor.calls("create")[0].json["isPublic"] is False
+                continue
+            await fake_discord.wait_for_ack(handle)
+            refusal = await fake_discord.wait_for_message(
+                lambda m, asked=handle.id: m.interaction_id == asked and m.ephemeral
+            )
+            assert "VIP" in refusal.content
+            assert vendor.calls("create") == [] and await stack.balance() == 1000
+            row = await stack.db.fetchone("SELECT COUNT(*) AS n FROM jobs")
+            assert row is not None and row["n"] == 0

@@ -3,9 +3,9 @@
 Why: Discord drops an interaction that is not acknowledged within 3 seconds, and the member sees
 "The application did not respond". ``cogs.checks.launch`` is ordered so that only the cheap checks run
 before the deferral — channel permissions and server access, the quote, and the credit precheck (one
-short SQLite transaction) — and the write that matters, ``engine.enqueue`` (the job row and the credit
-hold in one ``BEGIN IMMEDIATE`` transaction, then the engine's bookkeeping), runs after it. This
-measures what that order buys when a burst arrives: the issue's target is an acknowledgement p99
+short SQLite transaction) — and the rest runs after it: the provider's ``preflight`` and
+``engine.enqueue`` (the job row and the credit hold in one ``BEGIN IMMEDIATE`` transaction, then the
+engine's bookkeeping). This measures what that order buys when a burst arrives: the issue's target is an acknowledgement p99
 under 100 ms (a 30× margin on Discord's window).
 
 Setup, everything real but the two far ends, as in ``tests/e2e/conftest.py``: the real ``SoraBot``
@@ -30,7 +30,7 @@ stack; latencies of all rounds are pooled (5 × 50 = 250 per side; ``--quick``: 
 target is judged on the pooled p99; the median and worst of the per-round p99s show the spread.
 
 **Naive** = the same bot, the same engine and the same checks, with ``/sora`` written the
-straightforward way: check, quote, precheck, **``engine.enqueue`` — then** defer (and attach the
+straightforward way: check, quote, precheck, **preflight, ``engine.enqueue`` — then** defer (and attach the
 deferral's message to the job afterwards). It is ``NaiveBot`` below: ``SoraBot`` with ``SoraCog``
 swapped for ``NaiveSoraCog`` (same command, same options). One difference favours naive: its jobs
 are not shown by the delivery (its progress message edits would race the missing acknowledgement),
@@ -103,6 +103,9 @@ class NaiveSoraCog(commands.Cog):
         duration=L("opt.duration.name"),
         orientation=L("opt.orientation.name"),
         tier=L("opt.tier.name"),
+        high_quality=L("opt.high_quality.name"),
+        watermark=L("opt.watermark.name"),
+        private=L("opt.private.name"),
     )
     @app_commands.describe(
         prompt=L("cmd.sora.opt.prompt"),
@@ -110,6 +113,9 @@ class NaiveSoraCog(commands.Cog):
         duration=L("cmd.sora.opt.duration"),
         orientation=L("cmd.sora.opt.orientation"),
         tier=L("cmd.sora.opt.tier"),
+        high_quality=L("cmd.sora.opt.high_quality"),
+        watermark=L("cmd.sora.opt.watermark"),
+        private=L("cmd.sora.opt.private"),
     )
     @app_commands.choices(duration=DURATIONS)
     @app_commands.choices(orientation=ORIENTATIONS)
@@ -121,14 +127,19 @@ class NaiveSoraCog(commands.Cog):
         duration: int = 10,
         orientation: str = Orientation.PORTRAIT.value,
         tier: str | None = None,
+        high_quality: bool | None = None,
+        watermark: bool | None = None,
+        private: bool | None = None,
     ) -> None:
         assert interaction.guild_id is not None and image is None  # the bench sends text only
         fields = {"kind": Kind.TEXT, "prompt": prompt, "duration": duration, "orientation": orientation}
-        request = parse_request({**fields, "model": tier})
+        options = {"high_quality": high_quality, "watermark": watermark, "private": private}
+        request = parse_request({**fields, "model": tier, "options": options})
         profile_for(self.engine, Kind.TEXT)
         await require_allowed(self.engine, interaction)
         quote = await self.engine.quote(request, interaction.guild_id)
         await self.engine.precheck(interaction.guild_id, interaction.user.id, quote)
+        await self.engine.preflight(request, quote)
         job = await self.engine.enqueue(origin_from(interaction, None), request, quote.profile)
         callback = await interaction.response.defer(thinking=True)
         if callback.message_id is not None:

@@ -48,6 +48,9 @@ class Database:
     def __init__(self, conn: aiosqlite.Connection) -> None:
         self._conn = conn
         self._write_lock = asyncio.Lock()
+        # Small, rarely written rows read on every command (server settings), kept by the repository
+        # that writes them: one process owns the file, so a write-through memo is always current.
+        self.memo: dict[tuple[str, int], Any] = {}
 
     @classmethod
     async def open(cls, path: Path, *, migrate: bool = True) -> Database:

@@ -29,6 +29,16 @@ class GuildSettings:
 
 
 async def get(db: Database, guild_id: int) -> GuildSettings:
+    """The server's settings; read once, then served from the database's write-through memo."""
+    cached = db.memo.get(("guild", guild_id))
+    if isinstance(cached, GuildSettings):
+        return cached
+    settings = await _read(db, guild_id)
+    db.memo[("guild", guild_id)] = settings
+    return settings
+
+
+async def _read(db: Database, guild_id: int) -> GuildSettings:
     row = await db.fetchone("SELECT * FROM guild_settings WHERE guild_id = ?", (guild_id,))
     if row is None:
         return GuildSettings(guild_id)
@@ -80,6 +90,7 @@ async def save(db: Database, settings: GuildSettings) -> None:
                 time.time(),
             ),
         )
+    db.memo[("guild", settings.guild_id)] = settings
 
 
 async def update(db: Database, guild_id: int, **changes: object) -> GuildSettings:

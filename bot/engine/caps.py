@@ -27,6 +27,13 @@ async def _scalar(tx: Any, sql: str, params: tuple[Any, ...]) -> int:
     return int(row[0] or 0)
 
 
+def any_set(guild: GuildSettings) -> bool:
+    return any(
+        v is not None
+        for v in (guild.max_active_per_member, guild.max_active_per_server, guild.max_daily_spend_per_member)
+    )
+
+
 async def check_in(tx: Any, guild: GuildSettings, user_id: int, cost: int, *, now: float) -> None:
     if guild.max_active_per_member is not None:
         mine = await _scalar(

@@ -203,10 +203,20 @@ class Engine:
         """
         settings = await guilds.get(self._db, guild_id)
         now = self._clock.now()
-        async with self._db.transaction() as tx:
-            await allowance.top_up_in(tx, settings, user_id, welcome=self._welcome, now=now)
-            await caps.check_in(tx, settings, user_id, quote.cost, now=now)
-            balance = await ledger.balance_in(tx, guild_id, user_id)
+        period = allowance.period_key(settings.allowance_period, now) if settings.allowance_period else ""
+        row = await self._db.fetchone(
+            "SELECT (SELECT balance FROM balances WHERE guild_id = ? AND user_id = ?) AS balance,"
+            " (SELECT 1 FROM allowance_grants WHERE guild_id = ? AND user_id = ? AND period = ?) AS granted",
+            (guild_id, user_id, guild_id, user_id, period),
+        )
+        balance, granted = (row["balance"], bool(row["granted"])) if row else (None, False)
+        top_up_due = balance is None or bool(settings.allowance_amount and not granted)
+        if top_up_due or caps.any_set(settings):  # rare: a write, or the caps' counts, in one transaction
+            async with self._db.transaction() as tx:
+                await allowance.top_up_in(tx, settings, user_id, welcome=self._welcome, now=now)
+                await caps.check_in(tx, settings, user_id, quote.cost, now=now)
+                balance = await ledger.balance_in(tx, guild_id, user_id)
+        balance = int(balance or 0)
         if balance < quote.cost:
             raise InsufficientCredits(balance, quote.cost)
 

@@ -19,7 +19,7 @@ from bot.engine.engine import Engine, Quote
 from bot.i18n import EN, resolve, t
 from bot.providers.base import MAX_PROMPT_CHARS, GenerationRequest
 from cogs import render
-from cogs.checks import origin_from
+from cogs.checks import is_manager, origin_from
 from cogs.errors import friendly
 from storage.jobs import JobRow
 
@@ -37,10 +37,6 @@ CONFIRM_TIMEOUT = 120.0
 
 def custom_id(action: str, job_id: int) -> str:
     return f"soracord:job:{action}:{job_id}"
-
-
-def is_manager(interaction: discord.Interaction) -> bool:
-    return bool(interaction.permissions.manage_guild)
 
 
 def engine_of(interaction: discord.Interaction) -> Engine:

@@ -132,6 +132,11 @@ async def verify_image(image: PendingImage) -> media.ImageInfo:
 # ------------------------------------------------------------------------------------ launch
 
 
+def is_manager(interaction: discord.Interaction) -> bool:
+    """Manage Server, as Discord computed it for this member in this channel."""
+    return bool(interaction.permissions.manage_guild)
+
+
 async def require_allowed(engine: Engine, interaction: discord.Interaction) -> None:
     """The bot can post here, and the server lets this member generate here (checked before deferring)."""
     assert interaction.guild_id is not None and interaction.channel_id is not None
@@ -141,7 +146,7 @@ async def require_allowed(engine: Engine, interaction: discord.Interaction) -> N
         interaction.guild_id,
         interaction.channel_id,
         roles,
-        is_manager=bool(interaction.permissions.manage_guild),
+        is_manager=is_manager(interaction),
     )
 
 

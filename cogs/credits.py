@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+from collections.abc import Awaitable, Callable
 
 import discord
 from discord import app_commands
@@ -10,14 +11,11 @@ from discord import app_commands
 from bot.engine.credits import MAX_AMOUNT, Credits, HistoryPage
 from bot.i18n import t
 from bot.i18n.translator import L
+from cogs.checks import is_manager
 from storage.ledger import Entry
 
 NONE = discord.AllowedMentions.none()
 KIND_WORDS = {kind: f"ledger.kind.{kind}" for kind in ("grant", "hold", "capture", "release", "adjust")}
-
-
-def is_manager(interaction: discord.Interaction) -> bool:
-    return bool(interaction.permissions.manage_guild)
 
 
 def reason_words(reason: str, locale: object) -> str:
@@ -180,6 +178,32 @@ class CreditsAdminGroup(
         super().__init__()
         self.credits = credits
 
+    async def _change(
+        self,
+        interaction: discord.Interaction,
+        change: Callable[..., Awaitable[int]],
+        done_key: str,
+        member: discord.Member,
+        amount: int,
+        reason: str,
+    ) -> None:
+        """A grant or a take: the service decides, the member sees the new balance."""
+        assert interaction.guild_id is not None
+        new = await change(
+            interaction.guild_id,
+            member.id,
+            amount,
+            reason,
+            actor_id=interaction.user.id,
+            is_manager=is_manager(interaction),
+            target_is_bot=member.bot,
+        )
+        await interaction.response.send_message(
+            t(done_key, interaction.locale, amount=amount, member=member.mention, balance=new),
+            ephemeral=True,
+            allowed_mentions=NONE,
+        )
+
     @app_commands.command(
         name=L("cmd.credits_admin.grant.name"), description=L("cmd.credits_admin.grant.description")
     )
@@ -198,21 +222,7 @@ class CreditsAdminGroup(
         amount: Amount,
         reason: app_commands.Range[str, 1, 200],
     ) -> None:
-        assert interaction.guild_id is not None
-        new = await self.credits.grant(
-            interaction.guild_id,
-            member.id,
-            amount,
-            reason,
-            actor_id=interaction.user.id,
-            is_manager=is_manager(interaction),
-            target_is_bot=member.bot,
-        )
-        await interaction.response.send_message(
-            t("credits.granted", interaction.locale, amount=amount, member=member.mention, balance=new),
-            ephemeral=True,
-            allowed_mentions=NONE,
-        )
+        await self._change(interaction, self.credits.grant, "credits.granted", member, amount, reason)
 
     @app_commands.command(
         name=L("cmd.credits_admin.take.name"), description=L("cmd.credits_admin.take.description")
@@ -232,21 +242,7 @@ class CreditsAdminGroup(
         amount: Amount,
         reason: app_commands.Range[str, 1, 200],
     ) -> None:
-        assert interaction.guild_id is not None
-        new = await self.credits.take(
-            interaction.guild_id,
-            member.id,
-            amount,
-            reason,
-            actor_id=interaction.user.id,
-            is_manager=is_manager(interaction),
-            target_is_bot=member.bot,
-        )
-        await interaction.response.send_message(
-            t("credits.took", interaction.locale, amount=amount, member=member.mention, balance=new),
-            ephemeral=True,
-            allowed_mentions=NONE,
-        )
+        await self._change(interaction, self.credits.take, "credits.took", member, amount, reason)
 
     @app_commands.command(
         name=L("cmd.credits_admin.allowance.name"), description=L("cmd.credits_admin.allowance.description")

@@ -11,6 +11,7 @@ from bot.engine.events import JobEvent
 from bot.i18n import t
 from bot.i18n.translator import L
 from cogs import buttons, render
+from cogs.checks import is_manager
 from storage.jobs import JobRow
 
 NONE = discord.AllowedMentions.none()
@@ -53,7 +54,7 @@ class JobsGroup(app_commands.Group, name=L("cmd.jobs.name"), description=L("cmd.
             interaction.guild_id,
             interaction.user.id,
             everyone=all,
-            is_manager=buttons.is_manager(interaction),
+            is_manager=is_manager(interaction),
         )
         loc = interaction.locale
         title = t("jobs.list.title_all", loc) if all else t("jobs.list.title", loc)
@@ -72,7 +73,7 @@ class JobsGroup(app_commands.Group, name=L("cmd.jobs.name"), description=L("cmd.
             interaction.guild_id,
             id,
             actor_id=interaction.user.id,
-            is_manager=buttons.is_manager(interaction),
+            is_manager=is_manager(interaction),
         )
         position = self.engine.queue_position(job.id) if job.state == "queued" else None
         embed = render.job_embed(JobEvent(job, queue_position=position), locale=interaction.locale)
@@ -91,7 +92,7 @@ class JobsGroup(app_commands.Group, name=L("cmd.jobs.name"), description=L("cmd.
             interaction.guild_id,
             id,
             actor_id=interaction.user.id,
-            is_manager=buttons.is_manager(interaction),
+            is_manager=is_manager(interaction),
         )
         outcome = await jobs_view.cancel(self.engine, job)
         await interaction.response.send_message(

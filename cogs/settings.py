@@ -9,13 +9,10 @@ from bot.engine.engine import Engine
 from bot.engine.server_settings import ServerSettings
 from bot.i18n import t
 from bot.i18n.translator import L
+from cogs.checks import is_manager
 from storage.guilds import GuildSettings
 
 NONE = discord.AllowedMentions.none()
-
-
-def is_manager(interaction: discord.Interaction) -> bool:
-    return bool(interaction.permissions.manage_guild)
 
 
 def describe(s: GuildSettings, engine: Engine, locale: object = None) -> discord.Embed:

@@ -66,6 +66,16 @@ def require_manager(is_manager: bool) -> None:
         raise UserError("errors.managers_only")
 
 
+def _check_change(amount: object, reason: str, *, is_manager: bool, target_is_bot: bool) -> tuple[int, str]:
+    """A manager's grant or take: who may, how much, why, and never to a bot."""
+    require_manager(is_manager)
+    value = check_amount(amount)
+    why = check_reason(reason)
+    if target_is_bot:
+        raise InvalidRequest("member", "invalid.is_bot", msg("allowed.person"))
+    return value, why
+
+
 class Credits:
     def __init__(self, db: Database, engine: Engine) -> None:
         self._db = db
@@ -109,11 +119,7 @@ class Credits:
         target_is_bot: bool,
     ) -> int:
         """Give credits; returns the new balance."""
-        require_manager(is_manager)
-        value = check_amount(amount)
-        why = check_reason(reason)
-        if target_is_bot:
-            raise InvalidRequest("member", "invalid.is_bot", msg("allowed.person"))
+        value, why = _check_change(amount, reason, is_manager=is_manager, target_is_bot=target_is_bot)
         await self._engine.balance(guild_id, user_id)  # any welcome grant lands before this one
         async with self._db.transaction() as tx:
             await ledger.grant(tx, guild_id, user_id, value, actor_id=actor_id, reason=why)
@@ -131,11 +137,7 @@ class Credits:
         target_is_bot: bool,
     ) -> int:
         """Take credits back (never below zero); returns the new balance."""
-        require_manager(is_manager)
-        value = check_amount(amount)
-        why = check_reason(reason)
-        if target_is_bot:
-            raise InvalidRequest("member", "invalid.is_bot", msg("allowed.person"))
+        value, why = _check_change(amount, reason, is_manager=is_manager, target_is_bot=target_is_bot)
         async with self._db.transaction() as tx:
             try:
                 await ledger.adjust(tx, guild_id, user_id, -value, actor_id=actor_id, reason=why)

@@ -60,8 +60,7 @@ async def _append(
             (guild_id, user_id, kind, amount, job_id, actor_id, reason, time.time() if now is None else now),
         )
     except sqlite3.IntegrityError as exc:
-        # Only the one-entry-per-job indexes make a replay; a missing job (FOREIGN KEY) is a bug to surface.
-        if job_id is None or exc.sqlite_errorname != "SQLITE_CONSTRAINT_UNIQUE":
+        if job_id is None or not _is_replay(exc):
             raise
         return False
     if amount:
@@ -79,11 +78,12 @@ async def _append(
 
 
 async def balance_in(tx: aiosqlite.Connection, guild_id: int, user_id: int) -> int:
-    async with tx.execute(
-        "SELECT balance FROM balances WHERE guild_id = ? AND user_id = ?", (guild_id, user_id)
-    ) as cur:
-        row = await cur.fetchone()
-    return int(row[0]) if row else 0
+    rows = list(
+        await tx.execute_fetchall(
+            "SELECT balance FROM balances WHERE guild_id = ? AND user_id = ?", (guild_id, user_id)
+        )
+    )
+    return int(rows[0][0]) if rows else 0
 
 
 async def grant(
@@ -111,48 +111,82 @@ async def adjust(
     )
 
 
+def _is_replay(exc: sqlite3.IntegrityError) -> bool:
+    """Only the one-entry-per-job indexes make a replay; a missing job (FOREIGN KEY) is a bug to surface."""
+    return exc.sqlite_errorname == "SQLITE_CONSTRAINT_UNIQUE"
+
+
+_SETTLE_FROM_HOLD = (
+    "INSERT INTO ledger_entries (guild_id, user_id, kind, amount, job_id, actor_id, reason, created_at)"
+    " SELECT guild_id, user_id, ?, ?, job_id, NULL, ?, ? FROM ledger_entries WHERE job_id = ? AND kind = 'hold'"
+)
+
+
 async def hold(tx: aiosqlite.Connection, guild_id: int, user_id: int, job_id: int, cost: int) -> bool:
     """Take ``cost`` from the balance for ``job_id``; raise ``NotEnoughCredits`` if it does not cover it.
 
     False (and nothing written) when ``job_id`` already has a hold: a replay is never refused for lack
-    of credits, since the credits it asks for are the ones it already holds.
+    of credits, since the credits it asks for are the ones it already holds. Two statements on the
+    happy path: the entry (whose unique index catches a replay), then ``UPDATE … WHERE balance >= cost``.
     """
     if cost < 0:
         raise ValueError("a cost cannot be negative")
-    current = await balance_in(tx, guild_id, user_id)
-    if current < cost:
-        if await _held(tx, job_id) is not None:
-            return False  # a replay: the job already holds its cost, whatever the balance is now
-        raise NotEnoughCredits(current, cost)
-    return await _append(tx, guild_id=guild_id, user_id=user_id, kind="hold", amount=-cost, job_id=job_id)
-
-
-async def _held(tx: aiosqlite.Connection, job_id: int) -> tuple[int, int, int] | None:
-    async with tx.execute(
-        "SELECT guild_id, user_id, -amount FROM ledger_entries WHERE job_id = ? AND kind = 'hold'", (job_id,)
-    ) as cur:
-        row = await cur.fetchone()
-    return (int(row[0]), int(row[1]), int(row[2])) if row else None
+    try:
+        await tx.execute(
+            "INSERT INTO ledger_entries (guild_id, user_id, kind, amount, job_id, created_at)"
+            " VALUES (?, ?, 'hold', ?, ?, ?)",
+            (guild_id, user_id, -cost, job_id, time.time()),
+        )
+    except sqlite3.IntegrityError as exc:
+        if _is_replay(exc):
+            return False
+        raise
+    if cost == 0:
+        return True
+    cur = await tx.execute(
+        "UPDATE balances SET balance = balance - ? WHERE guild_id = ? AND user_id = ? AND balance >= ?",
+        (cost, guild_id, user_id, cost),
+    )
+    if cur.rowcount == 0:  # not enough: take the entry back, so nothing is written whatever the caller does
+        await tx.execute("DELETE FROM ledger_entries WHERE job_id = ? AND kind = 'hold'", (job_id,))
+        raise NotEnoughCredits(await balance_in(tx, guild_id, user_id), cost)
+    return True
 
 
 async def capture(tx: aiosqlite.Connection, job_id: int) -> bool:
     """Spend what ``job_id`` holds. False when there is no hold or the job is already settled."""
-    held = await _held(tx, job_id)
-    if held is None:
-        return False
-    guild_id, user_id, _ = held
-    return await _append(tx, guild_id=guild_id, user_id=user_id, kind="capture", amount=0, job_id=job_id)
+    try:
+        cur = await tx.execute(_SETTLE_FROM_HOLD, ("capture", 0, None, time.time(), job_id))
+    except sqlite3.IntegrityError as exc:
+        if _is_replay(exc):
+            return False
+        raise
+    return cur.rowcount == 1
 
 
 async def release(tx: aiosqlite.Connection, job_id: int, reason: str) -> bool:
     """Give back what ``job_id`` holds. False when there is no hold or the job is already settled."""
-    held = await _held(tx, job_id)
-    if held is None:
-        return False
-    guild_id, user_id, cost = held
-    return await _append(
-        tx, guild_id=guild_id, user_id=user_id, kind="release", amount=cost, job_id=job_id, reason=reason
+    rows = list(
+        await tx.execute_fetchall(
+            "SELECT guild_id, user_id, -amount FROM ledger_entries WHERE job_id = ? AND kind = 'hold'",
+            (job_id,),
+        )
     )
+    if not rows:
+        return False
+    guild_id, user_id, cost = (int(v) for v in rows[0])
+    try:
+        await tx.execute(_SETTLE_FROM_HOLD, ("release", cost, reason, time.time(), job_id))
+    except sqlite3.IntegrityError as exc:
+        if _is_replay(exc):
+            return False
+        raise
+    if cost:
+        await tx.execute(
+            "UPDATE balances SET balance = balance + ? WHERE guild_id = ? AND user_id = ?",
+            (cost, guild_id, user_id),
+        )
+    return True
 
 
 async def balance(db: Database, guild_id: int, user_id: int) -> int:

@@ -167,6 +167,8 @@ def job_embed(event: JobEvent, *, now: float | None = None, locale: object = Non
     embed.add_field(name=t("job.field.cost", loc), value=cost_line(job, loc))
     end = job.finished_at or (now if now is not None else time.time())
     embed.add_field(name=t("job.field.elapsed", loc), value=elapsed(end - job.created_at, loc))
+    if job.active and event.eta_seconds is not None:  # from this profile's own history
+        embed.add_field(name=t("job.field.eta", loc), value=elapsed(event.eta_seconds, loc))
     if job.kind == "tvc":
         embed.add_field(name=t("job.field.steps", loc), value=step_lines(job, loc), inline=False)
         if job.storyboard_prompt:

@@ -95,6 +95,7 @@ async def test_the_hold_shows_while_the_job_runs(stack: Stack) -> None:
         lambda m: m.interaction_id == handle.id and bool(m.embeds) and "Rendering" in str(m.embeds)
     )
     assert field(message, "Cost") == "4 credits held"
+    assert field(message, "Ready in about").endswith("s")  # an estimate from the profile's history
     assert await stack.balance() == 6
     await stack.bot.engine.stop()
 

@@ -135,13 +135,9 @@ async def test_export_csv_and_bad_ranges(stack: Stack) -> None:
     rows = list(csv.DictReader(io.StringIO(data.decode())))
     assert [(r["member_id"], r["kind"], r["amount"]) for r in rows] == [(str(stack.member_id), "grant", "7")]
 
-    h = await fake.invoke_slash(
-        "credits-admin export", {"from": "2026-12-02", "to": "2026-12-01"}, user=boss
-    )
+    h = await fake.invoke_slash("credits-admin export", {"from": "2026-12-02", "to": "2026-12-01"}, user=boss)
     assert "is after `to`" in (await reply(fake, h)).content
-    h = await fake.invoke_slash(
-        "credits-admin export", {"from": "2001-01-01", "to": "2001-01-02"}, user=boss
-    )
+    h = await fake.invoke_slash("credits-admin export", {"from": "2001-01-01", "to": "2001-01-02"}, user=boss)
     assert "No credit entries between 2001-01-01 and 2001-01-02" in (await reply(fake, h)).content
     h = await fake.invoke_slash("credits-admin export", {"from": "yesterday"}, user=boss)
     assert "YYYY-MM-DD" in (await reply(fake, h)).content

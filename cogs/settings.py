@@ -72,7 +72,9 @@ class SettingsGroup(
     @app_commands.command(name=L("cmd.settings.show.name"), description=L("cmd.settings.show.description"))
     async def show(self, interaction: discord.Interaction) -> None:
         assert interaction.guild_id is not None
-        await self._show(interaction, await self.settings.get(interaction.guild_id))
+        await self._show(
+            interaction, await self.settings.get(interaction.guild_id, is_manager=is_manager(interaction))
+        )
 
     @app_commands.command(
         name=L("cmd.settings.provider.name"), description=L("cmd.settings.provider.description")

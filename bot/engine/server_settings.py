@@ -18,7 +18,8 @@ class ServerSettings:
         self._db = db
         self._engine = engine
 
-    async def get(self, guild_id: int) -> GuildSettings:
+    async def get(self, guild_id: int, *, is_manager: bool) -> GuildSettings:
+        require_manager(is_manager)
         return await guilds.get(self._db, guild_id)
 
     async def set_provider(

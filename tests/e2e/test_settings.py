@@ -24,7 +24,9 @@ async def test_settings_are_for_managers(stack: Stack) -> None:
     synced = {c["name"]: c for c in fake.commands(stack.guild_id)}
     assert str(synced["settings"]["default_member_permissions"]) == str(1 << 5)
     message = await reply(fake, await fake.invoke_slash("settings show"))
-    assert "Only server managers" in message.content or message.embeds  # show is read-only
+    assert "Only server managers" in message.content
+    shown = await reply(fake, await fake.invoke_slash("settings show", user=owner(fake)))
+    assert "anywhere" in str(shown.embeds) and "everyone" in str(shown.embeds)
     message = await reply(fake, await fake.invoke_slash("settings limits", {"active_per_member": 2}))
     assert "Only server managers" in message.content
     assert (await guilds.get(stack.db, stack.guild_id)).max_active_per_member is None

@@ -188,13 +188,3 @@ async def test_duration_the_profile_does_not_offer_is_refused(ten_seconds_only: 
     stack = ten_seconds_only
     await stack.grant(10)
     await assert_refused(stack, {"prompt": PROMPT, "duration": 15}, "`duration`", "15 s", "Allowed: 10 s")
-
-
-async def test_tier_autocomplete_lists_the_profile_tiers(stack: Stack) -> None:
-    synced = {c["name"]: c for c in stack.discord.commands(stack.guild_id)}
-    assert any(o["name"] == "tier" for o in synced["sora"]["options"])
-    assert stack.bot.engine.provider().capabilities.models == (
-        "sora2",
-        "sora2-pro-standard",
-        "sora2-pro-high",
-    )

@@ -61,6 +61,11 @@ async def read_saved(path: str, limit: int) -> bytes | None:
     return await asyncio.to_thread(read)
 
 
+async def discard(path: str) -> None:
+    """Remove a saved video once Discord holds the copy members use (uploaded with the result)."""
+    await asyncio.to_thread(Path(path).unlink, missing_ok=True)
+
+
 def saved_size(path: str) -> int | None:
     with contextlib.suppress(OSError):
         return Path(path).stat().st_size

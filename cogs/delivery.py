@@ -213,6 +213,8 @@ class Delivery:
         view = buttons.result_view(job, remix=jobs_view.can_remix(self._engine, job))
         try:
             await self._send_result(job, body.content, body.video, view)
+            if body.video is not None and job.video_path:
+                await videos.discard(job.video_path)  # uploaded: the local copy has done its job
         except discord.HTTPException as exc:
             if body.video is None or (exc.status != 413 and exc.code != ENTITY_TOO_LARGE):
                 raise

@@ -3,6 +3,7 @@ token expiry and deletion, and nobody pinged but the requester."""
 
 from __future__ import annotations
 
+import asyncio
 import itertools
 import time
 from collections.abc import AsyncIterator
@@ -200,3 +201,4 @@ async def test_a_video_handed_over_as_bytes_is_uploaded(
             attachment["filename"] == f"video-{job.id}.mp4" and attachment["size"] == byte_vendor.video_size
         )
         assert job.video_url not in result.content  # that link needs the API key: never shown
+        assert not await asyncio.to_thread(Path(job.video_path).exists)  # uploaded: no copy kept

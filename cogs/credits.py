@@ -11,7 +11,9 @@ from discord import app_commands
 from bot.engine.credits import MAX_AMOUNT, Credits, HistoryPage
 from bot.i18n import t
 from bot.i18n.translator import L
+from cogs import render
 from cogs.checks import is_manager
+from storage.jobs import JobRow
 from storage.ledger import Entry
 
 NONE = discord.AllowedMentions.none()
@@ -27,13 +29,19 @@ def reason_words(reason: str, locale: object) -> str:
     return discord.utils.escape_markdown(reason)
 
 
-def entry_line(entry: Entry, jobs: dict[int, str], locale: object = None) -> str:
+def job_label(job: JobRow, locale: object) -> str:
+    """`Text to video · sora2 · 10 s · done`, in the reader's language."""
+    state = t(f"job.state.{job.state}", locale)
+    return f"{render.kind_title(job.kind, locale)} · {job.model} · {job.duration} s · {state}"
+
+
+def entry_line(entry: Entry, jobs: dict[int, JobRow], locale: object = None) -> str:
     sign = "+" if entry.amount > 0 else ""
     amount = f"`{sign}{entry.amount}`" if entry.amount else "`±0`"
     what = t(KIND_WORDS[entry.kind], locale) if entry.kind in KIND_WORDS else entry.kind
     detail = ""
     if entry.job_id is not None:
-        label = f" ({jobs[entry.job_id]})" if entry.job_id in jobs else ""
+        label = f" ({job_label(jobs[entry.job_id], locale)})" if entry.job_id in jobs else ""
         detail = t("ledger.job", locale, id=entry.job_id, label=label)
     if entry.reason and entry.kind in ("grant", "adjust"):
         detail += f" · {reason_words(entry.reason, locale)}"

@@ -18,6 +18,7 @@ from bot.errors import InvalidRequest, UserError
 from bot.i18n import msg
 from storage import guilds, jobs, ledger
 from storage.db import Database
+from storage.jobs import JobRow
 from storage.ledger import Entry
 
 MAX_AMOUNT = 1_000_000
@@ -37,7 +38,7 @@ class HistoryPage:
     entries: list[Entry]
     page: int  # 0-based
     pages: int
-    jobs: dict[int, str]  # job id -> a short label (kind, model, state)
+    jobs: dict[int, JobRow]  # the jobs the entries name, to label them
 
 
 def check_amount(amount: object) -> int:
@@ -96,12 +97,12 @@ class Credits:
         pages = max(1, math.ceil(total / PAGE_SIZE))
         page = min(max(page, 0), pages - 1)
         entries = await ledger.entries(self._db, guild_id, user_id, offset=page * PAGE_SIZE, limit=PAGE_SIZE)
-        labels: dict[int, str] = {}
+        labels: dict[int, JobRow] = {}
         for entry in entries:
             if entry.job_id is not None and entry.job_id not in labels:
                 job = await jobs.get(self._db, entry.job_id)
                 if job is not None:
-                    labels[entry.job_id] = f"{job.kind} · {job.model} · {job.duration} s · {job.state}"
+                    labels[entry.job_id] = job
         return HistoryPage(entries, page, pages, labels)
 
     async def prices(self, guild_id: int) -> list[tuple[str, int, int]]:

@@ -191,3 +191,16 @@ async def test_caps_stop_a_job_before_anything_is_charged(stack: Stack) -> None:
     message = await reply(fake, await fake.invoke_slash("sora", {"prompt": "second"}))
     assert "spending today to 8 credits" in message.content and "allows 5 a day" in message.content
     assert await stack.balance() == 16
+
+
+async def test_history_names_each_entrys_job_in_the_readers_language(stack: Stack) -> None:
+    fake = stack.discord
+    await stack.grant(10)
+    stack.vendor.script_next(TaskScript())
+    job = await stack.settle(await fake.invoke_slash("sora", {"prompt": "a kite over dunes"}))
+    english = (await reply(fake, await fake.invoke_slash("credits history"))).embeds[0]["description"]
+    assert f"job #{job.id} (Text to video · sora2 · 10 s · done)" in english
+    chinese = (await reply(fake, await fake.invoke_slash("credits history", locale="zh-CN"))).embeds[0][
+        "description"
+    ]
+    assert "sora2 · 10 s" in chinese and "Text to video" not in chinese

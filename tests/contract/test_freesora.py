@@ -7,8 +7,6 @@ from __future__ import annotations
 
 import base64
 import logging
-import random
-import socket
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -39,22 +37,15 @@ from bot.providers.freesora import (
     freesora_error,
     sniff_image,
 )
-from bot.providers.http import USER_AGENT, RetryPolicy, VendorHttp
+from bot.providers.http import USER_AGENT, VendorHttp
 from bot.providers.profiles import ProfileError
 from bot.providers.registry import PROVIDER_KINDS, build_provider
+from tests.contract.support import RecordedSleep, closed_port, poll_until_done
 from tests.fakes.freesora import PNG_1X1, FakeClock, FakeFreeSora, TaskScript
 
 PROMPT = "A golden retriever running on a beach at sunset, cinematic light"
 JPEG = b"\xff\xd8\xff\xe0\x00\x10JFIF\x00" + bytes(32)
 STORY = (Shot(scene="A door opens", duration=4), Shot(scene="A cat walks in", duration=6))
-
-
-class RecordedSleep:
-    def __init__(self) -> None:
-        self.delays: list[float] = []
-
-    async def __call__(self, seconds: float) -> None:
-        self.delays.append(seconds)
 
 
 @pytest.fixture
@@ -69,43 +60,8 @@ async def fake(clock: FakeClock) -> AsyncIterator[FakeFreeSora]:
 
 
 @pytest.fixture
-def sleeps() -> RecordedSleep:
-    return RecordedSleep()
-
-
-@pytest.fixture
-async def http(sleeps: RecordedSleep) -> AsyncIterator[VendorHttp]:
-    async with VendorHttp(
-        retry=RetryPolicy(attempts=3, base_delay=0.5, max_delay=4.0), sleep=sleeps, rng=random.Random(7)
-    ) as client:
-        yield client
-
-
-@pytest.fixture
 def provider(fake: FakeFreeSora, http: VendorHttp, clock: FakeClock) -> FreeSoraPro:
     return FreeSoraPro(fake.profile(), http, clock=clock)
-
-
-@pytest.fixture
-def key(fake: FakeFreeSora) -> ApiKey:
-    return fake.api_key()
-
-
-def closed_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-    return port
-
-
-async def poll_until_done(provider: FreeSoraPro, task: RemoteTask, key: ApiKey) -> list[TaskSnapshot]:
-    snaps: list[TaskSnapshot] = []
-    for _ in range(10):
-        snap = await provider.poll(task, key)
-        snaps.append(snap)
-        if snap.state in (TaskState.SUCCEEDED, TaskState.FAILED):
-            return snaps
-    raise AssertionError(f"task did not finish: {snaps}")
 
 
 async def raises(coro: Any) -> ProviderError:

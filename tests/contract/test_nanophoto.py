@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import logging
 import random
-import socket
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -22,7 +21,6 @@ from bot.providers.base import (
     ImageToVideo,
     Orientation,
     ProviderError,
-    RemoteTask,
     Shot,
     StoryboardRequest,
     TaskSnapshot,
@@ -34,20 +32,11 @@ from bot.providers.http import USER_AGENT, RetryPolicy, TransportError, VendorHt
 from bot.providers.nanophoto import NANOPHOTO_ERRORS, NANOPHOTO_PRICES, NanophotoSora, nanophoto_error
 from bot.providers.profiles import ProfileError
 from bot.providers.registry import PROVIDER_KINDS, build_provider
+from tests.contract.support import RecordedSleep, closed_port, poll_until_done
 from tests.fakes.nanophoto import RATE_LIMIT_BODY, FakeClock, FakeNanophoto, TaskScript
 
 PROMPT = "A golden retriever running on a beach at sunset, cinematic light"
 IMAGE = "https://cdn.example.com/attachments/1/2/cat.png"
-
-
-class RecordedSleep:
-    """An injectable ``sleep`` that returns at once and remembers what it was asked."""
-
-    def __init__(self) -> None:
-        self.delays: list[float] = []
-
-    async def __call__(self, seconds: float) -> None:
-        self.delays.append(seconds)
 
 
 @pytest.fixture
@@ -62,44 +51,8 @@ async def fake(clock: FakeClock) -> AsyncIterator[FakeNanophoto]:
 
 
 @pytest.fixture
-def sleeps() -> RecordedSleep:
-    return RecordedSleep()
-
-
-@pytest.fixture
-async def http(sleeps: RecordedSleep) -> AsyncIterator[VendorHttp]:
-    async with VendorHttp(
-        retry=RetryPolicy(attempts=3, base_delay=0.5, max_delay=4.0), sleep=sleeps, rng=random.Random(7)
-    ) as client:
-        yield client
-
-
-@pytest.fixture
 def provider(fake: FakeNanophoto, http: VendorHttp) -> NanophotoSora:
     return NanophotoSora(fake.profile(), http)
-
-
-@pytest.fixture
-def key(fake: FakeNanophoto) -> ApiKey:
-    return fake.api_key()
-
-
-def closed_port() -> int:
-    """A loopback port nobody listens on (connection refused)."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-    return port
-
-
-async def poll_until_done(provider: NanophotoSora, task: RemoteTask, key: ApiKey) -> list[TaskSnapshot]:
-    snaps: list[TaskSnapshot] = []
-    for _ in range(10):
-        snap = await provider.poll(task, key)
-        snaps.append(snap)
-        if snap.state in (TaskState.SUCCEEDED, TaskState.FAILED):
-            return snaps
-    raise AssertionError(f"task did not finish: {snaps}")
 
 
 # --------------------------------------------------------------------------- happy paths

@@ -7,8 +7,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import random
-import socket
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -35,6 +33,7 @@ from bot.providers.base import (
 from bot.providers.http import USER_AGENT, RetryPolicy, VendorHttp
 from bot.providers.nanophoto_tvc import TVC_PRICES, NanophotoTvc, TvcCapabilities
 from bot.providers.profiles import ProfileError
+from tests.contract.support import RecordedSleep, closed_port, poll_until_done
 from tests.fakes.nanophoto_tvc import (
     RATE_LIMIT_BODY,
     STEP_NAMES,
@@ -49,16 +48,6 @@ IMAGE = "https://cdn.example.com/attachments/1/2/shoe.png"
 VOICEOVER = "Just do it. Run further than yesterday."
 
 
-class RecordedSleep:
-    """An injectable ``sleep`` that returns at once and remembers what it was asked."""
-
-    def __init__(self) -> None:
-        self.delays: list[float] = []
-
-    async def __call__(self, seconds: float) -> None:
-        self.delays.append(seconds)
-
-
 @pytest.fixture
 def clock() -> FakeClock:
     return FakeClock()
@@ -71,43 +60,8 @@ async def fake(clock: FakeClock) -> AsyncIterator[FakeNanophotoTvc]:
 
 
 @pytest.fixture
-def sleeps() -> RecordedSleep:
-    return RecordedSleep()
-
-
-@pytest.fixture
-async def http(sleeps: RecordedSleep) -> AsyncIterator[VendorHttp]:
-    async with VendorHttp(
-        retry=RetryPolicy(attempts=3, base_delay=0.5, max_delay=4.0), sleep=sleeps, rng=random.Random(7)
-    ) as client:
-        yield client
-
-
-@pytest.fixture
 def provider(fake: FakeNanophotoTvc, http: VendorHttp) -> NanophotoTvc:
     return NanophotoTvc(fake.profile(), http)
-
-
-@pytest.fixture
-def key(fake: FakeNanophotoTvc) -> ApiKey:
-    return fake.api_key()
-
-
-def closed_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-    return port
-
-
-async def poll_until_done(provider: NanophotoTvc, task: RemoteTask, key: ApiKey) -> list[TaskSnapshot]:
-    snaps: list[TaskSnapshot] = []
-    for _ in range(12):
-        snap = await provider.poll(task, key)
-        snaps.append(snap)
-        if snap.state in (TaskState.SUCCEEDED, TaskState.FAILED):
-            return snaps
-    raise AssertionError(f"task did not finish: {snaps}")
 
 
 def steps(snaps: list[TaskSnapshot]) -> list[tuple[Any, ...]]:

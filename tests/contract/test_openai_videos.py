@@ -16,7 +16,6 @@ import io
 import json
 import logging
 import os
-import random
 import re
 import socket
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
@@ -41,13 +40,12 @@ from bot.providers.base import (
     Orientation,
     ProviderError,
     RemixRequest,
-    RemoteTask,
     TaskSnapshot,
     TaskState,
     TextToVideo,
     TvcRequest,
 )
-from bot.providers.http import USER_AGENT, RetryPolicy, VendorHttp
+from bot.providers.http import USER_AGENT, VendorHttp
 from bot.providers.openai_videos import (
     FAILED_WORDS,
     QUEUED_WORDS,
@@ -58,6 +56,7 @@ from bot.providers.openai_videos import (
     openai_error,
 )
 from bot.providers.profiles import ProfileError
+from tests.contract.support import RecordedSleep, closed_port, poll_until_done
 from tests.fakes.openai_videos import (
     INPAINT_MISMATCH,
     FakeClock,
@@ -217,14 +216,6 @@ def check_exchange(fake: FakeOpenAIVideos) -> list[str]:
 # ------------------------------------------------------------------------------------ fixtures
 
 
-class RecordedSleep:
-    def __init__(self) -> None:
-        self.delays: list[float] = []
-
-    async def __call__(self, seconds: float) -> None:
-        self.delays.append(seconds)
-
-
 FakeFactory = Callable[..., Awaitable[FakeOpenAIVideos]]
 
 
@@ -257,26 +248,8 @@ async def fake(make_fake: FakeFactory) -> FakeOpenAIVideos:
 
 
 @pytest.fixture
-def sleeps() -> RecordedSleep:
-    return RecordedSleep()
-
-
-@pytest.fixture
-async def http(sleeps: RecordedSleep) -> AsyncIterator[VendorHttp]:
-    async with VendorHttp(
-        retry=RetryPolicy(attempts=3, base_delay=0.5, max_delay=4.0), sleep=sleeps, rng=random.Random(7)
-    ) as client:
-        yield client
-
-
-@pytest.fixture
 def provider(fake: FakeOpenAIVideos, http: VendorHttp) -> OpenAIVideos:
     return OpenAIVideos(fake.profile(), http)
-
-
-@pytest.fixture
-def key(fake: FakeOpenAIVideos) -> ApiKey:
-    return fake.api_key()
 
 
 def _image(width: int, height: int, *, mode: str = "RGB", fmt: str = "JPEG") -> bytes:
@@ -327,23 +300,6 @@ async def images() -> AsyncIterator[ImageHost]:
     await host.start()
     yield host
     await host.stop()
-
-
-def closed_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-    return port
-
-
-async def poll_until_done(provider: OpenAIVideos, task: RemoteTask, key: ApiKey) -> list[TaskSnapshot]:
-    snaps: list[TaskSnapshot] = []
-    for _ in range(12):
-        snap = await provider.poll(task, key)
-        snaps.append(snap)
-        if snap.state in (TaskState.SUCCEEDED, TaskState.FAILED):
-            return snaps
-    raise AssertionError(f"task did not finish: {snaps}")
 
 
 async def probe(fake: FakeOpenAIVideos, method: str, path: str, **kwargs: Any) -> tuple[int, Any]:

@@ -527,6 +527,41 @@ class FakeDiscord:
         fake's ``Member``/``Channel``/``Role`` (or an id). Fails loudly if the command was not synced
         or an option is unknown/missing, as the Discord client would not let a member send it.
         """
+        _, channel, _ = self._where(channel_id, user)
+        data = self._command_data(name, options, channel_id, user)
+        return await self._dispatch_interaction(
+            type=2, data=data, channel_id=channel.id, user=user, locale=locale, name=name
+        )
+
+    async def invoke_autocomplete(
+        self,
+        name: str,
+        options: Mapping[str, Any],
+        *,
+        focused: str,
+        channel_id: int | None = None,
+        user: Member | None = None,
+        locale: str = "en-US",
+    ) -> FakeInteraction:
+        """A member typing into ``focused`` (an autocomplete option) of ``/name``; the options typed
+        so far are ``options`` (required ones may still be missing). The bot's choices come back as
+        the handle's ``response_data["choices"]`` once ``wait_for_ack`` returns."""
+        _, channel, _ = self._where(channel_id, user)
+        data = self._command_data(name, options, channel_id, user, focused=focused)
+        return await self._dispatch_interaction(
+            type=4, data=data, channel_id=channel.id, user=user, locale=locale, name=name
+        )
+
+    def _command_data(
+        self,
+        name: str,
+        options: Mapping[str, Any] | None,
+        channel_id: int | None,
+        user: Member | None,
+        *,
+        focused: str | None = None,
+    ) -> JSON:
+        """The ``data`` of an application-command interaction, checked against the synced command."""
         guild, channel, _ = self._where(channel_id, user)
         root, *path = name.split()
         command, scope = self.find_command(root, 1, guild.id)
@@ -539,7 +574,9 @@ class FakeDiscord:
                 raise LookupError(f"/{root} has no subcommand {part!r}")
             chain.append(sub)
             definitions = sub.get("options") or []
-        leaf = self._build_options(definitions, dict(options or {}), resolved, guild, channel)
+        leaf = self._build_options(
+            definitions, dict(options or {}), resolved, guild, channel, focused=focused
+        )
         for sub in reversed(chain):
             leaf = [{"type": sub["type"], "name": sub["name"], "options": leaf}]
         data: JSON = {"id": command["id"], "name": root, "type": 1, "options": leaf}
@@ -547,23 +584,42 @@ class FakeDiscord:
             data["resolved"] = resolved
         if scope is not None:
             data["guild_id"] = str(scope)
-        return await self._dispatch_interaction(
-            type=2, data=data, channel_id=channel.id, user=user, locale=locale, name=name
-        )
+        return data
 
     def _build_options(
-        self, definitions: list[JSON], values: dict[str, Any], resolved: JSON, guild: Guild, channel: Channel
+        self,
+        definitions: list[JSON],
+        values: dict[str, Any],
+        resolved: JSON,
+        guild: Guild,
+        channel: Channel,
+        *,
+        focused: str | None = None,
     ) -> list[JSON]:
         unknown = set(values) - {d["name"] for d in definitions}
         if unknown:
             raise LookupError(
                 f"unknown options {sorted(unknown)}; synced: {[d['name'] for d in definitions]}"
             )
+        if focused is not None:
+            target = next((d for d in definitions if d["name"] == focused), None)
+            if target is None or not target.get("autocomplete"):
+                raise LookupError(f"option {focused!r} is not an autocomplete option")
         result = []
         for definition in definitions:
             option_name, kind = definition["name"], definition["type"]
+            if option_name == focused:  # being typed: the partial text, whatever its type
+                result.append(
+                    {
+                        "name": option_name,
+                        "type": kind,
+                        "value": str(values.get(option_name, "")),
+                        "focused": True,
+                    }
+                )
+                continue
             if option_name not in values:
-                if definition.get("required"):
+                if definition.get("required") and focused is None:
                     raise ValueError(f"option {option_name!r} is required")
                 continue
             value = values[option_name]

@@ -10,6 +10,7 @@ was.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import functools
 import json
 import logging
@@ -113,6 +114,9 @@ class Engine:
         self._tasks: dict[int, asyncio.Task[None]] = {}
         self._queues = {name: FairQueue() for name in self._profiles}
         self._turns: dict[int, asyncio.Future[ApiKey]] = {}  # queued job -> the key it is given
+        # A queued job's row changes only by leaving the queue, so the row it was queued with is
+        # what its position updates show: no database read per waiting job per dispatch.
+        self._queued_rows: dict[int, JobRow] = {}
         self._work = {name: asyncio.Event() for name in self._profiles}
         self._dispatchers: dict[str, asyncio.Task[None]] = {}
         self._history = History()
@@ -273,6 +277,8 @@ class Engine:
     async def attach_message(self, job_id: int, message_id: int) -> None:
         """Remember which Discord message shows this job (a new one if the old was deleted)."""
         await jobs.update(self._db, job_id, message_id=message_id)
+        if job_id in self._queued_rows:
+            self._queued_rows[job_id] = dataclasses.replace(self._queued_rows[job_id], message_id=message_id)
 
     async def mark_delivered(self, job_id: int) -> None:
         await jobs.update(self._db, job_id, delivered_at=self._clock.now())
@@ -338,6 +344,7 @@ class Engine:
             while queue.pop() is not None:
                 pass
         self._turns.clear()
+        self._queued_rows.clear()
 
     async def wait_idle(self) -> None:
         """Wait until no job is being driven (tests and graceful shutdown)."""
@@ -361,6 +368,7 @@ class Engine:
         """Put ``job`` in its profile's line; its driver awaits the key the dispatcher gives it."""
         self._queues[job.profile].push(job.id, job.guild_id, job.user_id, front=front)
         self._turns[job.id] = asyncio.get_running_loop().create_future()
+        self._queued_rows[job.id] = job
         self._work[job.profile].set()
         if job.profile not in self._dispatchers:
             self._dispatchers[job.profile] = asyncio.create_task(
@@ -369,6 +377,7 @@ class Engine:
 
     def _dequeue(self, job: JobRow) -> None:
         self._queues[job.profile].remove(job.id)
+        self._queued_rows.pop(job.id, None)
         turn = self._turns.pop(job.id, None)
         if turn is not None and turn.done() and not turn.cancelled():
             self._pools[job.profile].release_task(turn.result().name)  # given a key it never used
@@ -384,13 +393,16 @@ class Engine:
                 await work.wait()
             key = await pool.acquire_task()
             job_id = queue.pop()
+            if job_id is not None:
+                self._queued_rows.pop(job_id, None)
             turn = self._turns.get(job_id) if job_id is not None else None
             if turn is None or turn.done():
                 pool.release_task(key.name)  # the line emptied (a cancel) while waiting for a key
                 continue
             turn.set_result(key)
             for waiting in queue.order(POSITION_UPDATES):  # everyone behind moved up one place
-                await self._emit(await self._job(waiting))
+                row = self._queued_rows.get(waiting)
+                await self._emit(row if row is not None else await self._job(waiting))
 
     async def _drive(self, job_id: int) -> None:
         job = await self._job(job_id)

@@ -204,3 +204,42 @@ async def test_history_names_each_entrys_job_in_the_readers_language(stack: Stac
         "description"
     ]
     assert "sora2 · 10 s" in chinese and "Text to video" not in chinese
+
+
+async def test_bad_pricing_settings_are_refused_and_change_nothing(stack: Stack) -> None:
+    fake = stack.discord
+    boss = owner(fake)
+    for value in (0.0, 250.0):
+        message = await reply(
+            fake, await fake.invoke_slash("credits-admin multiplier", {"value": value}, user=boss)
+        )
+        assert "`multiplier`" in message.content and "0.1 to 100" in message.content
+    bad_model = await reply(
+        fake,
+        await fake.invoke_slash(
+            "credits-admin price", {"model": "sora9", "duration": 10, "credits": 5}, user=boss
+        ),
+    )
+    assert "`model`" in bad_model.content and "sora2, sora2-pro-standard, sora2-pro-high" in bad_model.content
+    bad_duration = await reply(
+        fake,
+        await fake.invoke_slash(
+            "credits-admin price", {"model": "sora2", "duration": 12, "credits": 5}, user=boss
+        ),
+    )
+    assert "`duration`" in bad_duration.content and "10, 15" in bad_duration.content
+    settings = await guilds.get(stack.db, stack.guild_id)
+    assert settings.price_multiplier == 1.0 and settings.prices == {}
+
+
+async def test_allowance_zero_turns_it_off(stack: Stack) -> None:
+    fake = stack.discord
+    boss = owner(fake)
+    await reply(
+        fake, await fake.invoke_slash("credits-admin allowance", {"amount": 12, "period": "month"}, user=boss)
+    )
+    off = await reply(fake, await fake.invoke_slash("credits-admin allowance", {"amount": 0}, user=boss))
+    assert "turned off" in off.content.lower()
+    settings = await guilds.get(stack.db, stack.guild_id)
+    assert settings.allowance_amount is None and settings.allowance_period is None
+    assert "**0**" in (await reply(fake, await fake.invoke_slash("credits balance"))).content

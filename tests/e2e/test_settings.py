@@ -83,3 +83,16 @@ async def test_generation_only_where_and_by_whom_the_server_allows(stack: Stack)
     await stack.grant(50, user_id=fake.owner.id)
     job = await stack.settle(await fake.invoke_slash("sora", {"prompt": "a red balloon"}, user=boss))
     assert job.state == "succeeded"
+
+
+async def test_a_channel_can_be_allowed_and_then_removed(stack: Stack) -> None:
+    fake = stack.discord
+    boss = owner(fake)
+    general = next(c for c in fake.guild.channels.values() if c.name == "general")
+    await reply(fake, await fake.invoke_slash("settings channel", {"channel": general.id}, user=boss))
+    assert (await guilds.get(stack.db, stack.guild_id)).allowed_channels == (general.id,)
+    shown = await reply(
+        fake, await fake.invoke_slash("settings channel", {"channel": general.id, "allow": False}, user=boss)
+    )
+    assert (await guilds.get(stack.db, stack.guild_id)).allowed_channels == ()
+    assert "anywhere" in str(shown.embeds)

@@ -1,10 +1,10 @@
 """Interactions benchmark: how fast 50 ``/sora`` commands sent at once are acknowledged.
 
 Why: Discord drops an interaction that is not acknowledged within 3 seconds, and the member sees
-"The application did not respond". ``cogs.checks.launch`` is ordered so that only the cheap checks run
+"The application did not respond". ``cogs.launch.launch`` is ordered so that only the cheap checks run
 before the deferral — channel permissions and server access, the quote, and the credit precheck (one
 short SQLite transaction) — and the rest runs after it: the provider's ``preflight`` and
-``engine.enqueue`` (the job row and the credit hold in one ``BEGIN IMMEDIATE`` transaction, then the
+``engine.admission.enqueue`` (the job row and the credit hold in one ``BEGIN IMMEDIATE`` transaction, then the
 engine's bookkeeping). This measures what that order buys when a burst arrives: the issue's target is an acknowledgement p99
 under 100 ms (a 30× margin on Discord's window).
 
@@ -24,13 +24,13 @@ A round: a fresh stack, one warm-up ``/sora`` (not counted), then 50 distinct me
 latency** = the fake's clock when it received the interaction callback (``POST
 /interactions/{id}/{token}/callback``, here the deferral) − its clock when it sent the
 INTERACTION_CREATE frame (``FakeInteraction.ack_latency``). All waits are bounded (30 s). Also
-recorded: dispatch → ``engine.enqueue`` returned (the job and its hold committed), to show the work is
+recorded: dispatch → ``engine.admission.enqueue`` returned (the job and its hold committed), to show the work is
 moved after the acknowledgement, not skipped. Rounds alternate ours / naive, each on its own fresh
 stack; latencies of all rounds are pooled (5 × 50 = 250 per side; ``--quick``: 1 round) and the
 target is judged on the pooled p99; the median and worst of the per-round p99s show the spread.
 
 **Naive** = the same bot, the same engine and the same checks, with ``/sora`` written the
-straightforward way: check, quote, precheck, **preflight, ``engine.enqueue`` — then** defer (and attach the
+straightforward way: check, quote, precheck, **preflight, ``engine.admission.enqueue`` — then** defer (and attach the
 deferral's message to the job afterwards). It is ``NaiveBot`` below: ``SoraBot`` with ``SoraCog``
 swapped for ``NaiveSoraCog`` (same command, same options). One difference favours naive: its jobs
 are not shown by the delivery (its progress message edits would race the missing acknowledgement),
@@ -64,13 +64,13 @@ from discord.ext import commands
 from bot.app import SoraBot
 from bot.config import Settings
 from bot.engine.engine import Engine
-from bot.i18n.translator import L
 from bot.providers.base import MAX_PROMPT_CHARS, Kind, Orientation, parse_request
 from bot.providers.http import VendorHttp
 from bot.providers.profiles import Timing
 from bot.providers.registry import build_provider
-from cogs.checks import origin_from, profile_for, require_allowed
+from cogs.launch import origin_from, require_allowed
 from cogs.sora import DURATIONS, ORIENTATIONS, SoraCog
+from cogs.translator import L
 from storage import ledger
 from storage.db import Database
 from tests.fakes.discord import FakeDiscord, FakeInteraction
@@ -135,12 +135,11 @@ class NaiveSoraCog(commands.Cog):
         fields = {"kind": Kind.TEXT, "prompt": prompt, "duration": duration, "orientation": orientation}
         options = {"high_quality": high_quality, "watermark": watermark, "private": private}
         request = parse_request({**fields, "model": tier, "options": options})
-        profile_for(self.engine, Kind.TEXT)
         await require_allowed(self.engine, interaction)
-        quote = await self.engine.quote(request, interaction.guild_id)
-        await self.engine.precheck(interaction.guild_id, interaction.user.id, quote)
-        await self.engine.preflight(request, quote)
-        job = await self.engine.enqueue(origin_from(interaction, None), request, quote.profile)
+        quote = await self.engine.admission.quote(request, interaction.guild_id)
+        await self.engine.admission.precheck(interaction.guild_id, interaction.user.id, quote)
+        await self.engine.admission.preflight(request, quote)
+        job = await self.engine.admission.enqueue(origin_from(interaction, None), request, quote.profile)
         callback = await interaction.response.defer(thinking=True)
         if callback.message_id is not None:
             await self.engine.attach_message(job.id, callback.message_id)
@@ -151,7 +150,7 @@ class NaiveBot(SoraBot):
 
     def __init__(self, settings: Settings, engine: Engine) -> None:
         super().__init__(settings, engine)
-        engine._observers.remove(self.delivery)  # bench-only peek: see the module docstring
+        engine.events.unsubscribe(self.delivery)  # the naive side does not follow jobs
 
     async def add_cog(self, cog: commands.Cog, /, **kwargs: Any) -> None:
         await super().add_cog(NaiveSoraCog(self.engine) if isinstance(cog, SoraCog) else cog, **kwargs)
@@ -205,12 +204,12 @@ async def running_bot(
 
 
 class Enqueued:
-    """When ``engine.enqueue`` returned, per interaction token (an instance-level wrapper on the engine)."""
+    """When ``engine.admission.enqueue`` returned, per interaction token (an instance-level wrapper on the engine)."""
 
     def __init__(self, engine: Engine) -> None:
         self.at: dict[str, float] = {}
         self._changed = asyncio.Event()
-        enqueue = engine.enqueue
+        enqueue = engine.admission.enqueue
 
         async def timed(origin: Any, *args: Any, **kwargs: Any) -> Any:
             job = await enqueue(origin, *args, **kwargs)
@@ -219,7 +218,7 @@ class Enqueued:
                 self._changed.set()
             return job
 
-        engine.enqueue = timed  # type: ignore[method-assign]
+        engine.admission.enqueue = timed  # type: ignore[method-assign]
 
     async def wait_for(self, tokens: Sequence[str]) -> None:
         while not all(t in self.at for t in tokens):

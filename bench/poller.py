@@ -63,8 +63,9 @@ from pydantic import SecretStr
 
 from bench.sim_vendor import SimVendor, sim_profile
 from bench.virtual_clock import ScaledClock, VirtualClock
+from bot.engine.admission import JobOrigin
 from bot.engine.clock import Clock
-from bot.engine.engine import Engine, JobOrigin
+from bot.engine.engine import Engine
 from bot.engine.events import JobEvent
 from bot.providers.base import ApiKey, TextToVideo, VideoProvider
 from bot.providers.http import VendorHttp
@@ -78,7 +79,8 @@ NAIVE_INTERVAL = 5.0
 HOUR = 3600.0
 BUDGET_JOBS, BUDGET_PER_HOUR, BUDGET_GEN = 60, 100, (60.0, 180.0)
 SCALE_GEN = (60.0, 480.0)
-# providers.example.toml's nanophoto profile (PROVIDERS.md §1.6); the /v1/videos adapter's timing (§3.5)
+# providers.example.toml's nanophoto profile (docs/vendors.md, "nanophoto: common rules", A9);
+# the /v1/videos adapter's timing (docs/vendors.md, "OpenAI-compatible /v1/videos")
 NANO_TIMING = Timing(first_poll=60, poll_interval=15, timeout=1200)
 OPENAI_TIMING = OPENAI_VIDEOS_TIMING
 GUILDS, MEMBERS_PER_GUILD = 10, 20
@@ -190,7 +192,7 @@ async def _enqueue_all(engine: Engine, jobs: Sequence[JobOrigin]) -> None:
     await _grant(engine.db, jobs)
     request = TextToVideo(prompt="a paper boat on a rainy street", duration=10)
     for origin in jobs:
-        await engine.enqueue(origin, request)
+        await engine.admission.enqueue(origin, request)
 
 
 async def virtual_run(
@@ -364,7 +366,7 @@ async def resources_one(tmp: Path, n_jobs: int, factor: float, *, naive: bool, t
             cpu0, wall0 = time.process_time(), time.perf_counter()
             request = TextToVideo(prompt="a paper boat on a rainy street", duration=10)
             for origin in jobs:
-                await engine.enqueue(origin, request)
+                await engine.admission.enqueue(origin, request)
             while len(watch.ended) < n_jobs and time.perf_counter() - wall0 < real_limit:
                 await asyncio.sleep(0.02)
                 peak_rss = max(peak_rss, _rss())

@@ -5,9 +5,9 @@ of two styles:
 
 * ``"nanophoto"``: status words only (``progress`` is a stage text, so ``progress_pct`` is None);
   with ``per_hour`` set the *vendor itself* enforces a rolling hour per key, counting create and
-  status calls alike (PROVIDERS.md §1.1), and answers over-limit calls with the documented 429
-  (``ProviderError(http_status=429, retryable=True)``). Only accepted calls fill the window — the
-  reading most generous to a client that keeps calling after a 429.
+  status calls alike (docs/vendors.md, "nanophoto: common rules"), and answers over-limit calls
+  with the documented 429 (``ProviderError(http_status=429, retryable=True)``). Only accepted calls
+  fill the window — the reading most generous to a client that keeps calling after a 429.
 * ``"openai"``: ``progress_pct = floor(100 * elapsed / T)`` while running, as an integer, the way
   ``/v1/videos`` reports it.
 

@@ -247,9 +247,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:  # a signal before the handlers were installed
         pass
     except Exception as exc:
-        import discord
+        from bot.app import is_login_failure  # only after the bot ran, so the other commands skip discord.py
 
-        if isinstance(exc, discord.LoginFailure):
+        if is_login_failure(exc):
             print(
                 'soracord: Discord refused DISCORD_TOKEN; check it (README.md, section "Configuration").',
                 file=sys.stderr,

@@ -5,13 +5,14 @@ from __future__ import annotations
 import logging
 
 import discord
+from discord import app_commands
 from discord.ext import commands
 
 from bot.config import Settings
 from bot.engine.credits import Credits
 from bot.engine.engine import Engine
 from bot.engine.server_settings import ServerSettings
-from bot.i18n.translator import SoraTranslator
+from bot.logs import tag_interaction
 from cogs.animate import AnimateCog
 from cogs.buttons import JobButton
 from cogs.credits import CreditsAdminGroup, CreditsGroup
@@ -21,9 +22,23 @@ from cogs.jobs import JobsGroup
 from cogs.settings import SettingsGroup
 from cogs.sora import SoraCog
 from cogs.storyboard import StoryboardCog
+from cogs.translator import SoraTranslator
 from cogs.tvc import TvcCog
 
 log = logging.getLogger(__name__)
+
+
+def is_login_failure(exc: BaseException) -> bool:
+    """Discord refused the token (the one start-up failure the operator fixes in settings)."""
+    return isinstance(exc, discord.LoginFailure)
+
+
+class SoraTree(app_commands.CommandTree[discord.Client]):
+    """The command tree; tags every log line of a command with its interaction id."""
+
+    async def interaction_check(self, interaction: discord.Interaction, /) -> bool:
+        tag_interaction(interaction.id)
+        return True
 
 
 class SoraBot(commands.Bot):
@@ -37,6 +52,7 @@ class SoraBot(commands.Bot):
             intents=intents,
             allowed_mentions=discord.AllowedMentions.none(),
             help_command=None,
+            tree_cls=SoraTree,
         )
         self.settings = settings
         self.engine = engine

@@ -6,8 +6,9 @@ a friendly message with a reference id (see ``cogs/errors.py``).
 
 A ``UserError`` carries a catalog key and its parameters (``bot.i18n``) and is rendered in the
 member's locale where it is shown (``render(locale)``); ``message`` is the en-US rendering, for logs.
-Text that is not shaped like a key (``UserError("--image: no such file")`` in the operator CLI) is
-kept as it is, untranslated; a key-shaped string missing from the catalogs raises ``KeyError``.
+Text that is not a catalog key (``UserError("--image: no such file")`` in the operator CLI, or
+words that merely look like a key, ``"config.toml"``) is kept as it is, untranslated. That every
+key the code names exists is checked by the i18n tests, not at run time.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ class UserError(Exception):
     """A problem the member (or an admin) can act on, phrased for them in any catalog language."""
 
     def __init__(self, key: str, /, **params: Any) -> None:
-        if not is_key(key):  # plain words (operator tools): shown as they are, in every language
+        if not (is_key(key) and has(key, EN)):  # plain words: shown as they are, in every language
             key, params = "common.literal", {"text": key}
         self.key = key
         self.params = params

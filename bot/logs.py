@@ -59,6 +59,12 @@ def log_context(*, job_id: int | None = None, interaction_id: int | None = None)
             var.reset(token)
 
 
+def tag_interaction(interaction_id: int) -> None:
+    """Tag the rest of the current task (one interaction's handler, and the tasks it starts) with
+    ``interaction_id``. discord.py runs each interaction in a task of its own, so nothing leaks."""
+    interaction_id_var.set(interaction_id)
+
+
 class Redactor:
     """Replaces known secrets and credential-shaped text in a string."""
 

@@ -77,15 +77,6 @@ def image_mime(data: bytes) -> str:
     return PNG if data.startswith(b"\x89PNG\r\n\x1a\n") else JPEG
 
 
-def image_size(data: bytes) -> tuple[int, int]:
-    """``(width, height)`` of an encoded image; raises ``ImageError`` when it cannot be read."""
-    try:
-        with Image.open(io.BytesIO(data)) as img:
-            return img.width, img.height
-    except (UnidentifiedImageError, OSError, ValueError):
-        raise ImageError("media.not_readable") from None
-
-
 def _has_alpha(img: Image.Image) -> bool:
     """True when some pixel is not fully opaque (an all-opaque alpha channel is dropped)."""
     if img.mode == "P" and "transparency" in img.info:

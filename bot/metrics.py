@@ -27,13 +27,14 @@ from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, H
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
 
+from storage import jobs
+from storage.states import JobState
+
 if TYPE_CHECKING:
     from bot.providers.profiles import ProviderProfile
     from storage.db import Database
 
 log = logging.getLogger(__name__)
-
-JOB_STATES = ("queued", "submitting", "running", "succeeded", "failed", "timed_out", "cancelled")
 
 REGISTRY = CollectorRegistry(auto_describe=True)
 
@@ -132,13 +133,10 @@ class JobStateCollector(Collector):
 
     def __init__(self, db: Database) -> None:
         self._db = db
-        self._counts: dict[str, int] = dict.fromkeys(JOB_STATES, 0)
+        self._counts: dict[JobState, int] = dict.fromkeys(JobState, 0)
 
     async def refresh(self) -> None:
-        rows = await self._db.fetchall("SELECT state, COUNT(*) AS n FROM jobs GROUP BY state")
-        counts = dict.fromkeys(JOB_STATES, 0)
-        counts.update({str(row["state"]): int(row["n"]) for row in rows})
-        self._counts = counts
+        self._counts = await jobs.counts_by_state(self._db)
 
     def describe(self) -> Iterator[GaugeMetricFamily]:
         yield GaugeMetricFamily("soracord_jobs", "Jobs in the database by state.", labels=["state"])
@@ -146,7 +144,7 @@ class JobStateCollector(Collector):
     def collect(self) -> Iterator[GaugeMetricFamily]:
         family = GaugeMetricFamily("soracord_jobs", "Jobs in the database by state.", labels=["state"])
         for state, n in self._counts.items():
-            family.add_metric([state], n)
+            family.add_metric([state.value], n)
         yield family
 
 

@@ -13,17 +13,16 @@ from discord.ext import commands
 from bot.engine.engine import Engine
 from bot.errors import UserError
 from bot.i18n import t
-from bot.i18n.translator import L
 from bot.providers.base import MAX_PROMPT_CHARS, ImageToVideo, Kind, parse_request
-from cogs.checks import (
+from cogs.errors import respond_error
+from cogs.launch import (
     PendingImage,
     image_from_attachment,
     image_from_url,
     launch,
-    modal_error,
-    profile_for,
     require_allowed,
 )
+from cogs.translator import L
 
 MENU_NAME = "Animate with Sora"  # the en-US name; zh-CN comes from the catalog (cmd.animate.name)
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".webp", ".gif", ".heic", ".avif", ".bmp")
@@ -69,7 +68,7 @@ class AnimateModal(discord.ui.Modal):
         await launch(self.engine, interaction, request, profile=self.profile, image=self.image)
 
     async def on_error(self, interaction: discord.Interaction, error: Exception) -> None:  # type: ignore[override]
-        await modal_error(interaction, error)
+        await respond_error(interaction, error)
 
 
 class AnimateCog(commands.Cog):
@@ -90,11 +89,10 @@ class AnimateCog(commands.Cog):
             raise UserError("errors.guild_only_menu")
         image = find_image(message)
         await require_allowed(self.engine, interaction)
-        profile_for(self.engine, Kind.IMAGE)  # plain words when no provider makes this kind
         # Price and credits now (the prompt does not change them), before the member types anything.
         probe = ImageToVideo(prompt="animate", image_url=image.url)
-        quote = await self.engine.quote(probe, interaction.guild_id)
-        await self.engine.precheck(interaction.guild_id, interaction.user.id, quote)
+        quote = await self.engine.admission.quote(probe, interaction.guild_id)
+        await self.engine.admission.precheck(interaction.guild_id, interaction.user.id, quote)
         await interaction.response.send_modal(
             AnimateModal(self.engine, quote.profile, image, message.content, interaction.locale)
         )

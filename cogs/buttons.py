@@ -14,14 +14,17 @@ from typing import Any
 
 import discord
 
-from bot.engine import jobs_view
-from bot.engine.engine import Engine, Quote
+from bot.engine import member_jobs
+from bot.engine.admission import Quote
+from bot.engine.engine import Engine
+from bot.engine.views import JobView
 from bot.i18n import EN, resolve, t
-from bot.providers.base import MAX_PROMPT_CHARS, GenerationRequest
+from bot.logs import tag_interaction
+from bot.providers.base import MAX_PROMPT_CHARS, AnyRequest
 from cogs import render
-from cogs.checks import is_manager, origin_from
-from cogs.errors import friendly
-from storage.jobs import JobRow
+from cogs.errors import respond_error
+from cogs.launch import is_manager, origin_from
+from storage.states import JobState
 
 log = logging.getLogger(__name__)
 NONE = discord.AllowedMentions.none()
@@ -46,29 +49,12 @@ def engine_of(interaction: discord.Interaction) -> Engine:
     return engine
 
 
-async def report(interaction: discord.Interaction, error: BaseException) -> None:
-    """The buttons' error path, like ``cogs.errors.on_tree_error``: friendly, ephemeral, logged."""
-    message, ref = friendly(error, interaction.locale)
-    if ref is not None:
-        log.error("button/modal failed (ref %s, interaction %s)", ref, interaction.id, exc_info=error)
-    try:
-        if interaction.response.is_done():
-            if interaction.response.type is discord.InteractionResponseType.deferred_channel_message:
-                await interaction.edit_original_response(content=message, embed=None, allowed_mentions=NONE)
-            else:
-                await interaction.followup.send(message, ephemeral=True, allowed_mentions=NONE)
-        else:
-            await interaction.response.send_message(message, ephemeral=True, allowed_mentions=NONE)
-    except discord.HTTPException:
-        log.warning("could not tell interaction %s about its error (ref %s)", interaction.id, ref)
-
-
 # ---- views delivery attaches ---------------------------------------------------------------------
 
 
-def progress_view(job: JobRow, locale: object = None) -> discord.ui.View | None:
+def progress_view(job: JobView, locale: object = None) -> discord.ui.View | None:
     """Cancel while the job waits in the queue; nothing once it has started. Labels in the job's locale."""
-    if job.state != "queued":
+    if job.state is not JobState.QUEUED:
         return None
     loc = job.locale if locale is None else locale
     view = discord.ui.View(timeout=None)
@@ -76,7 +62,7 @@ def progress_view(job: JobRow, locale: object = None) -> discord.ui.View | None:
     return view
 
 
-def result_view(job: JobRow, *, remix: bool, locale: object = None) -> discord.ui.View:
+def result_view(job: JobView, *, remix: bool, locale: object = None) -> discord.ui.View:
     loc = job.locale if locale is None else locale
     view = discord.ui.View(timeout=None)
     view.add_item(JobButton("again", job.id, loc))
@@ -101,7 +87,7 @@ class JobButton(discord.ui.DynamicItem[discord.ui.Button[discord.ui.View]], temp
         )
         self.action = action
         self.job_id = job_id
-        self.job: JobRow | None = None
+        self.job: JobView | None = None
 
     @classmethod
     async def from_custom_id(
@@ -114,7 +100,8 @@ class JobButton(discord.ui.DynamicItem[discord.ui.Button[discord.ui.View]], temp
         return cls(str(match["action"]), int(match["job_id"]))
 
     async def interaction_check(self, interaction: discord.Interaction, /) -> bool:
-        job = await jobs_view.find(engine_of(interaction), interaction.guild_id or 0, self.job_id)
+        tag_interaction(interaction.id)
+        job = await member_jobs.find(engine_of(interaction), interaction.guild_id or 0, self.job_id)
         if job is None:
             await interaction.response.send_message(
                 t("button.unknown_job", interaction.locale, id=self.job_id),
@@ -122,7 +109,7 @@ class JobButton(discord.ui.DynamicItem[discord.ui.Button[discord.ui.View]], temp
                 allowed_mentions=NONE,
             )
             return False
-        if not jobs_view.may_act(job, interaction.user.id, is_manager=is_manager(interaction)):
+        if not member_jobs.may_act(job, interaction.user.id, is_manager=is_manager(interaction)):
             await interaction.response.send_message(
                 t("button.not_yours", interaction.locale, user_id=job.user_id, id=job.id),
                 ephemeral=True,
@@ -140,7 +127,7 @@ class JobButton(discord.ui.DynamicItem[discord.ui.Button[discord.ui.View]], temp
                     embed=details_embed(self.job, interaction.locale), ephemeral=True, allowed_mentions=NONE
                 )
             elif self.action == "cancel":
-                outcome = await jobs_view.cancel(engine_of(interaction), self.job)
+                outcome = await member_jobs.cancel(engine_of(interaction), self.job)
                 await interaction.response.send_message(
                     outcome.message.render(interaction.locale), ephemeral=True, allowed_mentions=NONE
                 )
@@ -149,44 +136,43 @@ class JobButton(discord.ui.DynamicItem[discord.ui.Button[discord.ui.View]], temp
             elif self.action == "remix":
                 await ask_remix(interaction, self.job)
         except Exception as exc:
-            await report(interaction, exc)
+            await respond_error(interaction, exc)
 
 
 # ---- Details --------------------------------------------------------------------------------------
 
 
-def details_embed(job: JobRow, locale: object = None) -> discord.Embed:
+def details_embed(job: JobView, locale: object = None) -> discord.Embed:
     """The job's details for whoever pressed Details, in their locale (the job's when not given)."""
     loc = job.locale if locale is None else locale
-    request = job.request
-    text = str(request.get("prompt") or request.get("ad_theme") or "")
+    text = job.text
     embed = discord.Embed(
         title=t("details.title", loc, id=job.id, kind=render.kind_title(job.kind, loc)),
         description=text[:4000] or None,
         colour=render.COLOURS.get(job.state, discord.Colour.default()),
     )
-    state = job.state if resolve(loc) == EN else jobs_view.state_words(job.state, loc)
-    embed.add_field(name=t("details.state", loc), value=f"{jobs_view.STATE_EMOJI.get(job.state, '')} {state}")
+    state = job.state.value if resolve(loc) == EN else render.state_words(job.state, loc)
+    embed.add_field(name=t("details.state", loc), value=f"{render.STATE_EMOJI[job.state]} {state}")
     embed.add_field(name=t("details.requested_by", loc), value=f"<@{job.user_id}>")
     embed.add_field(name=t("details.profile", loc), value=job.profile)
     embed.add_field(name=t("details.model", loc), value=job.model)
     embed.add_field(name=t("details.duration", loc), value=t("details.seconds", loc, seconds=job.duration))
     embed.add_field(
         name=t("details.orientation", loc),
-        value=render.orientation_word(request.get("orientation", "—"), loc),
+        value=render.orientation_word(job.orientation, loc),
     )
     embed.add_field(name=t("details.cost", loc), value=render.cost_line(job, loc))
     embed.add_field(name=t("details.remote_id", loc), value=f"`{job.remote_id}`" if job.remote_id else "—")
     times = "\n".join(
         f"{t(label, loc)}: <t:{int(at)}:f>" if at is not None else f"{t(label, loc)}: —"
-        for label, at in jobs_view.timings(job)
+        for label, at in job.timings()
     )
-    spans = " · ".join(f"{t(label, loc)} {render.elapsed(s, loc)}" for label, s in jobs_view.durations(job))
+    spans = " · ".join(f"{t(label, loc)} {render.elapsed(s, loc)}" for label, s in job.spans())
     embed.add_field(
         name=t("details.timings", loc), value=times + (f"\n{spans}" if spans else ""), inline=False
     )
     why = render.error_text(job, loc)
-    if why and job.state != "succeeded":
+    if why and job.state is not JobState.SUCCEEDED:
         embed.add_field(name=t("details.why", loc), value=why[:1000], inline=False)
     return embed
 
@@ -194,14 +180,14 @@ def details_embed(job: JobRow, locale: object = None) -> discord.Embed:
 # ---- Again ----------------------------------------------------------------------------------------
 
 
-async def ask_again(interaction: discord.Interaction, job: JobRow) -> None:
+async def ask_again(interaction: discord.Interaction, job: JobView) -> None:
     """Show what making the job again costs; the member confirms on an ephemeral message."""
     assert interaction.guild_id is not None
     engine = engine_of(interaction)
-    request = jobs_view.request_of(job)
-    quote = await engine.quote(request, interaction.guild_id, job.profile)
-    await engine.precheck(interaction.guild_id, interaction.user.id, quote)
-    balance = await engine.balance(interaction.guild_id, interaction.user.id)
+    request = job.request
+    quote = await engine.admission.quote(request, interaction.guild_id, job.profile)
+    await engine.admission.precheck(interaction.guild_id, interaction.user.id, quote)
+    balance = await engine.admission.balance(interaction.guild_id, interaction.user.id)
     view = ConfirmAgain(engine, job, request, quote, interaction)
     loc = interaction.locale
     await interaction.response.send_message(
@@ -211,7 +197,7 @@ async def ask_again(interaction: discord.Interaction, job: JobRow) -> None:
             id=job.id,
             model=quote.model,
             duration=job.duration,
-            orientation=render.orientation_word(job.request.get("orientation", ""), loc),
+            orientation=render.orientation_word(job.orientation, loc),
             cost=quote.cost,
             balance=balance,
         ),
@@ -225,8 +211,8 @@ class ConfirmAgain(discord.ui.View):
     def __init__(
         self,
         engine: Engine,
-        job: JobRow,
-        request: GenerationRequest,
+        job: JobView,
+        request: AnyRequest,
         quote: Quote,
         asked: discord.Interaction,
     ) -> None:
@@ -248,13 +234,13 @@ class ConfirmAgain(discord.ui.View):
         self.stop()
         try:
             assert interaction.guild_id is not None
-            await self.engine.precheck(interaction.guild_id, interaction.user.id, self.quote)
+            await self.engine.admission.precheck(interaction.guild_id, interaction.user.id, self.quote)
             callback = await interaction.response.defer(thinking=True)
-            new = await self.engine.enqueue(
+            new = await self.engine.admission.enqueue(
                 origin_from(interaction, callback), self.request, self.quote.profile
             )
         except Exception as exc:
-            await report(interaction, exc)
+            await respond_error(interaction, exc)
             return
         try:
             await self.asked.edit_original_response(
@@ -272,13 +258,13 @@ class ConfirmAgain(discord.ui.View):
 # ---- Remix ----------------------------------------------------------------------------------------
 
 
-async def ask_remix(interaction: discord.Interaction, job: JobRow) -> None:
+async def ask_remix(interaction: discord.Interaction, job: JobView) -> None:
     engine = engine_of(interaction)
-    if not jobs_view.can_remix(engine, job):
+    if not member_jobs.can_remix(engine, job):
         loc = interaction.locale
         reason = (
             t("remix.not_finished", loc)
-            if job.state != "succeeded"
+            if job.state is not JobState.SUCCEEDED
             else t("remix.not_offered", loc, profile=job.profile)
         )
         await interaction.response.send_message(reason, ephemeral=True, allowed_mentions=NONE)
@@ -287,7 +273,7 @@ async def ask_remix(interaction: discord.Interaction, job: JobRow) -> None:
 
 
 class RemixModal(discord.ui.Modal):
-    def __init__(self, engine: Engine, job: JobRow, locale: object = None) -> None:
+    def __init__(self, engine: Engine, job: JobView, locale: object = None) -> None:
         super().__init__(title=t("remix.modal.title", locale, id=job.id), timeout=600)
         self.engine, self.job = engine, job
         self.prompt: discord.ui.TextInput[RemixModal] = discord.ui.TextInput(
@@ -301,11 +287,11 @@ class RemixModal(discord.ui.Modal):
 
     async def on_submit(self, interaction: discord.Interaction, /) -> None:
         assert interaction.guild_id is not None
-        request = jobs_view.remix_request(self.job, self.prompt.value)
-        quote = await self.engine.quote(request, interaction.guild_id, self.job.profile)
-        await self.engine.precheck(interaction.guild_id, interaction.user.id, quote)
+        request = member_jobs.remix_request(self.job, self.prompt.value)
+        quote = await self.engine.admission.quote(request, interaction.guild_id, self.job.profile)
+        await self.engine.admission.precheck(interaction.guild_id, interaction.user.id, quote)
         callback = await interaction.response.defer(thinking=True)
-        await self.engine.enqueue(origin_from(interaction, callback), request, quote.profile)
+        await self.engine.admission.enqueue(origin_from(interaction, callback), request, quote.profile)
 
     async def on_error(self, interaction: discord.Interaction, error: Exception, /) -> None:  # type: ignore[override]
-        await report(interaction, error)
+        await respond_error(interaction, error)

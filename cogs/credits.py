@@ -9,15 +9,15 @@ import discord
 from discord import app_commands
 
 from bot.engine.credits import MAX_AMOUNT, Credits, HistoryPage
+from bot.engine.views import JobView
 from bot.i18n import t
-from bot.i18n.translator import L
 from cogs import render
-from cogs.checks import is_manager
-from storage.jobs import JobRow
+from cogs.launch import is_manager
+from cogs.translator import L
 from storage.ledger import Entry
 
 NONE = discord.AllowedMentions.none()
-KIND_WORDS = {kind: f"ledger.kind.{kind}" for kind in ("grant", "hold", "capture", "release", "adjust")}
+ENTRY_WORDS = {kind: f"ledger.kind.{kind}" for kind in ("grant", "hold", "capture", "release", "adjust")}
 
 
 def reason_words(reason: str, locale: object) -> str:
@@ -29,16 +29,16 @@ def reason_words(reason: str, locale: object) -> str:
     return discord.utils.escape_markdown(reason)
 
 
-def job_label(job: JobRow, locale: object) -> str:
+def job_label(job: JobView, locale: object) -> str:
     """`Text to video · sora2 · 10 s · done`, in the reader's language."""
-    state = t(f"job.state.{job.state}", locale)
+    state = render.state_words(job.state, locale)
     return f"{render.kind_title(job.kind, locale)} · {job.model} · {job.duration} s · {state}"
 
 
-def entry_line(entry: Entry, jobs: dict[int, JobRow], locale: object = None) -> str:
+def entry_line(entry: Entry, jobs: dict[int, JobView], locale: object = None) -> str:
     sign = "+" if entry.amount > 0 else ""
     amount = f"`{sign}{entry.amount}`" if entry.amount else "`±0`"
-    what = t(KIND_WORDS[entry.kind], locale) if entry.kind in KIND_WORDS else entry.kind
+    what = t(ENTRY_WORDS[entry.kind], locale) if entry.kind in ENTRY_WORDS else entry.kind
     detail = ""
     if entry.job_id is not None:
         label = f" ({job_label(jobs[entry.job_id], locale)})" if entry.job_id in jobs else ""
@@ -161,9 +161,11 @@ class CreditsGroup(app_commands.Group, name=L("cmd.credits.name"), description=L
         assert interaction.guild_id is not None
         rows = await self.credits.prices(interaction.guild_id)
         loc = interaction.locale
-        lines = [
-            t("prices.line", loc, model=model, duration=duration, cost=cost) for model, duration, cost in rows
-        ]
+        lines = list(
+            dict.fromkeys(
+                t("prices.line", loc, model=row.model, duration=row.duration, cost=row.cost) for row in rows
+            )
+        )
         embed = discord.Embed(
             title=t("prices.title", loc), description="\n".join(lines) or t("prices.none", loc)
         )

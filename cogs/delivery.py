@@ -27,12 +27,13 @@ import discord
 from discord.utils import MISSING
 
 from bot import metrics, videos
-from bot.engine import jobs_view
+from bot.engine import member_jobs
 from bot.engine.engine import Engine
 from bot.engine.events import JobEvent
+from bot.engine.views import JobView
 from bot.i18n import t
 from cogs import buttons, render
-from storage.jobs import JobRow
+from storage.states import JobState
 
 log = logging.getLogger(__name__)
 TOKEN_MARGIN = 30.0  # stop using an interaction token this long before it expires
@@ -140,7 +141,7 @@ class Delivery:
 
     # ---- the job's message ----------------------------------------------------------------------
 
-    def _token_alive(self, job: JobRow) -> bool:
+    def _token_alive(self, job: JobView) -> bool:
         return bool(
             job.interaction_token
             and job.application_id
@@ -149,11 +150,11 @@ class Delivery:
             and self.clock() < job.interaction_expires_at - TOKEN_MARGIN
         )
 
-    def _webhook(self, job: JobRow) -> discord.Webhook:
+    def _webhook(self, job: JobView) -> discord.Webhook:
         assert job.application_id is not None and job.interaction_token is not None
         return discord.Webhook.partial(job.application_id, job.interaction_token, client=self._client)
 
-    def _token_refused(self, job: JobRow, exc: discord.HTTPException) -> bool:
+    def _token_refused(self, job: JobView, exc: discord.HTTPException) -> bool:
         """True (and the token is not tried again) when Discord says the token is no longer valid."""
         if exc.code in TOKEN_REFUSED or exc.status == 401:
             log.info("job %s: interaction token refused (%s); using the bot token", job.id, exc.code)
@@ -161,7 +162,7 @@ class Delivery:
             return True
         return False
 
-    async def _edit_or_repost(self, job: JobRow, embed: discord.Embed, view: discord.ui.View | None) -> None:
+    async def _edit_or_repost(self, job: JobView, embed: discord.Embed, view: discord.ui.View | None) -> None:
         message_id = self._message_ids.get(job.id, job.message_id)
         if message_id is not None:
             if message_id not in self._channel_only and self._token_alive(job):
@@ -185,7 +186,7 @@ class Delivery:
                 log.info("job %s: its message is gone; posting a new one", job.id)
         await self._repost(job, embed, view)
 
-    async def _repost(self, job: JobRow, embed: discord.Embed, view: discord.ui.View | None) -> None:
+    async def _repost(self, job: JobView, embed: discord.Embed, view: discord.ui.View | None) -> None:
         """Post the job's message anew (a followup while the token lives, so it stays editable by it)."""
         with_view = view or MISSING
         new_id: int | None = None
@@ -208,9 +209,9 @@ class Delivery:
 
     # ---- the result -----------------------------------------------------------------------------
 
-    async def _post_result(self, job: JobRow) -> None:
+    async def _post_result(self, job: JobView) -> None:
         body = await self.result_body(job)
-        view = buttons.result_view(job, remix=jobs_view.can_remix(self._engine, job))
+        view = buttons.result_view(job, remix=member_jobs.can_remix(self._engine, job))
         try:
             await self._send_result(job, body.content, body.video, view)
             if body.video is not None and job.video_path:
@@ -225,7 +226,7 @@ class Delivery:
             )
 
     async def _send_result(
-        self, job: JobRow, content: str, video: bytes | None, view: discord.ui.View
+        self, job: JobView, content: str, video: bytes | None, view: discord.ui.View
     ) -> None:
         mention = discord.AllowedMentions(
             everyone=False, roles=False, users=[discord.Object(job.user_id)], replied_user=False
@@ -246,13 +247,13 @@ class Delivery:
         channel = self._client.get_partial_messageable(job.channel_id)
         await channel.send(content, view=view, allowed_mentions=mention, file=file())
 
-    def _limit(self, job: JobRow) -> int:
+    def _limit(self, job: JobView) -> int:
         return job.upload_limit or self.default_upload_limit
 
-    async def result_body(self, job: JobRow) -> ResultBody:
+    async def result_body(self, job: JobView) -> ResultBody:
         """What the final message says, and the video when it can be uploaded."""
         loc = job.locale
-        if job.state != "succeeded":
+        if job.state is not JobState.SUCCEEDED:
             return ResultBody(
                 t(
                     "result.ended",
@@ -283,14 +284,14 @@ class Delivery:
             return ResultBody(self._linked(job, None, None))
         return ResultBody(self._ready(job), data)
 
-    def _ready(self, job: JobRow) -> str:
-        prompt = " ".join(str(job.request.get("prompt") or job.request.get("ad_theme") or "").split())
+    def _ready(self, job: JobView) -> str:
+        prompt = " ".join(job.text.split())
         if len(prompt) > EXCERPT:
             prompt = prompt[: EXCERPT - 1] + "…"
         quoted = t("result.quoted", job.locale, prompt=prompt) if prompt else ""
         return t("result.ready", job.locale, user_id=job.user_id, id=job.id, quoted=quoted)
 
-    def _linked(self, job: JobRow, size: int | None, limit: int | None) -> str:
+    def _linked(self, job: JobView, size: int | None, limit: int | None) -> str:
         loc = job.locale
         why = ""
         if limit is not None:

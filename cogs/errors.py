@@ -1,8 +1,9 @@
-"""The one error path: every command error becomes a friendly ephemeral message.
+"""The one error path: every refusal and every fault becomes a friendly message only the member sees.
 
 A ``UserError`` is shown as it is, in the member's language (``interaction.locale``). Anything else
 is logged with its traceback under a short reference id, and the member sees only that id — never a
-raw exception.
+raw exception. ``respond_error`` serves slash commands (as ``tree.on_error``), buttons, modals and
+refusals after a command deferred, so every refusal reads and behaves the same.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from bot.errors import UserError
 from bot.i18n import t
 
 log = logging.getLogger(__name__)
+NONE = discord.AllowedMentions.none()
 
 
 def friendly(error: BaseException, locale: object = None) -> tuple[str, str | None]:
@@ -36,19 +38,39 @@ def friendly(error: BaseException, locale: object = None) -> tuple[str, str | No
     return t("errors.internal", locale, ref=ref), ref
 
 
-async def on_tree_error(interaction: discord.Interaction, error: app_commands.AppCommandError) -> None:
+async def respond_error(interaction: discord.Interaction, error: BaseException) -> None:
+    """Tell the member what went wrong, ephemerally, whatever state the interaction is in.
+
+    Not answered yet: an ephemeral reply. Deferred publicly ("thinking…"): that message is removed
+    and the refusal follows ephemerally (edited in place if it cannot be removed). Answered
+    otherwise (a modal, a confirm): an ephemeral followup.
+    """
     message, ref = friendly(error, interaction.locale)
     if ref is not None:
-        command = interaction.command.qualified_name if interaction.command else "?"
-        log.error("command %s failed (ref %s, interaction %s)", command, ref, interaction.id, exc_info=error)
+        what = interaction.command.qualified_name if interaction.command else "component"
+        log.error("%s failed (ref %s, interaction %s)", what, ref, interaction.id, exc_info=error)
     try:
-        if interaction.response.is_done():
-            await interaction.edit_original_response(
-                content=message, embed=None, allowed_mentions=discord.AllowedMentions.none()
-            )
+        if not interaction.response.is_done():
+            await interaction.response.send_message(message, ephemeral=True, allowed_mentions=NONE)
+        elif interaction.response.type is discord.InteractionResponseType.deferred_channel_message:
+            await _replace_thinking(interaction, message)
         else:
-            await interaction.response.send_message(
-                message, ephemeral=True, allowed_mentions=discord.AllowedMentions.none()
-            )
+            await interaction.followup.send(message, ephemeral=True, allowed_mentions=NONE)
     except discord.HTTPException:
         log.warning("could not tell interaction %s about its error (ref %s)", interaction.id, ref)
+
+
+async def _replace_thinking(interaction: discord.Interaction, message: str) -> None:
+    try:
+        await interaction.delete_original_response()
+    except discord.HTTPException:
+        log.info("interaction %s: could not remove the deferred message; editing it", interaction.id)
+        await interaction.edit_original_response(
+            content=message, embed=None, view=None, allowed_mentions=NONE
+        )
+        return
+    await interaction.followup.send(message, ephemeral=True, allowed_mentions=NONE)
+
+
+async def on_tree_error(interaction: discord.Interaction, error: app_commands.AppCommandError) -> None:
+    await respond_error(interaction, error)

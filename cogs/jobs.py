@@ -5,37 +5,36 @@ from __future__ import annotations
 import discord
 from discord import app_commands
 
-from bot.engine import jobs_view
+from bot.engine import member_jobs
 from bot.engine.engine import Engine
 from bot.engine.events import JobEvent
+from bot.engine.views import JobView
 from bot.i18n import t
-from bot.i18n.translator import L
 from cogs import buttons, render
-from cogs.checks import is_manager
-from storage.jobs import JobRow
+from cogs.launch import is_manager
+from cogs.translator import L
 
 NONE = discord.AllowedMentions.none()
 PROMPT_IN_LIST = 60
 
 
-def list_line(job: JobRow, *, show_owner: bool, locale: object = None) -> str:
-    request = job.request
-    text = " ".join(str(request.get("prompt") or request.get("ad_theme") or "").split())
+def list_line(job: JobView, *, show_owner: bool, locale: object = None) -> str:
+    text = " ".join(job.text.split())
     if len(text) > PROMPT_IN_LIST:
         text = text[: PROMPT_IN_LIST - 1] + "…"
     owner = f" · <@{job.user_id}>" if show_owner else ""
-    emoji = jobs_view.STATE_EMOJI.get(job.state, "•")
-    words = jobs_view.state_words(job.state, locale)
+    emoji = render.STATE_EMOJI[job.state]
+    words = render.state_words(job.state, locale)
     seconds = t("details.seconds", locale, seconds=job.duration)
     return f"{emoji} **#{job.id}** {words} · {job.model} {seconds} · <t:{int(job.created_at)}:R>{owner}" + (
         f"\n-# {discord.utils.escape_markdown(text)}" if text else ""
     )
 
 
-def card_view(engine: Engine, job: JobRow, locale: object = None) -> discord.ui.View | None:
+def card_view(engine: Engine, job: JobView, locale: object = None) -> discord.ui.View | None:
     if job.active:
         return buttons.progress_view(job, locale)
-    return buttons.result_view(job, remix=jobs_view.can_remix(engine, job), locale=locale)
+    return buttons.result_view(job, remix=member_jobs.can_remix(engine, job), locale=locale)
 
 
 @app_commands.guild_only()
@@ -49,7 +48,7 @@ class JobsGroup(app_commands.Group, name=L("cmd.jobs.name"), description=L("cmd.
     @app_commands.describe(all=L("cmd.jobs.list.opt.all"))
     async def list_(self, interaction: discord.Interaction, all: bool = False) -> None:
         assert interaction.guild_id is not None
-        found = await jobs_view.listing(
+        found = await member_jobs.listing(
             self.engine,
             interaction.guild_id,
             interaction.user.id,
@@ -60,7 +59,7 @@ class JobsGroup(app_commands.Group, name=L("cmd.jobs.name"), description=L("cmd.
         title = t("jobs.list.title_all", loc) if all else t("jobs.list.title", loc)
         lines = [list_line(j, show_owner=all, locale=loc) for j in found] or [t("jobs.list.empty", loc)]
         embed = discord.Embed(title=title, description="\n".join(lines))
-        embed.set_footer(text=t("jobs.list.footer", loc, limit=jobs_view.LIST_LIMIT))
+        embed.set_footer(text=t("jobs.list.footer", loc, limit=member_jobs.LIST_LIMIT))
         await interaction.response.send_message(embed=embed, ephemeral=True, allowed_mentions=NONE)
 
     @app_commands.command(name=L("cmd.jobs.show.name"), description=L("cmd.jobs.show.description"))
@@ -68,14 +67,14 @@ class JobsGroup(app_commands.Group, name=L("cmd.jobs.name"), description=L("cmd.
     @app_commands.describe(id=L("cmd.jobs.opt.id"))
     async def show(self, interaction: discord.Interaction, id: app_commands.Range[int, 1]) -> None:
         assert interaction.guild_id is not None
-        job = await jobs_view.job_for(
+        job = await member_jobs.job_for(
             self.engine,
             interaction.guild_id,
             id,
             actor_id=interaction.user.id,
             is_manager=is_manager(interaction),
         )
-        position = self.engine.queue_position(job.id) if job.state == "queued" else None
+        position = self.engine.dispatcher.position(job.id)
         embed = render.job_embed(JobEvent(job, queue_position=position), locale=interaction.locale)
         view = card_view(self.engine, job, interaction.locale)
         await interaction.response.send_message(
@@ -87,14 +86,14 @@ class JobsGroup(app_commands.Group, name=L("cmd.jobs.name"), description=L("cmd.
     @app_commands.describe(id=L("cmd.jobs.opt.id"))
     async def cancel(self, interaction: discord.Interaction, id: app_commands.Range[int, 1]) -> None:
         assert interaction.guild_id is not None
-        job = await jobs_view.job_for(
+        job = await member_jobs.job_for(
             self.engine,
             interaction.guild_id,
             id,
             actor_id=interaction.user.id,
             is_manager=is_manager(interaction),
         )
-        outcome = await jobs_view.cancel(self.engine, job)
+        outcome = await member_jobs.cancel(self.engine, job)
         await interaction.response.send_message(
             outcome.message.render(interaction.locale), ephemeral=True, allowed_mentions=NONE
         )

@@ -10,18 +10,28 @@ import time
 import discord
 
 from bot.engine.events import JobEvent
+from bot.engine.views import JobView
 from bot.i18n import EN, Msg, has, resolve, t
-from storage.jobs import JobRow
+from bot.providers.base import Kind
+from storage.states import JobState
 
-KIND_TITLES = {kind: f"job.kind.{kind}" for kind in ("text", "image", "tvc", "storyboard", "remix")}
 COLOURS = {
-    "queued": discord.Colour.light_grey(),
-    "submitting": discord.Colour.blurple(),
-    "running": discord.Colour.blurple(),
-    "succeeded": discord.Colour.green(),
-    "failed": discord.Colour.red(),
-    "timed_out": discord.Colour.orange(),
-    "cancelled": discord.Colour.dark_grey(),
+    JobState.QUEUED: discord.Colour.light_grey(),
+    JobState.SUBMITTING: discord.Colour.blurple(),
+    JobState.RUNNING: discord.Colour.blurple(),
+    JobState.SUCCEEDED: discord.Colour.green(),
+    JobState.FAILED: discord.Colour.red(),
+    JobState.TIMED_OUT: discord.Colour.orange(),
+    JobState.CANCELLED: discord.Colour.dark_grey(),
+}
+STATE_EMOJI = {
+    JobState.QUEUED: "⏳",
+    JobState.SUBMITTING: "📤",
+    JobState.RUNNING: "🎬",
+    JobState.SUCCEEDED: "✅",
+    JobState.FAILED: "❌",
+    JobState.TIMED_OUT: "⏱️",
+    JobState.CANCELLED: "🚫",
 }
 PROMPT_EXCERPT = 1000
 SCRIPT_EXCERPT = 300  # the TVC storyboard script shown while it renders
@@ -31,9 +41,13 @@ TVC_STEPS = {1: "job.tvc_step.1", 2: "job.tvc_step.2", 3: "job.tvc_step.3"}
 DONE, RUNNING, WAITING, FAILED = "✅", "⏳", "▫️", "❌"
 
 
-def kind_title(kind: str, locale: object) -> str:
-    key = KIND_TITLES.get(kind)
-    return t(key, locale) if key else t("job.kind.other", locale)
+def kind_title(kind: Kind, locale: object) -> str:
+    return t(f"job.kind.{kind.value}", locale)
+
+
+def state_words(state: JobState, locale: object = None) -> str:
+    """A job state in the reader's words (``queued`` / "排队中")."""
+    return t(f"job.state.{state.value}", locale)
 
 
 def elapsed(seconds: float, locale: object = None) -> str:
@@ -44,7 +58,7 @@ def elapsed(seconds: float, locale: object = None) -> str:
     return t("time.seconds", locale, seconds=secs)
 
 
-def error_text(job: JobRow, locale: object) -> str | None:
+def error_text(job: JobView, locale: object) -> str | None:
     """Why the job ended, in ``locale`` when it was stored as a catalog message; as stored otherwise."""
     if job.error_i18n:
         try:
@@ -54,33 +68,33 @@ def error_text(job: JobRow, locale: object) -> str | None:
     return job.error_message
 
 
-def _locale(job: JobRow, locale: object) -> object:
+def _locale(job: JobView, locale: object) -> object:
     return job.locale if locale is None else locale
 
 
 def status_line(event: JobEvent, locale: object = None) -> str:
     job = event.job
     loc = _locale(job, locale)
-    if job.state == "queued":
+    if job.state is JobState.QUEUED:
         where = t("job.status.position", loc, position=event.queue_position) if event.queue_position else ""
         return t("job.status.queued", loc, where=where)
-    if job.state == "submitting":
+    if job.state is JobState.SUBMITTING:
         return t("job.status.submitting", loc)
-    if job.state == "running":
+    if job.state is JobState.RUNNING:
         if job.progress_pct is not None:
             filled = round(job.progress_pct / 10)
             bar = f"{'█' * filled}{'░' * (10 - filled)}"
             return t("job.status.progress", loc, bar=bar, pct=job.progress_pct)
         if job.step and job.step_count:
-            key = TVC_STEPS.get(job.step) if job.kind == "tvc" else None
+            key = TVC_STEPS.get(job.step) if job.kind is Kind.TVC else None
             name = t(key, loc) if key else job.step_name or t("job.status.working", loc)
             return t("job.status.step", loc, step=job.step, count=job.step_count, name=name)
         return t("job.status.rendering", loc, stage=job.stage or t("job.status.started", loc))
-    if job.state == "succeeded":
+    if job.state is JobState.SUCCEEDED:
         return t("job.status.succeeded", loc)
-    if job.state == "timed_out":
+    if job.state is JobState.TIMED_OUT:
         return f"⏱️ {error_text(job, loc) or t('job.status.timed_out', loc)}"
-    if job.state == "cancelled":
+    if job.state is JobState.CANCELLED:
         return t("job.status.cancelled", loc)
     return f"❌ {error_text(job, loc) or t('job.status.failed', loc)}"
 
@@ -90,18 +104,18 @@ def excerpt(text: str, limit: int) -> str:
     return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
 
 
-def step_lines(job: JobRow, locale: object = None) -> str:
+def step_lines(job: JobView, locale: object = None) -> str:
     """The TVC pipeline, one line a step: done ✅, running ⏳, waiting ▫️ (failed ❌)."""
     loc = _locale(job, locale)
     count = max(job.step_count or 0, len(TVC_STEPS))
     current = job.step or 0
-    if job.state == "running" and current == 0:
+    if job.state is JobState.RUNNING and current == 0:
         current = 1  # submitted: the first step is under way even before the vendor says so
     lines = []
     for step in range(1, count + 1):
-        if job.state == "succeeded" or step < current:
+        if job.state is JobState.SUCCEEDED or step < current:
             mark = DONE
-        elif step == current and job.state == "running":
+        elif step == current and job.state is JobState.RUNNING:
             mark = RUNNING
         elif step == current and not job.active:
             mark = FAILED
@@ -112,21 +126,16 @@ def step_lines(job: JobRow, locale: object = None) -> str:
     return "\n".join(lines)
 
 
-def shot_lines(request: dict[str, object]) -> str | None:
-    shots = request.get("shots")
-    if not isinstance(shots, list) or not shots:
+def shot_lines(job: JobView) -> str | None:
+    if not job.shots:
         return None
-    lines = []
-    for shot in shots:
-        if isinstance(shot, dict):
-            lines.append(f"`{float(shot.get('duration', 0)):g} s` {shot.get('scene', '')}")
-    text = "\n".join(lines)
+    text = "\n".join(f"`{shot.duration:g} s` {shot.scene}" for shot in job.shots)
     return excerpt(text, SHOTS_FIELD)
 
 
-def cost_line(job: JobRow, locale: object = None) -> str:
+def cost_line(job: JobView, locale: object = None) -> str:
     loc = _locale(job, locale)
-    if job.state == "succeeded":
+    if job.state is JobState.SUCCEEDED:
         return t("job.cost.spent", loc, cost=job.cost)
     if job.active:
         return t("job.cost.held", loc, cost=job.cost)
@@ -144,8 +153,7 @@ def orientation_word(value: object, locale: object) -> str:
 def job_embed(event: JobEvent, *, now: float | None = None, locale: object = None) -> discord.Embed:
     job = event.job
     loc = _locale(job, locale)
-    request = job.request
-    text = str(request.get("prompt") or request.get("ad_theme") or "")
+    text = job.text
     if len(text) > PROMPT_EXCERPT:
         text = text[: PROMPT_EXCERPT - 1] + "…"
     embed = discord.Embed(
@@ -161,7 +169,7 @@ def job_embed(event: JobEvent, *, now: float | None = None, locale: object = Non
             loc,
             model=job.model,
             duration=job.duration,
-            orientation=orientation_word(request.get("orientation", ""), loc),
+            orientation=orientation_word(job.orientation, loc),
         ),
     )
     embed.add_field(name=t("job.field.cost", loc), value=cost_line(job, loc))
@@ -169,7 +177,7 @@ def job_embed(event: JobEvent, *, now: float | None = None, locale: object = Non
     embed.add_field(name=t("job.field.elapsed", loc), value=elapsed(end - job.created_at, loc))
     if job.active and event.eta_seconds is not None:  # from this profile's own history
         embed.add_field(name=t("job.field.eta", loc), value=elapsed(event.eta_seconds, loc))
-    if job.kind == "tvc":
+    if job.kind is Kind.TVC:
         embed.add_field(name=t("job.field.steps", loc), value=step_lines(job, loc), inline=False)
         if job.storyboard_prompt:
             embed.add_field(
@@ -179,11 +187,11 @@ def job_embed(event: JobEvent, *, now: float | None = None, locale: object = Non
             )
         if job.storyboard_image_url:
             embed.set_image(url=job.storyboard_image_url)
-    shots = shot_lines(request) if job.kind == "storyboard" else None
+    shots = shot_lines(job) if job.kind is Kind.STORYBOARD else None
     if shots:
         embed.add_field(name=t("job.field.shots", loc), value=shots, inline=False)
-    image_url = request.get("image_url") or request.get("reference_image_url")
-    if isinstance(image_url, str) and image_url.startswith(("http://", "https://")):
+    image_url = job.image_url
+    if image_url is not None and image_url.startswith(("http://", "https://")):
         embed.set_thumbnail(url=image_url)
     if job.video_url and not job.video_path:  # a saved video's URL needs the vendor key: no link
         embed.add_field(

@@ -8,8 +8,8 @@ from discord import app_commands
 from bot.engine.engine import Engine
 from bot.engine.server_settings import ServerSettings
 from bot.i18n import t
-from bot.i18n.translator import L
-from cogs.checks import is_manager
+from cogs.launch import is_manager
+from cogs.translator import L
 from storage.guilds import GuildSettings
 
 NONE = discord.AllowedMentions.none()
@@ -25,7 +25,7 @@ def describe(s: GuildSettings, engine: Engine, locale: object = None) -> discord
         value=t(
             "settings.provider_value",
             locale,
-            profile=s.default_profile or engine.default_profile,
+            profile=s.default_profile or engine.catalog.default_profile,
             model=s.default_model or t("settings.provider_default", locale),
         ),
         inline=False,
@@ -96,14 +96,16 @@ class SettingsGroup(
     async def _profiles(
         self, interaction: discord.Interaction, current: str
     ) -> list[app_commands.Choice[str]]:
-        return [app_commands.Choice(name=n, value=n) for n in self.engine.profile_names if current in n][:25]
+        return [
+            app_commands.Choice(name=n, value=n) for n in self.engine.catalog.profile_names if current in n
+        ][:25]
 
     @provider.autocomplete("model")
     async def _models(self, interaction: discord.Interaction, current: str) -> list[app_commands.Choice[str]]:
         profile = getattr(interaction.namespace, "profile", None)
-        if profile not in self.engine.profile_names:
+        if profile not in self.engine.catalog.profile_names:
             return []
-        models = self.engine.provider(profile).capabilities.models
+        models = self.engine.catalog.provider(profile).capabilities.models
         return [app_commands.Choice(name=m, value=m) for m in models if current in m][:25]
 
     @app_commands.command(

@@ -7,9 +7,10 @@ from discord import app_commands
 from discord.ext import commands
 
 from bot.engine.engine import Engine
-from bot.i18n.translator import L
+from bot.errors import UserError
 from bot.providers.base import MAX_PROMPT_CHARS, Kind, Orientation, parse_request
-from cogs.checks import image_from_attachment, launch, profile_for
+from cogs.launch import image_from_attachment, launch
+from cogs.translator import L
 
 DURATIONS: list[app_commands.Choice[int]] = [
     app_commands.Choice(name=L("choice.seconds", seconds=s), value=s) for s in (10, 15)
@@ -72,14 +73,17 @@ class SoraCog(commands.Cog):
         if pending is not None:
             fields["image_url"] = pending.url
         request = parse_request(fields)
-        profile_for(self.engine, kind)  # plain words when no provider makes this kind
         await launch(self.engine, interaction, request, image=pending)
 
     @sora.autocomplete("tier")
     async def _tiers(self, interaction: discord.Interaction, current: str) -> list[app_commands.Choice[str]]:
+        """The models of the profile this server's request would go to (``Catalog.resolve``)."""
+        if interaction.guild_id is None:
+            return []
         kind = Kind.IMAGE if interaction.namespace.image is not None else Kind.TEXT
         try:
-            models = self.engine.provider(profile_for(self.engine, kind)).capabilities.models
-        except Exception:
-            models = self.engine.provider().capabilities.models
+            where = await self.engine.admission.where(kind, interaction.guild_id)
+        except UserError:
+            return []  # no profile makes this kind: the command itself says so in words
+        models = where.provider.capabilities.models
         return [app_commands.Choice(name=m, value=m) for m in models if current.lower() in m.lower()][:25]

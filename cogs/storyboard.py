@@ -14,10 +14,11 @@ from discord.ext import commands
 from bot.engine.engine import Engine
 from bot.engine.shots import EXAMPLE, MAX_SHOTS, parse_shots
 from bot.i18n import t
-from bot.i18n.translator import L
 from bot.providers.base import MAX_PROMPT_CHARS, Kind, Orientation, Shot, StoryboardRequest, parse_request
-from cogs.checks import launch, modal_error, profile_for, require_allowed
+from cogs.errors import respond_error
+from cogs.launch import launch, require_allowed
 from cogs.sora import ORIENTATIONS
+from cogs.translator import L
 
 STORYBOARD_DURATIONS: list[app_commands.Choice[int]] = [
     app_commands.Choice(name=L("choice.seconds", seconds=s), value=s) for s in (10, 15, 25)
@@ -71,7 +72,7 @@ class StoryboardModal(discord.ui.Modal):
         await launch(self.engine, interaction, request, profile=self.profile)
 
     async def on_error(self, interaction: discord.Interaction, error: Exception) -> None:  # type: ignore[override]
-        await modal_error(interaction, error)
+        await respond_error(interaction, error)
 
 
 class StoryboardCog(commands.Cog):
@@ -95,15 +96,14 @@ class StoryboardCog(commands.Cog):
     ) -> None:
         assert interaction.guild_id is not None
         await require_allowed(self.engine, interaction)
-        profile_for(self.engine, Kind.STORYBOARD)  # plain words when no provider makes this kind
         # Price and credits now, with a one-shot stand-in, so nobody writes shots they cannot afford.
         probe = StoryboardRequest(
             shots=(Shot(scene=EXAMPLE, duration=float(duration)),),
             duration=duration,
             orientation=Orientation(orientation),
         )
-        quote = await self.engine.quote(probe, interaction.guild_id)
-        await self.engine.precheck(interaction.guild_id, interaction.user.id, quote)
+        quote = await self.engine.admission.quote(probe, interaction.guild_id)
+        await self.engine.admission.precheck(interaction.guild_id, interaction.user.id, quote)
         await interaction.response.send_modal(
             StoryboardModal(self.engine, quote.profile, duration, orientation, interaction.locale)
         )

@@ -7,10 +7,10 @@ from discord import app_commands
 from discord.ext import commands
 
 from bot.engine.engine import Engine
-from bot.i18n.translator import L
 from bot.providers.base import MAX_PROMPT_CHARS, Kind, Orientation, parse_request
-from cogs.checks import image_from_attachment, launch, profile_for
+from cogs.launch import image_from_attachment, launch
 from cogs.sora import DURATIONS, ORIENTATIONS
+from cogs.translator import L
 
 
 class TvcCog(commands.Cog):
@@ -55,5 +55,4 @@ class TvcCog(commands.Cog):
                 "orientation": orientation,
             }
         )
-        profile_for(self.engine, Kind.TVC)  # plain words when no provider makes commercials
         await launch(self.engine, interaction, request, image=pending)

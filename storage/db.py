@@ -19,6 +19,7 @@ from typing import Any
 
 import aiosqlite
 
+Tx = aiosqlite.Connection  # an open write transaction, as ``Database.transaction()`` yields it
 MIGRATION_NAME = re.compile(r"^(\d{3})_[a-z0-9_]+\.sql$")
 BUSY_TIMEOUT_MS = 5000
 
@@ -102,7 +103,7 @@ class Database:
         return applied
 
     @asynccontextmanager
-    async def transaction(self) -> AsyncIterator[aiosqlite.Connection]:
+    async def transaction(self) -> AsyncIterator[Tx]:
         """One write transaction; rolled back if the block raises."""
         async with self._write_lock:
             await self._conn.execute("BEGIN IMMEDIATE")

@@ -12,12 +12,11 @@ import time
 from dataclasses import dataclass, fields
 from typing import Any
 
-import aiosqlite
+from storage.db import Database, Tx
+from storage.states import ACTIVE, NOT_SPENT, JobState, sql_set
 
-from storage.db import Database
-
-ACTIVE_STATES = ("queued", "submitting", "running")
-TERMINAL_STATES = ("succeeded", "failed", "timed_out", "cancelled")
+_ACTIVE_SQL = sql_set(ACTIVE)
+_NOT_SPENT_SQL = sql_set(NOT_SPENT)
 
 
 @dataclass(frozen=True)
@@ -37,7 +36,7 @@ class JobRow:
     duration: int
     request_json: str
     cost: int
-    state: str
+    state: JobState
     key_name: str | None
     remote_id: str | None
     remote_json: str | None
@@ -74,22 +73,24 @@ class JobRow:
 
     @property
     def active(self) -> bool:
-        return self.state in ACTIVE_STATES
+        return self.state.active
 
 
 _COLUMNS = {f.name for f in fields(JobRow)}
 
 
 def _row(row: sqlite3.Row) -> JobRow:
-    return JobRow(**{k: row[k] for k in row.keys() if k in _COLUMNS})  # noqa: SIM118
+    values = {k: row[k] for k in row.keys() if k in _COLUMNS}  # noqa: SIM118
+    values["state"] = JobState(values["state"])
+    return JobRow(**values)
 
 
-async def insert(tx: aiosqlite.Connection, **values: Any) -> int:
+async def insert(tx: Tx, **values: Any) -> int:
     """Insert a job inside the caller's transaction (the hold goes in the same one)."""
     now = time.time() if "created_at" not in values else values["created_at"]
     values.setdefault("created_at", now)
     values.setdefault("updated_at", now)
-    values.setdefault("state", "queued")
+    values.setdefault("state", JobState.QUEUED)
     unknown = set(values) - _COLUMNS
     if unknown:
         raise ValueError(f"unknown job columns: {sorted(unknown)}")
@@ -107,14 +108,14 @@ def _assignments(values: dict[str, Any]) -> tuple[str, tuple[Any, ...]]:
     return ", ".join(f"{k} = ?" for k in values), tuple(values.values())
 
 
-async def update_in(tx: aiosqlite.Connection, job_id: int, **values: Any) -> None:
+async def update_in(tx: Tx, job_id: int, **values: Any) -> None:
     values.setdefault("updated_at", time.time())
     sets, params = _assignments(values)
     await tx.execute(f"UPDATE jobs SET {sets} WHERE id = ?", (*params, job_id))
 
 
 async def transition_in(
-    tx: aiosqlite.Connection, job_id: int, expected: tuple[str, ...], state: str, **values: Any
+    tx: Tx, job_id: int, expected: frozenset[JobState] | tuple[JobState, ...], state: JobState, **values: Any
 ) -> bool:
     """Move ``job_id`` to ``state`` only if it is in one of ``expected``; True if it moved."""
     values["state"] = state
@@ -122,7 +123,8 @@ async def transition_in(
     sets, params = _assignments(values)
     marks = ", ".join("?" for _ in expected)
     cur = await tx.execute(
-        f"UPDATE jobs SET {sets} WHERE id = ? AND state IN ({marks})", (*params, job_id, *expected)
+        f"UPDATE jobs SET {sets} WHERE id = ? AND state IN ({marks})",
+        (*params, job_id, *(s.value for s in expected)),
     )
     return cur.rowcount == 1
 
@@ -139,9 +141,7 @@ async def get(db: Database, job_id: int) -> JobRow | None:
 
 async def active(db: Database) -> list[JobRow]:
     """Every job not yet in a terminal state, oldest first."""
-    rows = await db.fetchall(
-        "SELECT * FROM jobs WHERE state IN ('queued', 'submitting', 'running') ORDER BY id"
-    )
+    rows = await db.fetchall(f"SELECT * FROM jobs WHERE state IN {_ACTIVE_SQL} ORDER BY id")
     return [_row(r) for r in rows]
 
 
@@ -162,3 +162,75 @@ async def recent(db: Database, guild_id: int, user_id: int | None = None, *, lim
 async def count(db: Database) -> int:
     row = await db.fetchone("SELECT COUNT(*) AS n FROM jobs")
     return int(row["n"]) if row else 0
+
+
+async def count_active(db: Database) -> int:
+    row = await db.fetchone(f"SELECT COUNT(*) AS n FROM jobs WHERE state IN {_ACTIVE_SQL}")
+    return int(row["n"]) if row else 0
+
+
+async def counts_by_state(db: Database) -> dict[JobState, int]:
+    """How many jobs are in each state (every state present, zero when none)."""
+    rows = await db.fetchall("SELECT state, COUNT(*) AS n FROM jobs GROUP BY state")
+    counts = dict.fromkeys(JobState, 0)
+    counts.update({JobState(r["state"]): int(r["n"]) for r in rows})
+    return counts
+
+
+async def undelivered(db: Database) -> list[int]:
+    """Finished jobs whose result was never shown (the bot stopped between settling and posting)."""
+    rows = await db.fetchall(
+        f"SELECT id FROM jobs WHERE delivered_at IS NULL AND state NOT IN {_ACTIVE_SQL}"
+        " AND message_id IS NOT NULL ORDER BY id"
+    )
+    return [int(r["id"]) for r in rows]
+
+
+@dataclass(frozen=True)
+class Took:
+    """How long one finished job took at the vendor, for the estimates."""
+
+    profile: str
+    kind: str
+    model: str
+    duration: int
+    seconds: float
+
+
+async def recent_timings(db: Database, *, limit: int) -> list[Took]:
+    """Submit-to-finish times of the newest succeeded jobs, newest first."""
+    rows = await db.fetchall(
+        "SELECT profile, kind, model, duration, finished_at - submitted_at AS took FROM jobs"
+        " WHERE state = ? AND submitted_at IS NOT NULL AND finished_at IS NOT NULL ORDER BY id DESC LIMIT ?",
+        (JobState.SUCCEEDED.value, limit),
+    )
+    return [Took(r["profile"], r["kind"], r["model"], int(r["duration"]), float(r["took"])) for r in rows]
+
+
+async def _scalar_in(tx: Tx, sql: str, params: tuple[Any, ...]) -> int:
+    async with tx.execute(sql, params) as cur:
+        row = await cur.fetchone()
+    return int(row[0] or 0) if row else 0
+
+
+async def active_count_in(tx: Tx, guild_id: int, user_id: int | None = None) -> int:
+    """Jobs in progress in a server (one member's when ``user_id`` is given), inside a transaction."""
+    if user_id is None:
+        return await _scalar_in(
+            tx, f"SELECT COUNT(*) FROM jobs WHERE guild_id = ? AND state IN {_ACTIVE_SQL}", (guild_id,)
+        )
+    return await _scalar_in(
+        tx,
+        f"SELECT COUNT(*) FROM jobs WHERE guild_id = ? AND user_id = ? AND state IN {_ACTIVE_SQL}",
+        (guild_id, user_id),
+    )
+
+
+async def spent_since_in(tx: Tx, guild_id: int, user_id: int, since: float) -> int:
+    """Credits a member's jobs since ``since`` cost, leaving out jobs whose credits came back."""
+    return await _scalar_in(
+        tx,
+        "SELECT SUM(cost) FROM jobs WHERE guild_id = ? AND user_id = ? AND created_at >= ?"
+        f" AND state NOT IN {_NOT_SPENT_SQL}",
+        (guild_id, user_id, since),
+    )

@@ -12,9 +12,7 @@ import time
 from dataclasses import dataclass
 from typing import Literal
 
-import aiosqlite
-
-from storage.db import Database
+from storage.db import Database, Tx
 
 EntryKind = Literal["grant", "hold", "capture", "release", "adjust"]
 
@@ -40,7 +38,7 @@ class Entry:
 
 
 async def _append(
-    tx: aiosqlite.Connection,
+    tx: Tx,
     *,
     guild_id: int,
     user_id: int,
@@ -77,7 +75,7 @@ async def _append(
     return True
 
 
-async def balance_in(tx: aiosqlite.Connection, guild_id: int, user_id: int) -> int:
+async def balance_in(tx: Tx, guild_id: int, user_id: int) -> int:
     rows = list(
         await tx.execute_fetchall(
             "SELECT balance FROM balances WHERE guild_id = ? AND user_id = ?", (guild_id, user_id)
@@ -87,7 +85,7 @@ async def balance_in(tx: aiosqlite.Connection, guild_id: int, user_id: int) -> i
 
 
 async def grant(
-    tx: aiosqlite.Connection, guild_id: int, user_id: int, amount: int, *, actor_id: int | None, reason: str
+    tx: Tx, guild_id: int, user_id: int, amount: int, *, actor_id: int | None, reason: str
 ) -> None:
     if amount <= 0:
         raise ValueError("a grant must be positive")
@@ -97,7 +95,7 @@ async def grant(
 
 
 async def adjust(
-    tx: aiosqlite.Connection, guild_id: int, user_id: int, amount: int, *, actor_id: int | None, reason: str
+    tx: Tx, guild_id: int, user_id: int, amount: int, *, actor_id: int | None, reason: str
 ) -> None:
     """A manager's correction, either way; taking more than the balance raises ``NotEnoughCredits``."""
     if amount == 0:
@@ -122,7 +120,7 @@ _SETTLE_FROM_HOLD = (
 )
 
 
-async def hold(tx: aiosqlite.Connection, guild_id: int, user_id: int, job_id: int, cost: int) -> bool:
+async def hold(tx: Tx, guild_id: int, user_id: int, job_id: int, cost: int) -> bool:
     """Take ``cost`` from the balance for ``job_id``; raise ``NotEnoughCredits`` if it does not cover it.
 
     False (and nothing written) when ``job_id`` already has a hold: a replay is never refused for lack
@@ -153,7 +151,7 @@ async def hold(tx: aiosqlite.Connection, guild_id: int, user_id: int, job_id: in
     return True
 
 
-async def capture(tx: aiosqlite.Connection, job_id: int) -> bool:
+async def capture(tx: Tx, job_id: int) -> bool:
     """Spend what ``job_id`` holds. False when there is no hold or the job is already settled."""
     try:
         cur = await tx.execute(_SETTLE_FROM_HOLD, ("capture", 0, None, time.time(), job_id))
@@ -164,7 +162,7 @@ async def capture(tx: aiosqlite.Connection, job_id: int) -> bool:
     return cur.rowcount == 1
 
 
-async def release(tx: aiosqlite.Connection, job_id: int, reason: str) -> bool:
+async def release(tx: Tx, job_id: int, reason: str) -> bool:
     """Give back what ``job_id`` holds. False when there is no hold or the job is already settled."""
     rows = list(
         await tx.execute_fetchall(

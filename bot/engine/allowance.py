@@ -1,16 +1,16 @@
 """Credits that arrive on their own: the welcome grant and the server's periodic allowance.
 
-Both are applied lazily — when a member's balance is next read or charged — and exactly once: the
-welcome grant is keyed by the member's balance row, the allowance by (member, period) in
-``allowance_grants``. Both happen inside the caller's transaction.
+Both are applied lazily — when a member next generates or is granted credits — and exactly once:
+the welcome grant is keyed by the member's balance row, the allowance by (member, period). Both
+happen inside the caller's transaction.
 """
 
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Any
 
-from storage import ledger
+from storage import allowances, ledger
+from storage.db import Tx
 from storage.guilds import GuildSettings
 
 
@@ -23,21 +23,17 @@ def period_key(period: str, now: float) -> str:
     return f"{when.year}-{when.month:02d}"
 
 
-async def top_up_in(tx: Any, guild: GuildSettings, user_id: int, *, welcome: int, now: float) -> None:
-    cur = await tx.execute(
-        "INSERT INTO balances (guild_id, user_id, balance) VALUES (?, ?, 0) ON CONFLICT DO NOTHING",
-        (guild.guild_id, user_id),
-    )
-    if cur.rowcount == 1 and welcome > 0:
+def current_period(guild: GuildSettings, now: float) -> str:
+    """The allowance period ``now`` falls in ('' when the server has no allowance)."""
+    return period_key(guild.allowance_period, now) if guild.allowance_period else ""
+
+
+async def top_up_in(tx: Tx, guild: GuildSettings, user_id: int, *, welcome: int, now: float) -> None:
+    if await allowances.open_account_in(tx, guild.guild_id, user_id) and welcome > 0:
         await ledger.grant(tx, guild.guild_id, user_id, welcome, actor_id=None, reason="welcome")
     if guild.allowance_amount and guild.allowance_period:
         key = period_key(guild.allowance_period, now)
-        cur = await tx.execute(
-            "INSERT INTO allowance_grants (guild_id, user_id, period, granted_at) VALUES (?, ?, ?, ?)"
-            " ON CONFLICT DO NOTHING",
-            (guild.guild_id, user_id, key, now),
-        )
-        if cur.rowcount == 1:
+        if await allowances.claim_in(tx, guild.guild_id, user_id, key, now):
             await ledger.grant(
                 tx, guild.guild_id, user_id, guild.allowance_amount, actor_id=None, reason=f"allowance {key}"
             )

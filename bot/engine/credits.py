@@ -13,12 +13,14 @@ import math
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 
+from bot.engine import pricing
+from bot.engine.catalog import PriceRow
 from bot.engine.engine import Engine
+from bot.engine.views import JobView, view_of
 from bot.errors import InvalidRequest, UserError
 from bot.i18n import msg
 from storage import guilds, jobs, ledger
 from storage.db import Database
-from storage.jobs import JobRow
 from storage.ledger import Entry
 
 MAX_AMOUNT = 1_000_000
@@ -38,7 +40,7 @@ class HistoryPage:
     entries: list[Entry]
     page: int  # 0-based
     pages: int
-    jobs: dict[int, JobRow]  # the jobs the entries name, to label them
+    jobs: dict[int, JobView]  # the jobs the entries name, to label them
 
 
 def check_amount(amount: object) -> int:
@@ -85,7 +87,7 @@ class Credits:
     async def balance(self, guild_id: int, user_id: int, *, actor_id: int, is_manager: bool) -> Balance:
         if user_id != actor_id:
             require_manager(is_manager)
-        available = await self._engine.balance(guild_id, user_id)
+        available = await self._engine.admission.balance(guild_id, user_id)
         return Balance(available, await ledger.held(self._db, guild_id, user_id))
 
     async def history(
@@ -97,16 +99,17 @@ class Credits:
         pages = max(1, math.ceil(total / PAGE_SIZE))
         page = min(max(page, 0), pages - 1)
         entries = await ledger.entries(self._db, guild_id, user_id, offset=page * PAGE_SIZE, limit=PAGE_SIZE)
-        labels: dict[int, JobRow] = {}
+        labels: dict[int, JobView] = {}
         for entry in entries:
             if entry.job_id is not None and entry.job_id not in labels:
                 job = await jobs.get(self._db, entry.job_id)
                 if job is not None:
-                    labels[entry.job_id] = job
+                    labels[entry.job_id] = view_of(job)
         return HistoryPage(entries, page, pages, labels)
 
-    async def prices(self, guild_id: int) -> list[tuple[str, int, int]]:
-        return self._engine.price_list(await guilds.get(self._db, guild_id))
+    async def prices(self, guild_id: int) -> list[PriceRow]:
+        """Every model and duration this server's commands can make, with what each costs here."""
+        return self._engine.catalog.price_rows(await guilds.get(self._db, guild_id))
 
     async def grant(
         self,
@@ -121,7 +124,7 @@ class Credits:
     ) -> int:
         """Give credits; returns the new balance."""
         value, why = _check_change(amount, reason, is_manager=is_manager, target_is_bot=target_is_bot)
-        await self._engine.balance(guild_id, user_id)  # any welcome grant lands before this one
+        await self._engine.admission.top_up(guild_id, user_id)  # any welcome grant lands before this one
         async with self._db.transaction() as tx:
             await ledger.grant(tx, guild_id, user_id, value, actor_id=actor_id, reason=why)
             return await ledger.balance_in(tx, guild_id, user_id)
@@ -177,26 +180,16 @@ class Credits:
     async def set_price(
         self, guild_id: int, model: str, duration: int, credits: int, *, is_manager: bool
     ) -> guilds.GuildSettings:
-        """An explicit price for the default profile's model and duration (0 removes it)."""
+        """This server's price for a model and duration its commands offer (0 removes it)."""
         require_manager(is_manager)
-        profile = self._engine.default_profile
-        caps = self._engine.provider(profile).capabilities
-        if model not in caps.models:
-            raise InvalidRequest("model", "invalid.value_not_offered", ", ".join(caps.models), value=model)
-        if duration not in caps.durations:
-            raise InvalidRequest(
-                "duration",
-                "invalid.seconds_not_offered",
-                ", ".join(map(str, caps.durations)),
-                seconds=duration,
-            )
+        settings = await guilds.get(self._db, guild_id)
+        profile = self._engine.catalog.price_target(model, duration, settings)
         if credits < 0 or credits > MAX_AMOUNT:
             raise InvalidRequest(
                 "credits", "invalid.is_value", msg("allowed.price", max=MAX_AMOUNT), value=credits
             )
-        settings = await guilds.get(self._db, guild_id)
         prices = dict(settings.prices)
-        key = f"{profile}:{model}:{duration}"
+        key = pricing.guild_price_key(profile, model, duration)
         if credits == 0:
             prices.pop(key, None)
         else:

@@ -9,40 +9,12 @@ budgeted key the first poll waits for the slow end of history (p90), so most job
 
 from __future__ import annotations
 
-import statistics
-from collections import defaultdict, deque
 from typing import Protocol
 
 from bot.providers.profiles import Timing
 
-HistoryKey = tuple[str, str, str, int]  # profile, kind, model, duration
-MIN_SAMPLES = 3
-KEEP = 50
-MARGIN = 1.03  # poll a little after the predicted finish rather than a little before
 SPREAD = 0.05  # a whole percentage below 19 leaves the finish more than 5% of the job uncertain
-
-
-class History:
-    """Recent generation times (submit → done), in memory, seeded from the database at start."""
-
-    def __init__(self) -> None:
-        self._seen: defaultdict[HistoryKey, deque[float]] = defaultdict(lambda: deque(maxlen=KEEP))
-
-    def add(self, key: HistoryKey, seconds: float) -> None:
-        if seconds > 0:
-            self._seen[key].append(seconds)
-
-    def typical(self, key: HistoryKey, default: float) -> float:
-        seen = self._seen.get(key)
-        return statistics.median(seen) if seen and len(seen) >= MIN_SAMPLES else default
-
-    def slow(self, key: HistoryKey, default: float) -> float:
-        """The 90th percentile: by then nearly every job like this one has finished."""
-        seen = self._seen.get(key)
-        if not seen or len(seen) < MIN_SAMPLES:
-            return default
-        ordered = sorted(seen)
-        return ordered[min(len(ordered) - 1, int(0.9 * len(ordered)))]
+MARGIN = 1.03  # poll a little after the predicted finish rather than a little before
 
 
 def first_delay(timing: Timing, typical: float, slow: float, *, budgeted: bool) -> float:

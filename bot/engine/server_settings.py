@@ -26,10 +26,10 @@ class ServerSettings:
         self, guild_id: int, profile: str, model: str | None, *, is_manager: bool
     ) -> GuildSettings:
         require_manager(is_manager)
-        names = self._engine.profile_names
+        names = self._engine.catalog.profile_names
         if profile not in names:
             raise InvalidRequest("profile", "invalid.not_configured", ", ".join(names), value=profile)
-        models = self._engine.provider(profile).capabilities.models
+        models = self._engine.catalog.provider(profile).capabilities.models
         if model is not None and model not in models:
             raise InvalidRequest(
                 "model", "invalid.not_offered_by", ", ".join(models), value=model, profile=profile

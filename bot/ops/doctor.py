@@ -32,7 +32,7 @@ from bot.providers.base import ApiKey, ProviderError, RemoteTask, VideoProvider
 from bot.providers.http import RetryPolicy, TransportError, VendorHttp
 from bot.providers.profiles import ProfileError, ProviderProfile, load_profiles
 from bot.providers.registry import PROVIDER_KINDS, build_provider
-from storage import ledger
+from storage import jobs, ledger
 from storage.db import Database, latest_version
 
 ONLINE_TIMEOUT = 15.0
@@ -285,10 +285,7 @@ async def check_ledger(ctx: Context) -> list[CheckResult]:
                 "balance to the sum of its entries",
             )
         ]
-    row = await ctx.db.fetchone(
-        "SELECT COUNT(*) AS n FROM jobs WHERE state IN ('queued', 'submitting', 'running')"
-    )
-    active = int(row["n"]) if row else 0
+    active = await jobs.count_active(ctx.db)
     return [ok("ledger", f"balances match their entries; {active} job(s) in flight (resumed at start)")]
 
 

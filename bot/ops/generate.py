@@ -20,7 +20,8 @@ from typing import IO, Any
 import aiohttp
 from aiohttp import web
 
-from bot.engine.engine import Engine, JobOrigin
+from bot.engine.admission import JobOrigin
+from bot.engine.engine import Engine
 from bot.engine.events import JobEvent
 from bot.engine.shots import parse_shots
 from bot.errors import UserError
@@ -30,9 +31,9 @@ from bot.providers.profiles import ProviderProfile
 from bot.providers.registry import build_provider
 from storage import jobs, ledger
 from storage.db import Database
+from storage.states import JobState
 
 TERMINAL = 0  # the server and member id the command line's jobs are charged to
-PUBLIC_URL_KINDS = {"nanophoto", "nanophoto_tvc", "freesora-url"}  # the vendor itself downloads the image
 BAR = 20
 
 
@@ -150,29 +151,30 @@ async def generate(
     http: VendorHttp | None = None,
 ) -> int:
     """Run one job to its end; 0 when the video is ready, 1 when it failed (the reason printed)."""
-    name = args.profile or default_profile or next(iter(profiles))
-    if name not in profiles:
-        raise UserError(f"unknown profile `{name}` (configured: {', '.join(profiles)})")
+    if args.profile is not None and args.profile not in profiles:
+        raise UserError(f"unknown profile `{args.profile}` (configured: {', '.join(profiles)})")
     image = args.image
     local = Path(image) if image and not image.startswith(("http://", "https://")) else None
     if local is not None and not local.is_file():
         raise UserError(f"--image {image}: no such file")
-    if local is not None and profiles[name].kind in PUBLIC_URL_KINDS:
-        raise UserError(f"`{name}` downloads images itself, so --image must be a public https:// URL")
     async with VendorHttp() if http is None else nullcontext(http) as client:
-        providers = {name: build_provider(profiles[name], client)}
-        engine = Engine(db, {name: profiles[name]}, providers, default_profile=name)
+        providers = {n: build_provider(p, client) for n, p in profiles.items()}
+        engine = Engine(db, profiles, providers, default_profile=default_profile)
         engine.subscribe(Progress(stream))
+        where = await engine.admission.where(Kind(args.kind), TERMINAL, profile=args.profile)
+        name = where.profile
+        if local is not None and where.provider.capabilities.image_by_url:
+            raise UserError(f"`{name}` downloads images itself, so --image must be a public https:// URL")
         async with served_file(local) if local is not None else nullcontext(image) as image_url:
             request = parse_request(request_fields(args, image_url))
-            quote = await engine.quote(request, TERMINAL, name)
+            quote = await engine.admission.quote(request, TERMINAL, name)
             print(f"{name}: {quote.model}, {request.duration} s — {quote.cost} credits", file=stream)
             async with db.transaction() as tx:
                 await ledger.grant(
                     tx, TERMINAL, TERMINAL, max(quote.cost, 1), actor_id=None, reason="command line"
                 )
-            job = await engine.enqueue(
-                JobOrigin(guild_id=TERMINAL, channel_id=TERMINAL, user_id=TERMINAL), request
+            job = await engine.admission.enqueue(
+                JobOrigin(guild_id=TERMINAL, channel_id=TERMINAL, user_id=TERMINAL), request, name
             )
             try:
                 await engine.wait_idle()
@@ -180,7 +182,7 @@ async def generate(
                 await engine.stop()
         done = await jobs.get(db, job.id)
         assert done is not None
-        if done.state != "succeeded":
+        if done.state is not JobState.SUCCEEDED:
             print(f"job #{done.id} {done.state}: {done.error_message}", file=stream)
             return 1
         if args.out is not None:

@@ -127,6 +127,9 @@ class Capabilities(BaseModel):
     orientations: tuple[Orientation, ...] = (Orientation.PORTRAIT, Orientation.LANDSCAPE)
     max_prompt_chars: int = MAX_PROMPT_CHARS
     options: frozenset[str] = frozenset()  # names from ``Options.chosen()`` this profile accepts
+    # The vendor downloads a member's image itself from a public URL (True), rather than being sent
+    # the bytes inline (False): an image must then be reachable from the internet, not a local file.
+    image_by_url: bool = False
 
     def resolve_model(self, req: AnyRequest) -> str:
         return req.model or self.default_model

@@ -26,7 +26,6 @@ import random
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from importlib.metadata import PackageNotFoundError, version
-from types import TracebackType
 from typing import Any, Self, TypeVar
 from urllib.parse import urlsplit, urlunsplit
 
@@ -106,10 +105,12 @@ class FormFile:
 
 @dataclass(frozen=True)
 class BytesResponse:
+    """A downloaded file, whatever its status; ``truncated``: it was cut at ``max_bytes``."""
+
     status: int
     body: bytes
     content_type: str
-    truncated: bool  # the body was longer than ``max_bytes`` and was cut there
+    truncated: bool
     attempts: int = 1
 
 
@@ -182,12 +183,7 @@ class VendorHttp:
     async def __aenter__(self) -> Self:
         return self
 
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
+    async def __aexit__(self, *exc_info: object) -> None:
         await self.close()
 
     def session(self) -> aiohttp.ClientSession:
@@ -238,16 +234,7 @@ class VendorHttp:
         """
         hdrs = self._headers(key, headers, json_body=json_body is not None)
         body = None if json_body is None else json.dumps(json_body, separators=(",", ":"))
-        return await self._request(
-            method,
-            url,
-            key,
-            hdrs,
-            lambda: body,
-            timeout_s=timeout_s,
-            idempotent=idempotent,
-            should_retry=should_retry,
-        )
+        return await self._request(method, url, key, hdrs, lambda: body, timeout_s, idempotent, should_retry)
 
     async def request_form(
         self,
@@ -275,16 +262,8 @@ class VendorHttp:
                 data.add_field(part.name, part.data, filename=part.filename, content_type=part.content_type)
             return data
 
-        return await self._request(
-            method,
-            url,
-            key,
-            self._headers(key, headers, json_body=False),
-            form,
-            timeout_s=timeout_s,
-            idempotent=idempotent,
-            should_retry=should_retry,
-        )
+        hdrs = self._headers(key, headers, json_body=False)
+        return await self._request(method, url, key, hdrs, form, timeout_s, idempotent, should_retry)
 
     async def _request(
         self,
@@ -293,7 +272,6 @@ class VendorHttp:
         key: ApiKey | None,
         hdrs: Mapping[str, str],
         body: Callable[[], Any],
-        *,
         timeout_s: float,
         idempotent: bool,
         should_retry: Callable[[HttpResponse], bool],
@@ -405,28 +383,13 @@ class VendorHttp:
                         maybe_sent=not never_sent,
                         attempts=attempt,
                     ) from None
-                delay = self.retry.delay(attempt - 1, self._rng)
-                log.info(
-                    "%s (key %s) attempt %d/%d: %s; retrying in %.2f s",
-                    where,
-                    who,
-                    attempt,
-                    limit,
-                    what,
-                    delay,
-                )
             else:
                 if last or not idempotent or not should_retry(result):
                     return result, attempt
-                delay = self.retry.delay(attempt - 1, self._rng)
-                log.info(
-                    "%s (key %s) attempt %d/%d: HTTP %s; retrying in %.2f s",
-                    where,
-                    who,
-                    attempt,
-                    limit,
-                    getattr(result, "status", "?"),
-                    delay,
-                )
+                what = f"HTTP {getattr(result, 'status', '?')}"
+            delay = self.retry.delay(attempt - 1, self._rng)
+            log.info(
+                "%s (key %s) attempt %d/%d: %s; retrying in %.2f s", where, who, attempt, limit, what, delay
+            )
             await self._sleep(delay)
         raise AssertionError("unreachable")  # pragma: no cover

@@ -1,11 +1,11 @@
-"""nanophoto.ai Sora 2 TVC ad API (PROVIDERS.md §1.4-1.7): an ad video from a theme, in three steps.
+"""nanophoto.ai Sora 2 TVC ad API, profile kind ``nanophoto_tvc``: an ad video from a theme, in three steps.
 
-Wire protocol: ``POST /api/sora-2-tvc/generate`` starts a pipeline — (1) a nine-scene storyboard
-script, (2) a 3×3 storyboard image, (3) the Sora 2 video — and ``POST /api/sora-2-tvc/check-status``
-reports it with ``currentStep``/``stepName`` until ``status`` is ``completed`` (``videoUrl``) or
-``failed``. Errors, the reply envelope, the retry rule and the error table are the plain Sora 2
-adapter's (``bot.providers.nanophoto``); this module adds only what TVC does differently. The
-readings we rely on, from the "ambiguities" list:
+https://nanophoto.ai/pt/docs/api/sora-2-tvc-ad; docs/vendors.md, "nanophoto TVC". Wire protocol:
+``POST /api/sora-2-tvc/generate`` starts a pipeline — (1) a nine-scene storyboard script, (2) a 3×3
+storyboard image, (3) the Sora 2 video — and ``POST /api/sora-2-tvc/check-status`` reports it with
+``currentStep``/``stepName`` until ``status`` is ``completed`` (``videoUrl``) or ``failed``. The
+envelope, errors (A5), failed answers (A6), retry rule and stage words are the nanophoto family's
+(``bot.providers.nanophoto_base``); this module adds only what TVC does differently:
 
 - A1: the generate response is only required to carry ``success`` and ``recordId``; ``taskId``,
   ``storyboardPrompt`` and ``storyboardImageUrl`` may be there, missing or null. When the storyboard
@@ -15,15 +15,12 @@ readings we rely on, from the "ambiguities" list:
 - A3: ``referenceImageUrl`` is sent only when there is a reference image, and only as a public
   http(s) URL — never Base64 (the vendor answers ``REFERENCE_IMAGE_URL_REQUIRED``).
 - A4: 8 credits for 10 s and for 15 s alike.
-- A5: an error is any body with ``errorCode``, or ``success: false``, or HTTP >= 400.
-- A6: ``status: failed`` is a terminal answer (a FAILED snapshot) whatever the HTTP status.
 - A7: no percentage exists; ``videoTaskProgress`` (step 3) is a stage word, the step is ``n/3``.
 - A8: ``videoDuration`` is always sent, as the string ``"10"`` or ``"15"``.
 """
 
 from __future__ import annotations
 
-import json
 import logging
 from collections.abc import Mapping
 from types import MappingProxyType
@@ -44,23 +41,12 @@ from bot.providers.base import (
     TaskState,
     TvcRequest,
     WireBody,
-    scrub,
 )
-from bot.providers.faults import malformed
 from bot.providers.http import HttpResponse, VendorHttp
-from bot.providers.nanophoto import (
-    QUEUED_WORDS,
-    RUNNING_WORDS,
-    NanophotoApi,
-    NanophotoReply,
-    nanophoto_error,
-)
+from bot.providers.nanophoto_base import NanophotoApi, NanophotoReply
 from bot.providers.profiles import ProviderProfile, narrowed
 
 log = logging.getLogger(__name__)
-
-GENERATE_PATH = "/api/sora-2-tvc/generate"
-STATUS_PATH = "/api/sora-2-tvc/check-status"
 
 # TVC has no tiers; one model name keeps pricing ("model:duration") and the `tier` option uniform.
 TVC_MODEL = "tvc"
@@ -70,7 +56,8 @@ TVC_DURATIONS: tuple[int, ...] = (10, 15)
 TVC_PRICES: dict[tuple[str, int], int] = {(TVC_MODEL, 10): 8, (TVC_MODEL, 15): 8}
 
 TVC_STEP_COUNT = 3
-# The vendor's own step names (§1.5), used when a body gives a step number without its name.
+# The vendor's own step names (docs/vendors.md, "nanophoto TVC"), for a body that gives a step number
+# without its name.
 TVC_STEP_NAMES: dict[int, str] = {
     1: "Generating Storyboard Prompt",
     2: "Generating Storyboard",
@@ -180,7 +167,7 @@ def tvc_capabilities(
         models=TVC_MODELS,
         default_model=TVC_MODEL,
         durations=secs,
-        orientations=(Orientation.PORTRAIT, Orientation.LANDSCAPE),
+        image_by_url=True,  # A3: a reference image goes as its public URL
     )
 
 
@@ -192,10 +179,8 @@ class NanophotoTvc(NanophotoApi[TvcReply]):
 
     default_prices: Mapping[tuple[str, int], int] = MappingProxyType(TVC_PRICES)
 
-    _vendor = "nanophoto-tvc"
-    _log = log
-    _generate_path = GENERATE_PATH
-    _status_path = STATUS_PATH
+    vendor = "nanophoto-tvc"
+    _api = "sora-2-tvc"
     _reply_model = TvcReply
 
     capabilities: TvcCapabilities
@@ -224,15 +209,8 @@ class NanophotoTvc(NanophotoApi[TvcReply]):
             name for name, ok in (("success", reply.success is True), ("recordId", reply.recordId)) if not ok
         ]
         if missing or reply.recordId is None:
-            # Something may have been started and billed; repeating blindly could double it.
             seen = f" (taskId {reply.taskId})" if reply.taskId else ""
-            raise self._logged(
-                malformed(
-                    f"generate answer has no {' or '.join(missing)}{seen}", resp.status, retryable=False
-                ),
-                "generate",
-                key,
-            )
+            raise self._not_created(f"{' or '.join(missing)}{seen}", resp, "generate", key)
         extra: dict[str, str] = {}
         if reply.taskId:
             extra[EXTRA_TASK_ID] = reply.taskId
@@ -240,7 +218,7 @@ class NanophotoTvc(NanophotoApi[TvcReply]):
             extra[EXTRA_STORYBOARD_PROMPT] = reply.storyboardPrompt
         if reply.storyboardImageUrl:
             extra[EXTRA_STORYBOARD_IMAGE] = reply.storyboardImageUrl
-        snapshot = self._snapshot(reply, resp, key, extra, default_step=1)
+        snapshot = self._snapshot(reply, resp, reply.recordId, key, extra, default_step=1)
         log.info(
             "nanophoto-tvc %s: submitted ad (%s s, %s%s%s) with key %s -> record %s (task %s)",
             self.name,
@@ -260,41 +238,29 @@ class NanophotoTvc(NanophotoApi[TvcReply]):
         return TvcStatusBody(recordId=task.remote_id).wire()
 
     def _failed(self, reply: TvcReply, resp: HttpResponse, task: RemoteTask, key: ApiKey) -> TaskSnapshot:
-        err = nanophoto_error(
-            reply.errorCode or "GENERATION_FAILED",
-            scrub(reply.error or reply.message or "", key),
-            resp.status,
-        )
-        log.info(
-            "nanophoto-tvc %s: record %s failed (key %s, step %s): %s: %s",
-            self.name,
-            task.remote_id,
-            key.name,
-            reply.currentStep if reply.currentStep is not None else "?",
-            err.code,
-            err.detail,
-        )
-        step = reply.currentStep if reply.currentStep is not None and reply.currentStep >= 1 else None
+        err = self._failure(reply, resp, task.remote_id, key)
+        step = _step(reply)
         return TaskSnapshot(
             state=TaskState.FAILED,
             step=step,
-            step_count=max(TVC_STEP_COUNT, step or 0) if step is not None else None,
+            step_count=max(TVC_STEP_COUNT, step) if step is not None else None,
             step_name=reply.stepName,
             storyboard_prompt=reply.storyboardPrompt or task.extra.get(EXTRA_STORYBOARD_PROMPT),
             storyboard_image_url=reply.storyboardImageUrl or task.extra.get(EXTRA_STORYBOARD_IMAGE),
             error=err.task_error(),
-            raw=_raw(resp, key),
+            raw=self._raw(resp, key),
         )
 
     def _polled(
         self, reply: TvcReply, resp: HttpResponse, task: RemoteTask, key: ApiKey
     ) -> TaskSnapshot | None:
-        return self._snapshot(reply, resp, key, task.extra, default_step=None)
+        return self._snapshot(reply, resp, task.remote_id, key, task.extra, default_step=None)
 
     def _snapshot(
         self,
         reply: TvcReply,
         resp: HttpResponse,
+        record_id: str,
         key: ApiKey,
         carried: Mapping[str, str],
         *,
@@ -305,41 +271,24 @@ class NanophotoTvc(NanophotoApi[TvcReply]):
         ``carried`` holds storyboard fields an earlier answer already gave (A1); the vendor's own
         fields win when present.
         """
-        raw = _raw(resp, key)
-        status = (reply.status or "").lower()
-        done = status == "completed"
-        step = reply.currentStep if reply.currentStep is not None and reply.currentStep >= 1 else None
+        done = self.words.state(reply.status or "") is TaskState.SUCCEEDED
+        step = _step(reply)
         if step is None:
             step = TVC_STEP_COUNT if done else default_step
-        name = reply.stepName or ("Completed" if done else TVC_STEP_NAMES.get(step or 0))
-        common: dict[str, Any] = {
-            "step": step,
-            "step_count": max(TVC_STEP_COUNT, step or 0),
-            "step_name": name,
-            "storyboard_prompt": reply.storyboardPrompt or carried.get(EXTRA_STORYBOARD_PROMPT),
-            "storyboard_image_url": reply.storyboardImageUrl or carried.get(EXTRA_STORYBOARD_IMAGE),
-            "raw": raw,
-        }
-        if done:
-            if not reply.videoUrl:
-                return None
-            return TaskSnapshot(state=TaskState.SUCCEEDED, video_url=reply.videoUrl, **common)
-        stage = reply.videoTaskProgress
-        if status in QUEUED_WORDS:
-            return TaskSnapshot(state=TaskState.QUEUED, stage=stage, **common)
-        if status not in RUNNING_WORDS:
-            log.warning("nanophoto-tvc %s: unknown status %r, treated as running", self.name, reply.status)
-        return TaskSnapshot(state=TaskState.RUNNING, stage=stage, **common)
+        return self._progress(
+            reply,
+            resp,
+            record_id,
+            key,
+            stage=reply.videoTaskProgress,
+            step=step,
+            step_count=max(TVC_STEP_COUNT, step or 0),
+            step_name=reply.stepName or ("Completed" if done else TVC_STEP_NAMES.get(step or 0)),
+            storyboard_prompt=reply.storyboardPrompt or carried.get(EXTRA_STORYBOARD_PROMPT),
+            storyboard_image_url=reply.storyboardImageUrl or carried.get(EXTRA_STORYBOARD_IMAGE),
+        )
 
 
-def _raw(resp: HttpResponse, key: ApiKey) -> dict[str, Any]:
-    """The body kept for logs (``TaskSnapshot.raw``), with the key blanked should the vendor echo it."""
-    data: dict[str, Any] = resp.data if isinstance(resp.data, dict) else {}
-    secret = key.secret.get_secret_value()
-    if not secret or secret not in resp.text:
-        return data
-    try:
-        cleaned = json.loads(scrub(resp.text, key))
-    except ValueError:
-        return {}
-    return cleaned if isinstance(cleaned, dict) else {}
+def _step(reply: TvcReply) -> int | None:
+    """The pipeline step the answer names, if it names a real one (from 1)."""
+    return reply.currentStep if reply.currentStep is not None and reply.currentStep >= 1 else None

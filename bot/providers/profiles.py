@@ -51,7 +51,8 @@ def narrowed(
 
 
 class Timing(BaseModel):
-    """Polling hints (seconds). Defaults follow the vendor guidance in PROVIDERS.md."""
+    """Polling hints (seconds). The defaults are nanophoto's own cadence (docs/vendors.md, "nanophoto:
+    common rules", A9); a profile sets its vendor's."""
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 

@@ -1,116 +1,182 @@
-"""One scenario driver per vendor fake, so the shared contract suite can speak to all of them alike.
+"""One ``VendorCase`` per vendor fake, so the shared contract suite can speak to all of them alike.
 
-Adding a vendor = one adapter module, one registry line, one fake, and one ``VendorCase`` here.
+Adding a vendor = one adapter module, one registry line, one fake, and one ``VendorCase`` here; then
+``test_contract.py`` runs every shared test against it (and ``test_nanophoto_family.py`` too, for a
+nanophoto kind). A case says how to script its fake in the vendor's own terms and what the vendor
+calls the outcomes the contract checks.
 """
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable
-from contextlib import AbstractAsyncContextManager, asynccontextmanager
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
 from typing import Any
 
-from bot.providers.base import AnyRequest, TextToVideo, TvcRequest
+from bot.providers.base import AnyRequest, TaskState, TextToVideo, TvcRequest
+from bot.providers.freesora import FreeSoraPro
 from bot.providers.http import VendorHttp
+from bot.providers.nanophoto import NanophotoSora
+from bot.providers.nanophoto_tvc import NanophotoTvc
+from bot.providers.openai_videos import OpenAIVideos
 from bot.providers.profiles import ProviderProfile
 from bot.providers.registry import build_provider
+from tests.contract.openai_spec import check_exchange
 from tests.fakes import freesora, nanophoto, nanophoto_tvc, openai_videos
+from tests.fakes.vendor import FakeVendor
+
+Script = Callable[[Any], None]
 
 
-@dataclass
+@dataclass(frozen=True)
 class VendorCase:
-    """What the contract suite needs from one vendor fake."""
+    """What the contract suite needs from one vendor and its fake.
+
+    ``script_*`` queue the next job's behaviour: to a video, to a failure, forever running (whose
+    first poll shows ``first_poll``), or done in the create answer itself (its video at
+    ``video_url``). ``codes`` are the vendor's words for a rejected key (``auth``), a gateway's
+    HTML 5xx (``gateway``) and a server error at create (``server``). ``created_without_id`` is a
+    create answer that starts something without naming it; ``status_saying`` a status answer with
+    another status word. ``jobs`` are the jobs the fake has started; ``spec_problems`` what its
+    exchanges broke of a published spec.
+    """
 
     name: str
-    open: Callable[[], AbstractAsyncContextManager[Any]]
+    kind: str
+    adapter: type[Any]
+    fake_class: type[FakeVendor]
     request: AnyRequest
-    unknown_model_field: str
-    script_success: Callable[[Any], None]
-    script_failure: Callable[[Any], None]
-    script_never: Callable[[Any], None]
-    auth_error_at_submit: Callable[[Any], None]
-    rate_limit_at_submit: Callable[[Any], None]
-    server_error_on_poll: Callable[[Any, int], None]
-    submit_calls: Callable[[Any], int]
+    create_route: str
+    image_by_url: bool
+    script_success: Script
+    script_failure: Script
+    script_never: Script
+    script_immediate: Script
+    first_poll: Mapping[str, Any]
+    video_url: Callable[[Any, str], str]
+    auth_error_at_submit: Script
+    rate_limit_at_submit: Script
+    codes: Mapping[str, str]
+    created_without_id: Mapping[str, Any]
+    status_saying: Callable[[Any, str, str], dict[str, Any]]
+    jobs: Callable[[Any], Mapping[str, Any]]
+    spec_problems: Callable[[Any], list[str]] = field(default=lambda fake: [])
 
-    def profile(self, fake: Any) -> ProviderProfile:
-        profile: ProviderProfile = fake.profile()
+    def open(self, **options: Any) -> FakeVendor:
+        """A new fake of this vendor, to run with ``async with`` (``options``: the fake's own)."""
+        return self.fake_class(**options)
+
+    def profile(self, fake: Any, **overrides: Any) -> ProviderProfile:
+        profile: ProviderProfile = fake.profile(**overrides)
         return profile
 
-    def provider(self, fake: Any, http: VendorHttp) -> Any:
-        return build_provider(self.profile(fake), http)
+    def provider(self, fake: Any, http: VendorHttp, **overrides: Any) -> Any:
+        return build_provider(self.profile(fake, **overrides), http)
 
-
-def _opener(cls: type[Any], **kwargs: Any) -> Callable[[], AbstractAsyncContextManager[Any]]:
-    @asynccontextmanager
-    async def open_fake() -> AsyncIterator[Any]:
-        async with cls(**kwargs) as fake:
-            yield fake
-
-    return open_fake
+    def calls(self, fake: Any, route: str) -> int:
+        """How many requests ``route`` got (``FakeVendor.calls``: every fake counts alike)."""
+        return len(fake.calls(route))
 
 
 TEXT = TextToVideo(prompt="A lighthouse in a storm, slow dolly in")
 
-CASES = [
-    VendorCase(
-        name="nanophoto",
-        open=_opener(nanophoto.FakeNanophoto),
-        request=TEXT,
-        unknown_model_field="tier",
-        script_success=lambda f: f.script_next(nanophoto.TaskScript(stages=("generating",))),
-        script_failure=lambda f: f.script_next(nanophoto.TaskScript(outcome="failed")),
-        script_never=lambda f: f.script_next(nanophoto.TaskScript(outcome="never")),
-        auth_error_at_submit=lambda f: f.fail_next("generate", status=401, code="LOGIN_REQUIRED", error="x"),
-        rate_limit_at_submit=lambda f: f.force("generate", status=429, body=nanophoto.RATE_LIMIT_BODY),
-        server_error_on_poll=lambda f, n: f.fail_next("status", status=503, times=n),
-        submit_calls=lambda f: len(f.calls("generate")),
+NANOPHOTO = VendorCase(
+    name="nanophoto",
+    kind="nanophoto",
+    adapter=NanophotoSora,
+    fake_class=nanophoto.FakeNanophoto,
+    request=TEXT,
+    create_route="generate",
+    image_by_url=True,
+    script_success=lambda f: f.script_next(nanophoto.TaskScript(stages=("generating",))),
+    script_failure=lambda f: f.script_next(nanophoto.TaskScript(outcome="failed")),
+    script_never=lambda f: f.script_next(nanophoto.TaskScript(outcome="never")),
+    script_immediate=lambda f: f.script_next(nanophoto.TaskScript(immediate=True)),
+    first_poll={"state": TaskState.RUNNING, "stage": "generating", "progress_pct": None},
+    video_url=lambda f, remote_id: f.video_url(remote_id),
+    auth_error_at_submit=lambda f: f.fail_next("generate", status=401, code="LOGIN_REQUIRED", error="x"),
+    rate_limit_at_submit=lambda f: f.force("generate", status=429, body=nanophoto.RATE_LIMIT_BODY),
+    codes={"auth": "LOGIN_REQUIRED", "gateway": "HTTP_502", "server": "INTERNAL_ERROR"},
+    created_without_id={"success": True, "status": "processing", "message": "Video generation in progress"},
+    status_saying=lambda f, remote_id, word: {"success": True, "status": word, "taskId": remote_id},
+    jobs=lambda f: f.tasks,
+)
+
+NANOPHOTO_TVC = VendorCase(
+    name="nanophoto_tvc",
+    kind="nanophoto_tvc",
+    adapter=NanophotoTvc,
+    fake_class=nanophoto_tvc.FakeNanophotoTvc,
+    request=TvcRequest(ad_theme="Trail running shoes that grip wet rock"),
+    create_route="generate",
+    image_by_url=True,
+    script_success=lambda f: f.script_next(nanophoto_tvc.TvcScript()),
+    script_failure=lambda f: f.script_next(nanophoto_tvc.TvcScript(outcome="failed", at_step=2)),
+    script_never=lambda f: f.script_next(nanophoto_tvc.TvcScript(outcome="never")),
+    script_immediate=lambda f: f.script_next(nanophoto_tvc.TvcScript(immediate=True)),
+    first_poll={"state": TaskState.RUNNING, "step": 1, "step_name": "Generating Storyboard Prompt"},
+    video_url=lambda f, remote_id: f.video_url(remote_id),
+    auth_error_at_submit=lambda f: f.fail_next("generate", status=401, code="LOGIN_REQUIRED", error="x"),
+    rate_limit_at_submit=lambda f: f.force("generate", status=429, body=nanophoto.RATE_LIMIT_BODY),
+    codes={"auth": "LOGIN_REQUIRED", "gateway": "HTTP_502", "server": "INTERNAL_ERROR"},
+    created_without_id={"success": True, "status": "processing", "taskId": "video_task_1"},
+    status_saying=lambda f, remote_id, word: {"success": True, "status": word, "recordId": remote_id},
+    jobs=lambda f: f.records,
+)
+
+FREESORA = VendorCase(
+    name="freesora",
+    kind="freesora",
+    adapter=FreeSoraPro,
+    fake_class=freesora.FakeFreeSora,
+    request=TEXT,
+    create_route="create",
+    image_by_url=False,
+    script_success=lambda f: f.script_next(freesora.TaskScript()),
+    script_failure=lambda f: f.script_next(freesora.TaskScript(outcome="failed")),
+    script_never=lambda f: f.script_next(freesora.TaskScript(outcome="never")),
+    script_immediate=lambda f: f.script_next(freesora.TaskScript(immediate=True)),
+    first_poll={"state": TaskState.QUEUED, "progress_pct": 0},
+    video_url=lambda f, remote_id: f.video_url(remote_id),
+    auth_error_at_submit=lambda f: f.fail_next("create", status=401, message="Unauthorized"),
+    rate_limit_at_submit=lambda f: f.error_200_next("create", code=1029, message="Too many concurrent tasks"),
+    codes={"auth": "UNAUTHORIZED", "gateway": "INTERNAL_ERROR", "server": "INTERNAL_ERROR"},
+    created_without_id={"code": 0, "message": "ok", "data": {}},
+    status_saying=lambda f, remote_id, word: {
+        "code": 0,
+        "message": "Success",
+        "data": {"taskId": remote_id, "status": word, "progress": 80},
+    },
+    jobs=lambda f: f.tasks,
+)
+
+OPENAI_VIDEOS = VendorCase(
+    name="openai_videos",
+    kind="openai_videos",
+    adapter=OpenAIVideos,
+    fake_class=openai_videos.FakeOpenAIVideos,
+    request=TEXT,
+    create_route="create",
+    image_by_url=False,
+    script_success=lambda f: f.script_next(openai_videos.VideoScript()),
+    script_failure=lambda f: f.script_next(openai_videos.VideoScript(outcome="failed")),
+    script_never=lambda f: f.script_next(openai_videos.VideoScript(outcome="never")),
+    script_immediate=lambda f: f.script_next(openai_videos.VideoScript(immediate=True, direct_url=True)),
+    first_poll={"state": TaskState.QUEUED, "progress_pct": 0},
+    video_url=lambda f, remote_id: f.cdn_url(remote_id),
+    auth_error_at_submit=lambda f: f.fail_next(
+        "create",
+        status=401,
+        message="Incorrect API key provided.",
+        type="invalid_request_error",
+        code="invalid_api_key",
     ),
-    VendorCase(
-        name="nanophoto_tvc",
-        open=_opener(nanophoto_tvc.FakeNanophotoTvc),
-        request=TvcRequest(ad_theme="Trail running shoes that grip wet rock"),
-        unknown_model_field="tier",
-        script_success=lambda f: f.script_next(nanophoto_tvc.TvcScript()),
-        script_failure=lambda f: f.script_next(nanophoto_tvc.TvcScript(outcome="failed", at_step=2)),
-        script_never=lambda f: f.script_next(nanophoto_tvc.TvcScript(outcome="never")),
-        auth_error_at_submit=lambda f: f.fail_next("generate", status=401, code="LOGIN_REQUIRED", error="x"),
-        rate_limit_at_submit=lambda f: f.force("generate", status=429, body=nanophoto.RATE_LIMIT_BODY),
-        server_error_on_poll=lambda f, n: f.fail_next("status", status=503, times=n),
-        submit_calls=lambda f: len(f.calls("generate")),
-    ),
-    VendorCase(
-        name="freesora",
-        open=_opener(freesora.FakeFreeSora),
-        request=TEXT,
-        unknown_model_field="tier",
-        script_success=lambda f: f.script_next(freesora.TaskScript()),
-        script_failure=lambda f: f.script_next(freesora.TaskScript(outcome="failed")),
-        script_never=lambda f: f.script_next(freesora.TaskScript(outcome="never")),
-        auth_error_at_submit=lambda f: f.fail_next("create", status=401, message="Unauthorized"),
-        rate_limit_at_submit=lambda f: f.error_200_next(
-            "create", code=1029, message="Too many concurrent tasks"
-        ),
-        server_error_on_poll=lambda f, n: f.fail_next("status", status=503, times=n),
-        submit_calls=lambda f: len(f.calls("create")),
-    ),
-    VendorCase(
-        name="openai_videos",
-        open=_opener(openai_videos.FakeOpenAIVideos),
-        request=TEXT,
-        unknown_model_field="tier",
-        script_success=lambda f: f.script_next(openai_videos.VideoScript()),
-        script_failure=lambda f: f.script_next(openai_videos.VideoScript(outcome="failed")),
-        script_never=lambda f: f.script_next(openai_videos.VideoScript(outcome="never")),
-        auth_error_at_submit=lambda f: f.fail_next(
-            "create",
-            status=401,
-            message="Incorrect API key provided.",
-            type="invalid_request_error",
-            code="invalid_api_key",
-        ),
-        rate_limit_at_submit=lambda f: f.rate_limit_next("create"),
-        server_error_on_poll=lambda f, n: f.fail_next("status", status=503, times=n),
-        submit_calls=lambda f: len(f.calls("create")),
-    ),
-]
+    rate_limit_at_submit=lambda f: f.rate_limit_next("create"),
+    codes={"auth": "invalid_api_key", "gateway": "HTTP_502", "server": "server_error"},
+    created_without_id={"status": "queued", "progress": 0},
+    status_saying=lambda f, remote_id, word: f.video_object(f.videos[remote_id]) | {"status": word},
+    jobs=lambda f: f.videos,
+    spec_problems=check_exchange,
+)
+
+NANOPHOTO_CASES = [NANOPHOTO, NANOPHOTO_TVC]
+CASES = [*NANOPHOTO_CASES, FREESORA, OPENAI_VIDEOS]

@@ -1,18 +1,16 @@
-"""The nanophoto Sora 2 adapter against the fake nanophoto server, and the shared HTTP retry policy.
+"""The nanophoto Sora 2 adapter against the fake nanophoto server (docs/vendors.md, "nanophoto Sora 2").
 
-Everything runs against a real aiohttp server on 127.0.0.1; retry sleeps are recorded, not slept.
+Only what Sora 2 does differently is here: what every adapter does is in ``test_contract.py``, what
+every nanophoto kind does in ``test_nanophoto_family.py``. Everything runs against a real aiohttp
+server on 127.0.0.1; retry sleeps are recorded, not slept.
 """
 
 from __future__ import annotations
 
-import logging
-import random
 from collections.abc import AsyncIterator
 from typing import Any
 
-import aiohttp
 import pytest
-from pydantic import SecretStr
 
 from bot.engine.pricing import PriceUnknown, cost_of
 from bot.errors import InvalidRequest
@@ -23,17 +21,15 @@ from bot.providers.base import (
     ProviderError,
     Shot,
     StoryboardRequest,
-    TaskSnapshot,
     TaskState,
     TextToVideo,
     TvcRequest,
 )
-from bot.providers.http import USER_AGENT, RetryPolicy, TransportError, VendorHttp
-from bot.providers.nanophoto import NANOPHOTO_ERRORS, NANOPHOTO_PRICES, NanophotoSora, nanophoto_error
+from bot.providers.http import USER_AGENT, VendorHttp
+from bot.providers.nanophoto import NANOPHOTO_ERRORS, NANOPHOTO_PRICES, NanophotoSora
 from bot.providers.profiles import ProfileError
-from bot.providers.registry import PROVIDER_KINDS, build_provider
-from tests.contract.support import RecordedSleep, closed_port, poll_until_done
-from tests.fakes.nanophoto import RATE_LIMIT_BODY, FakeClock, FakeNanophoto, TaskScript
+from tests.contract.support import RecordedSleep, poll_until_done
+from tests.fakes.nanophoto import FakeClock, FakeNanophoto, TaskScript
 
 PROMPT = "A golden retriever running on a beach at sunset, cinematic light"
 IMAGE = "https://cdn.example.com/attachments/1/2/cat.png"
@@ -128,20 +124,6 @@ async def test_duration_and_tier_go_out_as_strings(
     assert fake.calls("generate")[0].status == 200
 
 
-async def test_completion_in_the_generate_response(
-    fake: FakeNanophoto, provider: NanophotoSora, key: ApiKey
-) -> None:
-    fake.script_next(TaskScript(immediate=True))
-
-    task = await provider.submit(TextToVideo(prompt=PROMPT), key)
-
-    assert task.snapshot is not None
-    assert task.snapshot.state is TaskState.SUCCEEDED
-    assert task.snapshot.video_url == fake.video_url(task.remote_id)
-    assert fake.count(route="status") == 0
-    assert (await provider.open_result(task.snapshot, key)).url == task.snapshot.video_url
-
-
 async def test_stages_advancing_by_time(
     fake: FakeNanophoto, provider: NanophotoSora, key: ApiKey, clock: FakeClock
 ) -> None:
@@ -231,141 +213,6 @@ async def test_out_of_credits_at_submit_blames_the_operator(clock: FakeClock, ht
         assert fake.credits == 3 and fake.tasks == {}
 
 
-async def test_a_rejected_key_blames_the_operator(
-    fake: FakeNanophoto, provider: NanophotoSora, key: ApiKey
-) -> None:
-    stale = ApiKey(name="stale", secret=SecretStr("np-revoked-key"))
-
-    with pytest.raises(ProviderError) as at_submit:
-        await provider.submit(TextToVideo(prompt=PROMPT), stale)
-    task = await provider.submit(TextToVideo(prompt=PROMPT), key)
-    with pytest.raises(ProviderError) as at_poll:
-        await provider.poll(task, stale)
-
-    for err in (at_submit.value, at_poll.value):
-        assert (err.code, err.blame, err.retryable, err.http_status) == (
-            "LOGIN_REQUIRED",
-            "operator",
-            False,
-            401,
-        )
-        assert "API key" in err.user_message and "admin" in err.user_message
-    assert fake.calls("generate")[0].key_name is None
-
-
-async def test_rate_limit_is_retryable_and_counts_creates_and_polls(
-    clock: FakeClock, http: VendorHttp, sleeps: RecordedSleep
-) -> None:
-    async with FakeNanophoto(clock=clock, rate_limit=2) as fake:
-        provider, key = NanophotoSora(fake.profile(), http), fake.api_key()
-        fake.script_next(TaskScript(outcome="never"))
-        task = await provider.submit(TextToVideo(prompt=PROMPT), key)
-        await provider.poll(task, key)
-
-        with pytest.raises(ProviderError) as info:
-            await provider.poll(task, key)
-
-        err = info.value
-        assert err.rate_limited and err.retryable and err.retry_after is None
-        assert err.code == "API_KEY_RATE_LIMIT_EXCEEDED" and err.http_status == 429
-        assert err.blame == "operator"
-        assert err.detail == RATE_LIMIT_BODY["error"]
-        assert sleeps.delays == []  # a 429 is left to the engine's budget, not retried here
-        assert fake.count(route="status") == 2
-        # The other key has its own budget; the window slides with the clock.
-        other = fake.api_key("key-b")
-        await provider.submit(TextToVideo(prompt=PROMPT), other)
-        clock.advance(3600)
-        assert (await provider.poll(task, key)).state is TaskState.RUNNING
-        assert fake.calls_per_key == {"key-a": 4, "key-b": 1}
-
-
-async def test_5xx_on_poll_is_retried_then_succeeds(
-    fake: FakeNanophoto, provider: NanophotoSora, key: ApiKey, sleeps: RecordedSleep
-) -> None:
-    task = await provider.submit(TextToVideo(prompt=PROMPT), key)
-    fake.fail_next("status", status=503, times=1)
-    fake.fail_next("status", status=500, code="INTERNAL_ERROR")
-
-    snap = await provider.poll(task, key)
-
-    assert snap.state is TaskState.RUNNING and snap.stage == "generating"
-    assert [c.status for c in fake.calls("status")] == [503, 500, 200]
-    assert len(sleeps.delays) == 2
-
-
-async def test_5xx_on_poll_after_all_attempts_is_a_retryable_vendor_error(
-    fake: FakeNanophoto, provider: NanophotoSora, key: ApiKey
-) -> None:
-    task = await provider.submit(TextToVideo(prompt=PROMPT), key)
-    fake.malformed_next("status", status=502, text="<html>Bad Gateway</html>", times=3)
-
-    with pytest.raises(ProviderError) as info:
-        await provider.poll(task, key)
-
-    assert (info.value.code, info.value.blame, info.value.retryable) == ("HTTP_502", "vendor", True)
-    assert fake.count(route="status") == 3
-
-
-async def test_5xx_on_submit_is_not_retried(
-    fake: FakeNanophoto, provider: NanophotoSora, key: ApiKey, sleeps: RecordedSleep
-) -> None:
-    fake.fail_next("generate", status=500, code="INTERNAL_ERROR", error="Internal server error")
-
-    with pytest.raises(ProviderError) as info:
-        await provider.submit(TextToVideo(prompt=PROMPT), key)
-
-    assert fake.count(route="generate") == 1
-    assert sleeps.delays == []
-    assert (info.value.code, info.value.blame, info.value.http_status) == ("INTERNAL_ERROR", "vendor", 500)
-
-
-async def test_malformed_json_on_poll_is_a_retryable_vendor_error(
-    fake: FakeNanophoto, provider: NanophotoSora, key: ApiKey
-) -> None:
-    task = await provider.submit(TextToVideo(prompt=PROMPT), key)
-    fake.malformed_next("status")
-
-    with pytest.raises(ProviderError) as info:
-        await provider.poll(task, key)
-
-    err = info.value
-    assert (err.code, err.blame, err.retryable) == ("MALFORMED_RESPONSE", "vendor", True)
-    assert fake.count(route="status") == 1
-    assert (await provider.poll(task, key)).state is TaskState.RUNNING
-
-
-async def test_malformed_json_on_submit_is_not_to_be_repeated_blindly(
-    fake: FakeNanophoto, provider: NanophotoSora, key: ApiKey
-) -> None:
-    # A 200 we cannot read may still have started (and billed) a video.
-    fake.malformed_next("generate", text="not json at all")
-
-    with pytest.raises(ProviderError) as info:
-        await provider.submit(TextToVideo(prompt=PROMPT), key)
-
-    assert (info.value.code, info.value.blame, info.value.retryable) == (
-        "MALFORMED_RESPONSE",
-        "vendor",
-        False,
-    )
-
-
-async def test_unknown_error_code_keeps_the_raw_code(
-    fake: FakeNanophoto, provider: NanophotoSora, key: ApiKey
-) -> None:
-    task = await provider.submit(TextToVideo(prompt=PROMPT), key)
-    fake.error_200_next("status", code="MODEL_OVERLOADED", error="Upstream model is overloaded")
-
-    with pytest.raises(ProviderError) as info:
-        await provider.poll(task, key)
-
-    err = info.value
-    assert err.code == "MODEL_OVERLOADED" and "Upstream model is overloaded" in err.detail
-    assert "MODEL_OVERLOADED" not in err.user_message and "unexpected" in err.user_message
-    assert err.blame == "vendor" and err.http_status == 200
-
-
 async def test_error_envelope_on_http_200_is_an_error(
     fake: FakeNanophoto, provider: NanophotoSora, key: ApiKey
 ) -> None:
@@ -379,17 +226,6 @@ async def test_error_envelope_on_http_200_is_an_error(
     assert info.value.code == "INSUFFICIENT_CREDITS" and info.value.blame == "operator"
 
 
-async def test_success_false_without_code_is_an_error(
-    fake: FakeNanophoto, provider: NanophotoSora, key: ApiKey
-) -> None:
-    fake.force("generate", body={"success": False, "error": "Something broke"})
-
-    with pytest.raises(ProviderError) as info:
-        await provider.submit(TextToVideo(prompt=PROMPT), key)
-
-    assert info.value.code == "HTTP_200" and "Something broke" in info.value.detail
-
-
 async def test_another_keys_task_is_not_found(
     fake: FakeNanophoto, provider: NanophotoSora, key: ApiKey
 ) -> None:
@@ -399,119 +235,6 @@ async def test_another_keys_task_is_not_found(
         await provider.poll(task, fake.api_key("key-b"))
 
     assert (info.value.code, info.value.http_status, info.value.retryable) == ("TASK_NOT_FOUND", 404, False)
-
-
-async def test_slow_status_times_out_and_is_retried(
-    clock: FakeClock, http: VendorHttp, sleeps: RecordedSleep
-) -> None:
-    async with FakeNanophoto(clock=clock) as fake:
-        provider, key = NanophotoSora(fake.profile(request_timeout=0.2), http), fake.api_key()
-        task = await provider.submit(TextToVideo(prompt=PROMPT), key)
-        fake.slow_next("status", 1.0)
-
-        assert (await provider.poll(task, key)).state is TaskState.RUNNING
-        assert fake.count(route="status") == 2 and len(sleeps.delays) == 1
-
-
-async def test_slow_submit_times_out_and_is_not_retried(
-    clock: FakeClock, http: VendorHttp, sleeps: RecordedSleep
-) -> None:
-    async with FakeNanophoto(clock=clock) as fake:
-        provider = NanophotoSora(fake.profile(request_timeout=0.2), http)
-        fake.slow_next("generate", 1.0)
-
-        with pytest.raises(ProviderError) as info:
-            await provider.submit(TextToVideo(prompt=PROMPT), fake.api_key())
-
-        assert (info.value.code, info.value.retryable) == ("NO_RESPONSE", False)
-        assert fake.count(route="generate") == 1 and sleeps.delays == []
-
-
-async def test_unreachable_vendor_at_submit_is_retryable(http: VendorHttp, sleeps: RecordedSleep) -> None:
-    async with FakeNanophoto() as fake:
-        profile = fake.profile(base_url=f"http://127.0.0.1:{closed_port()}")
-        key = fake.api_key()
-    provider = NanophotoSora(profile, http)
-
-    with pytest.raises(ProviderError) as info:
-        await provider.submit(TextToVideo(prompt=PROMPT), key)
-
-    assert (info.value.code, info.value.retryable, info.value.blame) == ("UNREACHABLE", True, "vendor")
-    assert len(sleeps.delays) == 2  # never sent, so the create itself was safe to retry
-
-
-def test_every_documented_code_has_plain_words() -> None:
-    documented = {
-        "LOGIN_REQUIRED": (401, "operator", False),
-        "API_KEY_RATE_LIMIT_EXCEEDED": (429, "operator", True),
-        "INSUFFICIENT_CREDITS": (402, "operator", False),
-        "INVALID_INPUT": (400, "operator", False),
-        "PROMPT_REQUIRED": (400, "user", False),
-        "IMAGE_REQUIRED": (400, "user", False),
-        "IMAGE_URLS_REQUIRED": (400, "user", False),
-        "GENERATION_FAILED": (500, "vendor", False),
-        "TASK_ID_REQUIRED": (400, "operator", False),
-        "TASK_NOT_FOUND": (404, "operator", False),
-        "INTERNAL_ERROR": (500, "vendor", True),
-    }
-    for code, (status, blame, retryable) in documented.items():
-        err = nanophoto_error(code, "vendor words", status)
-        assert (err.code, err.blame, err.retryable, err.http_status) == (code, blame, retryable, status)
-        assert err.detail == "vendor words" and code not in err.user_message
-        assert err.user_message.endswith(".")
-
-
-# --------------------------------------------------------------------------- secrets
-
-
-async def test_the_key_never_appears_in_errors_or_logs(
-    clock: FakeClock, http: VendorHttp, caplog: pytest.LogCaptureFixture
-) -> None:
-    caplog.set_level(logging.DEBUG)
-    errors: list[BaseException] = []
-    async with FakeNanophoto(clock=clock, credits=4, rate_limit=2) as fake:
-        key = fake.api_key()
-        secret = key.secret.get_secret_value()
-        provider = NanophotoSora(fake.profile(request_timeout=0.2), http)
-        task = await provider.submit(TextToVideo(prompt=PROMPT), key)
-        # The vendor (or a proxy) echoing the key back must not leak it either.
-        fake.fail_next("status", status=400, code="WEIRD", error=f"bad token {secret}")
-        fake.malformed_next("status", text=f"<html>Bearer {secret}</html>")
-        fake.slow_next("generate", 1.0)
-        fake.fail_next("status", status=503, times=3)
-        for call in (
-            provider.poll(task, key),
-            provider.poll(task, key),
-            provider.submit(TextToVideo(prompt=PROMPT), key),
-            provider.poll(task, key),
-            provider.submit(TextToVideo(prompt=PROMPT), key),  # 402: the credits are spent
-            provider.poll(task, key),  # 429: forced answers do not count, the 402 did
-        ):
-            with pytest.raises(ProviderError) as info:
-                await call
-            errors.append(info.value)
-    unreachable = NanophotoSora(fake.profile(base_url=f"http://127.0.0.1:{closed_port()}"), http)
-    with pytest.raises(ProviderError) as info:
-        await unreachable.poll(task, key)
-    errors.append(info.value)
-
-    assert [getattr(e, "code", None) for e in errors] == [
-        "WEIRD",
-        "MALFORMED_RESPONSE",
-        "NO_RESPONSE",
-        "INTERNAL_ERROR",
-        "INSUFFICIENT_CREDITS",
-        "API_KEY_RATE_LIMIT_EXCEEDED",
-        "UNREACHABLE",
-    ]
-    texts: list[str] = []
-    for e in errors:
-        texts += [str(e), repr(e), *map(str, e.args), *(str(v) for v in vars(e).values())]
-    texts += [r.getMessage() for r in caplog.records] + [str(r.exc_text) for r in caplog.records]
-    assert caplog.records, "the failures above should have been logged"
-    assert not [t for t in texts if secret in t]
-    assert secret not in caplog.text
-    assert all(r.key_name == "key-a" for r in fake.calls())  # the key was sent, just never echoed
 
 
 # --------------------------------------------------------------------------- capabilities
@@ -587,20 +310,6 @@ async def test_prices_and_overrides(fake: FakeNanophoto, http: VendorHttp) -> No
     assert cost_of(profile, provider.default_prices, "sora2-pro-high", 15) == 240
     with pytest.raises(PriceUnknown):
         cost_of(profile, provider.default_prices, "sora2", 25)
-
-
-async def test_open_result_needs_a_finished_video(provider: NanophotoSora, key: ApiKey) -> None:
-    with pytest.raises(ProviderError) as info:
-        await provider.open_result(TaskSnapshot(state=TaskState.RUNNING), key)
-    assert info.value.code == "NO_VIDEO"
-
-
-async def test_registry_builds_the_adapter(fake: FakeNanophoto, http: VendorHttp) -> None:
-    assert PROVIDER_KINDS["nanophoto"] is NanophotoSora
-    provider = build_provider(fake.profile(name="team-nano"), http)
-    assert isinstance(provider, NanophotoSora) and provider.name == "team-nano"
-    with pytest.raises(ProfileError, match="kind"):
-        build_provider(fake.profile(kind="sora-by-carrier-pigeon"), http)
 
 
 # --------------------------------------------------------------------------- the fake is strict
@@ -681,136 +390,3 @@ async def test_the_fake_needs_a_known_bearer_key(fake: FakeNanophoto, http: Vend
         "error": "Authentication required",
         "errorCode": "LOGIN_REQUIRED",
     }
-
-
-# --------------------------------------------------------------------------- http.py retry policy
-
-
-async def test_idempotent_5xx_is_retried_a_bounded_number_of_times(
-    fake: FakeNanophoto, http: VendorHttp, key: ApiKey, sleeps: RecordedSleep
-) -> None:
-    fake.fail_next("status", status=503, times=10)
-
-    resp = await http.request_json(
-        "POST",
-        fake.base_url + "/api/sora-2/check-status",
-        key=key,
-        json_body={},
-        timeout_s=2.0,
-        idempotent=True,
-    )
-
-    assert (resp.status, resp.attempts, resp.data["errorCode"]) == (503, 3, "INTERNAL_ERROR")
-    assert fake.count(route="status") == 3
-    assert len(sleeps.delays) == 2
-    assert 0.25 <= sleeps.delays[0] <= 0.5 and 0.5 <= sleeps.delays[1] <= 1.0
-
-
-async def test_non_idempotent_5xx_is_never_retried(
-    fake: FakeNanophoto, http: VendorHttp, key: ApiKey, sleeps: RecordedSleep
-) -> None:
-    fake.fail_next("generate", status=503, times=10)
-
-    resp = await http.request_json(
-        "POST", fake.base_url + "/api/sora-2/generate", key=key, json_body={}, timeout_s=2.0, idempotent=False
-    )
-
-    assert (resp.status, resp.attempts) == (503, 1)
-    assert fake.count(route="generate") == 1 and sleeps.delays == []
-
-
-async def test_4xx_is_never_retried(
-    fake: FakeNanophoto, http: VendorHttp, key: ApiKey, sleeps: RecordedSleep
-) -> None:
-    resp = await http.request_json(
-        "POST",
-        fake.base_url + "/api/sora-2/check-status",
-        key=key,
-        json_body={},
-        timeout_s=2.0,
-        idempotent=True,
-    )
-    assert (resp.status, resp.attempts) == (400, 1) and sleeps.delays == []
-
-
-async def test_connection_refused_is_retried_even_for_a_create(
-    http: VendorHttp, key: ApiKey, sleeps: RecordedSleep
-) -> None:
-    with pytest.raises(TransportError) as info:
-        await http.request_json(
-            "POST",
-            f"http://127.0.0.1:{closed_port()}/x",
-            key=key,
-            json_body={},
-            timeout_s=1.0,
-            idempotent=False,
-        )
-    assert (info.value.maybe_sent, info.value.attempts) == (False, 3)
-    assert len(sleeps.delays) == 2
-
-
-async def test_a_timeout_is_retried_only_when_idempotent(
-    fake: FakeNanophoto, http: VendorHttp, key: ApiKey, sleeps: RecordedSleep
-) -> None:
-    fake.slow_next("generate", 1.0, times=2)
-    url = fake.base_url + "/api/sora-2/generate"
-    body = {"prompt": "x", "mode": "textToVideo"}
-
-    with pytest.raises(TransportError) as info:
-        await http.request_json("POST", url, key=key, json_body=body, timeout_s=0.1, idempotent=False)
-    assert (info.value.maybe_sent, info.value.attempts) == (True, 1)
-    assert sleeps.delays == []
-
-    resp = await http.request_json("POST", url, key=key, json_body=body, timeout_s=0.1, idempotent=True)
-    assert (resp.status, resp.attempts) == (200, 2)
-
-
-async def test_should_retry_can_veto_a_5xx(fake: FakeNanophoto, http: VendorHttp, key: ApiKey) -> None:
-    fake.fail_next("status", status=500, times=5)
-
-    resp = await http.request_json(
-        "POST",
-        fake.base_url + "/api/sora-2/check-status",
-        key=key,
-        json_body={},
-        timeout_s=2.0,
-        idempotent=True,
-        should_retry=lambda r: False,
-    )
-    assert resp.attempts == 1
-
-
-def test_backoff_is_jittered_exponential_and_capped() -> None:
-    policy = RetryPolicy(attempts=8, base_delay=1.0, max_delay=10.0)
-    rng = random.Random(1)
-    for retry in range(8):
-        cap = min(10.0, 2.0**retry)
-        samples = [policy.delay(retry, rng) for _ in range(50)]
-        assert all(cap / 2 <= d <= cap for d in samples)
-        assert len(set(samples)) > 1
-    with pytest.raises(ValueError):
-        RetryPolicy(attempts=0)
-
-
-async def test_headers_and_session_ownership(fake: FakeNanophoto, key: ApiKey) -> None:
-    async with aiohttp.ClientSession() as shared:
-        client = VendorHttp(shared)
-        assert client.session() is shared
-        await client.request_json(
-            "POST",
-            fake.base_url + "/api/sora-2/check-status",
-            key=key,
-            json_body={"taskId": "t"},
-            timeout_s=2.0,
-            idempotent=True,
-        )
-        await client.close()
-        assert not shared.closed  # a passed-in session belongs to the caller
-        assert "Authorization" not in shared.headers
-    (call,) = fake.calls("status")
-    assert call.key_name == key.name and call.user_agent == USER_AGENT
-
-    own = VendorHttp()
-    session = own.session()
-    await own.close()
-    assert session.closed

@@ -1,12 +1,14 @@
-"""The nanophoto TVC adapter against the fake TVC server (PROVIDERS.md §1.4-1.7).
+"""The nanophoto TVC adapter against the fake TVC server (docs/vendors.md, "nanophoto TVC").
 
-Everything runs against a real aiohttp server on 127.0.0.1; retry sleeps are recorded, not slept.
+Only what TVC does differently is here — three steps, the storyboard, ``recordId`` — what every
+adapter does is in ``test_contract.py``, what every nanophoto kind does in
+``test_nanophoto_family.py``. Everything runs against a real aiohttp server on 127.0.0.1; retry
+sleeps are recorded, not slept.
 """
 
 from __future__ import annotations
 
 import asyncio
-import logging
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -33,7 +35,7 @@ from bot.providers.base import (
 from bot.providers.http import USER_AGENT, RetryPolicy, VendorHttp
 from bot.providers.nanophoto_tvc import TVC_PRICES, NanophotoTvc, TvcCapabilities
 from bot.providers.profiles import ProfileError
-from tests.contract.support import RecordedSleep, closed_port, poll_until_done
+from tests.contract.support import RecordedSleep, poll_until_done
 from tests.fakes.nanophoto_tvc import (
     RATE_LIMIT_BODY,
     STEP_NAMES,
@@ -221,7 +223,7 @@ async def test_create_without_success_or_record_id_is_malformed_and_final(
     assert missing in err.detail
 
 
-async def test_completion_in_the_create_response(
+async def test_completion_in_the_create_response_shows_the_last_step_and_the_storyboard(
     fake: FakeNanophotoTvc, provider: NanophotoTvc, key: ApiKey
 ) -> None:
     fake.script_next(TvcScript(immediate=True))
@@ -230,11 +232,8 @@ async def test_completion_in_the_create_response(
 
     snap = task.snapshot
     assert snap is not None and snap.state is TaskState.SUCCEEDED
-    assert snap.video_url == fake.video_url(task.remote_id)
     assert (snap.step, snap.step_name) == (3, "Completed")
     assert snap.storyboard_image_url == fake.storyboard_image_url(task.remote_id)
-    assert fake.count(route="status") == 0
-    assert (await provider.open_result(snap, key)).url == snap.video_url
 
 
 async def test_steps_advancing_by_time(
@@ -380,53 +379,6 @@ async def test_a_forced_failure_keeps_an_early_storyboard(
     assert snap.storyboard_image_url == fake.storyboard_image_url(task.remote_id)
 
 
-# Every documented TVC code (§1.5), with who can fix it and whether a poll may try again.
-DOCUMENTED = {
-    "LOGIN_REQUIRED": (401, "operator", False),
-    "API_KEY_RATE_LIMIT_EXCEEDED": (429, "operator", True),
-    "INSUFFICIENT_CREDITS": (402, "operator", False),
-    "INVALID_INPUT": (400, "operator", False),
-    "REFERENCE_IMAGE_URL_REQUIRED": (400, "user", False),
-    "GENERATION_FAILED": (500, "vendor", False),
-    "RECORD_NOT_FOUND": (404, "operator", False),
-    "UNAUTHORIZED": (403, "operator", False),
-    "INTERNAL_ERROR": (500, "vendor", True),
-}
-
-
-@pytest.mark.parametrize("code", sorted(DOCUMENTED))
-async def test_every_documented_code_is_mapped_at_create(
-    fake: FakeNanophotoTvc, provider: NanophotoTvc, key: ApiKey, sleeps: RecordedSleep, code: str
-) -> None:
-    status, blame, retryable = DOCUMENTED[code]
-    fake.fail_next("generate", status=status, code=code, error="vendor words")
-
-    with pytest.raises(ProviderError) as info:
-        await provider.submit(TvcRequest(ad_theme=THEME), key)
-
-    err = info.value
-    assert (err.code, err.blame, err.retryable, err.http_status) == (code, blame, retryable, status)
-    assert err.detail == "vendor words"
-    assert code not in err.user_message and err.user_message.endswith(".")
-    assert fake.count(route="generate") == 1 and sleeps.delays == []  # a create is never repeated
-
-
-@pytest.mark.parametrize("code", sorted(set(DOCUMENTED) - {"GENERATION_FAILED"}))
-async def test_every_documented_code_is_mapped_at_poll(
-    fake: FakeNanophotoTvc, provider: NanophotoTvc, key: ApiKey, code: str
-) -> None:
-    status, blame, retryable = DOCUMENTED[code]
-    task = await provider.submit(TvcRequest(ad_theme=THEME), key)
-    fake.fail_next("status", status=status, code=code, error="vendor words", times=3)
-
-    with pytest.raises(ProviderError) as info:
-        await provider.poll(task, key)
-
-    err = info.value
-    assert (err.code, err.blame, err.retryable, err.http_status) == (code, blame, retryable, status)
-    assert fake.count(route="status") == (3 if status >= 500 else 1)
-
-
 async def test_real_refusals_from_the_fake(clock: FakeClock, http: VendorHttp, sleeps: RecordedSleep) -> None:
     async with FakeNanophotoTvc(clock=clock, credits=12) as fake:
         provider, key = NanophotoTvc(fake.profile(), http), fake.api_key()
@@ -475,31 +427,6 @@ async def test_a_base64_reference_image_is_a_user_fault(
     assert "publicly reachable" in err.user_message and "base64" in err.detail
 
 
-async def test_rate_limit_is_retryable_and_counts_creates_and_polls(
-    clock: FakeClock, http: VendorHttp, sleeps: RecordedSleep
-) -> None:
-    async with FakeNanophotoTvc(clock=clock, rate_limit=2) as fake:
-        provider, key = NanophotoTvc(fake.profile(), http), fake.api_key()
-        fake.script_next(TvcScript(outcome="never"))
-        task = await provider.submit(TvcRequest(ad_theme=THEME), key)
-        await provider.poll(task, key)
-
-        with pytest.raises(ProviderError) as info:
-            await provider.poll(task, key)
-
-        err = info.value
-        assert err.rate_limited and err.retryable and err.retry_after is None
-        assert (err.code, err.http_status, err.blame) == ("API_KEY_RATE_LIMIT_EXCEEDED", 429, "operator")
-        assert err.detail == RATE_LIMIT_BODY["error"]
-        assert fake.calls("status")[-1].status == 429
-        assert sleeps.delays == []
-        other = fake.api_key("key-b")
-        await provider.submit(TvcRequest(ad_theme=THEME), other)
-        clock.advance(3600)
-        assert (await provider.poll(task, key)).state is TaskState.RUNNING
-        assert fake.calls_per_key == {"key-a": 4, "key-b": 1}
-
-
 async def test_the_429_body_is_the_documented_one(
     clock: FakeClock, http: VendorHttp, sleeps: RecordedSleep
 ) -> None:
@@ -516,64 +443,6 @@ async def test_the_429_body_is_the_documented_one(
     assert resp.headers["Content-Type"].split(";")[0] == "application/json"
 
 
-async def test_5xx_on_poll_is_retried_then_succeeds(
-    fake: FakeNanophotoTvc, provider: NanophotoTvc, key: ApiKey, sleeps: RecordedSleep
-) -> None:
-    task = await provider.submit(TvcRequest(ad_theme=THEME), key)
-    fake.fail_next("status", status=503)
-    fake.fail_next("status", status=500, code="INTERNAL_ERROR")
-
-    snap = await provider.poll(task, key)
-
-    assert (snap.state, snap.step) == (TaskState.RUNNING, 1)
-    assert [c.status for c in fake.calls("status")] == [503, 500, 200]
-    assert len(sleeps.delays) == 2
-
-
-async def test_5xx_on_poll_after_all_attempts_is_a_retryable_vendor_error(
-    fake: FakeNanophotoTvc, provider: NanophotoTvc, key: ApiKey
-) -> None:
-    task = await provider.submit(TvcRequest(ad_theme=THEME), key)
-    fake.malformed_next("status", status=502, text="<html>Bad Gateway</html>", times=3)
-
-    with pytest.raises(ProviderError) as info:
-        await provider.poll(task, key)
-
-    assert (info.value.code, info.value.blame, info.value.retryable) == ("HTTP_502", "vendor", True)
-    assert fake.count(route="status") == 3
-
-
-async def test_5xx_on_create_is_not_retried(
-    fake: FakeNanophotoTvc, provider: NanophotoTvc, key: ApiKey, sleeps: RecordedSleep
-) -> None:
-    fake.fail_next("generate", status=503, code="INTERNAL_ERROR", error="Service unavailable")
-
-    with pytest.raises(ProviderError) as info:
-        await provider.submit(TvcRequest(ad_theme=THEME), key)
-
-    assert (info.value.code, info.value.http_status, info.value.retryable) == ("INTERNAL_ERROR", 503, True)
-    assert fake.count(route="generate") == 1 and sleeps.delays == [] and fake.records == {}
-
-
-async def test_malformed_answers(fake: FakeNanophotoTvc, provider: NanophotoTvc, key: ApiKey) -> None:
-    task = await provider.submit(TvcRequest(ad_theme=THEME), key)
-    fake.malformed_next("status")
-    fake.malformed_next("generate", text="not json at all")
-    fake.force("status", body={"success": True, "status": "completed", "recordId": task.remote_id})
-
-    with pytest.raises(ProviderError) as poll:
-        await provider.poll(task, key)
-    with pytest.raises(ProviderError) as create:
-        await provider.submit(TvcRequest(ad_theme=THEME), key)
-    with pytest.raises(ProviderError) as no_video:
-        await provider.poll(task, key)
-
-    assert (poll.value.code, poll.value.retryable) == ("MALFORMED_RESPONSE", True)
-    assert (create.value.code, create.value.retryable) == ("MALFORMED_RESPONSE", False)
-    assert (no_video.value.code, no_video.value.retryable) == ("MALFORMED_RESPONSE", True)
-    assert (await provider.poll(task, key)).state is TaskState.RUNNING
-
-
 async def test_odd_but_readable_status_bodies(
     fake: FakeNanophotoTvc, provider: NanophotoTvc, key: ApiKey
 ) -> None:
@@ -586,108 +455,6 @@ async def test_odd_but_readable_status_bodies(
 
     assert (string_step.step, string_step.step_name) == (2, "Generating Storyboard")
     assert (unknown.state, unknown.step, unknown.step_count) == (TaskState.RUNNING, None, 3)
-
-
-async def test_unknown_error_code_keeps_the_raw_code(
-    fake: FakeNanophotoTvc, provider: NanophotoTvc, key: ApiKey
-) -> None:
-    task = await provider.submit(TvcRequest(ad_theme=THEME), key)
-    fake.error_200_next("status", code="MODEL_OVERLOADED", error="Upstream model is overloaded")
-
-    with pytest.raises(ProviderError) as info:
-        await provider.poll(task, key)
-
-    err = info.value
-    assert err.code == "MODEL_OVERLOADED" and "Upstream model is overloaded" in err.detail
-    assert "MODEL_OVERLOADED" not in err.user_message and "unexpected" in err.user_message
-    assert (err.blame, err.http_status) == ("vendor", 200)
-
-
-async def test_success_false_without_code_is_an_error(
-    fake: FakeNanophotoTvc, provider: NanophotoTvc, key: ApiKey
-) -> None:
-    fake.force("generate", body={"success": False, "error": "Something broke", "recordId": "tvc_x"})
-
-    with pytest.raises(ProviderError) as info:
-        await provider.submit(TvcRequest(ad_theme=THEME), key)
-
-    assert info.value.code == "HTTP_200" and "Something broke" in info.value.detail
-
-
-async def test_timeouts_poll_retried_create_not(
-    clock: FakeClock, http: VendorHttp, sleeps: RecordedSleep
-) -> None:
-    async with FakeNanophotoTvc(clock=clock) as fake:
-        provider, key = NanophotoTvc(fake.profile(request_timeout=0.2), http), fake.api_key()
-        task = await provider.submit(TvcRequest(ad_theme=THEME), key)
-        fake.slow_next("status", 1.0)
-        assert (await provider.poll(task, key)).state is TaskState.RUNNING
-        assert fake.count(route="status") == 2 and len(sleeps.delays) == 1
-
-        fake.slow_next("generate", 1.0)
-        with pytest.raises(ProviderError) as info:
-            await provider.submit(TvcRequest(ad_theme=THEME), key)
-        assert (info.value.code, info.value.retryable) == ("NO_RESPONSE", False)
-        assert fake.count(route="generate") == 2 and len(sleeps.delays) == 1
-
-
-# --------------------------------------------------------------------------- secrets
-
-
-async def test_the_key_never_appears_in_errors_or_logs(
-    clock: FakeClock, http: VendorHttp, caplog: pytest.LogCaptureFixture
-) -> None:
-    caplog.set_level(logging.DEBUG)
-    errors: list[ProviderError] = []
-    async with FakeNanophotoTvc(clock=clock, credits=8, rate_limit=2) as fake:
-        key = fake.api_key()
-        secret = key.secret.get_secret_value()
-        provider = NanophotoTvc(fake.profile(request_timeout=0.2), http)
-        task = await provider.submit(TvcRequest(ad_theme=THEME), key)
-        fake.fail_next("status", status=400, code="WEIRD", error=f"bad token {secret}")
-        fake.malformed_next("status", text=f"<html>Bearer {secret}</html>")
-        fake.force("status", status=500, body={"status": "failed", "error": f"key {secret} refused"})
-        fake.slow_next("generate", 1.0)
-        fake.fail_next("status", status=503, times=3)
-        with pytest.raises(ProviderError) as info:
-            await provider.poll(task, key)
-        errors.append(info.value)
-        with pytest.raises(ProviderError) as info:
-            await provider.poll(task, key)
-        errors.append(info.value)
-        failed = await provider.poll(task, key)  # the A6 failed body echoing the key
-        for call in (
-            provider.submit(TvcRequest(ad_theme=THEME), key),  # slow: no answer in time
-            provider.poll(task, key),  # 503 x3
-            provider.submit(TvcRequest(ad_theme=THEME), key),  # 402: the credits are spent
-            provider.poll(task, key),  # 429: forced answers do not count, the 402 did
-        ):
-            with pytest.raises(ProviderError) as info:
-                await call
-            errors.append(info.value)
-    unreachable = NanophotoTvc(fake.profile(base_url=f"http://127.0.0.1:{closed_port()}"), http)
-    with pytest.raises(ProviderError) as info:
-        await unreachable.poll(task, key)
-    errors.append(info.value)
-
-    assert [e.code for e in errors] == [
-        "WEIRD",
-        "MALFORMED_RESPONSE",
-        "NO_RESPONSE",
-        "INTERNAL_ERROR",
-        "INSUFFICIENT_CREDITS",
-        "API_KEY_RATE_LIMIT_EXCEEDED",
-        "UNREACHABLE",
-    ]
-    assert failed.state is TaskState.FAILED and failed.raw["error"] == "key *** refused"
-    texts: list[str] = [repr(failed), failed.model_dump_json()]
-    for e in errors:
-        texts += [str(e), repr(e), *map(str, e.args), *(str(v) for v in vars(e).values())]
-    texts += [r.getMessage() for r in caplog.records] + [str(r.exc_text) for r in caplog.records]
-    assert caplog.records
-    assert not [t for t in texts if secret in t]
-    assert secret not in caplog.text
-    assert all(r.key_name == "key-a" for r in fake.calls())
 
 
 # --------------------------------------------------------------------------- capabilities, prices
@@ -757,12 +524,6 @@ async def test_prices_and_overrides(fake: FakeNanophotoTvc, http: VendorHttp) ->
     assert cost_of(profile, provider.default_prices, "tvc", 15) == 12
     with pytest.raises(PriceUnknown):
         cost_of(profile, provider.default_prices, "tvc", 25)
-
-
-async def test_open_result_needs_a_finished_video(provider: NanophotoTvc, key: ApiKey) -> None:
-    with pytest.raises(ProviderError) as info:
-        await provider.open_result(TaskSnapshot(state=TaskState.RUNNING, step=3), key)
-    assert info.value.code == "NO_VIDEO"
 
 
 def test_the_fake_profile_is_of_the_tvc_kind(fake: FakeNanophotoTvc) -> None:
@@ -873,7 +634,8 @@ async def test_out_of_credits_body_is_the_documented_402(clock: FakeClock, http:
 async def test_the_engine_shows_each_step_and_the_early_storyboard(
     tmp_path: Path, fake: FakeNanophotoTvc
 ) -> None:
-    from bot.engine.engine import Engine, JobOrigin
+    from bot.engine.admission import JobOrigin
+    from bot.engine.engine import Engine
     from storage import ledger
     from storage.db import Database
 
@@ -893,7 +655,7 @@ async def test_the_engine_shows_each_step_and_the_early_storyboard(
                 await ledger.grant(tx, 1, 2, 20, actor_id=None, reason="test")
             fake.script_next(TvcScript(storyboard="early"))
             try:
-                job = await engine.enqueue(
+                job = await engine.admission.enqueue(
                     JobOrigin(guild_id=1, channel_id=3, user_id=2), TvcRequest(ad_theme=THEME)
                 )
                 assert job.cost == 8

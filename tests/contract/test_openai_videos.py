@@ -1,34 +1,22 @@
 """The OpenAI-compatible ``/v1/videos`` adapter against the fake reseller, checked against the spec.
 
-Every request the adapter sends (and every Video object it accepts) is validated at teardown against
-``shared/specs/openai-videos.openapi.json`` — the create form as an object against
-``CreateVideoMultipartBody`` with the reseller extras (``watermark``, ``private``, ``character_*``,
-``seconds`` 10/15) allowed and nothing else, the remix body against ``CreateVideoRemixBody`` plus
-``model``, paths against the spec's ``/videos`` templates, and responses against ``VideoResource``
-(status word relaxed for the reseller vocabularies) or ``ErrorResponse``.
+Only what the ``/v1/videos`` protocol does differently is here (status vocabularies, ``/content``
+styles, the reference image, options, ``seconds``, remix); what every adapter does is in
+``test_contract.py``. Every request the adapter sends (and every Video object it accepts) is
+validated at teardown against ``tests/specs/openai-videos.openapi.json`` (``openai_spec.py``).
 """
 
 from __future__ import annotations
 
-import copy
-import functools
 import io
-import json
 import logging
-import os
-import re
 import socket
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
-from pathlib import Path
+from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
 import pytest
 from aiohttp import web
-from jsonschema import Draft202012Validator
 from PIL import Image
-from pydantic import SecretStr
-from referencing import Registry, Resource
-from referencing.jsonschema import DRAFT202012
 
 from bot.engine.pricing import PriceUnknown, cost_of
 from bot.errors import InvalidRequest
@@ -40,23 +28,24 @@ from bot.providers.base import (
     Orientation,
     ProviderError,
     RemixRequest,
-    TaskSnapshot,
     TaskState,
     TextToVideo,
     TvcRequest,
 )
 from bot.providers.http import USER_AGENT, VendorHttp
-from bot.providers.openai_videos import (
-    FAILED_WORDS,
-    QUEUED_WORDS,
-    RUNNING_WORDS,
-    SUCCEEDED_WORDS,
-    OpenAIVideos,
-    map_status,
-    openai_error,
-)
+from bot.providers.openai_videos import OpenAIVideos
+from bot.providers.openai_videos_errors import openai_error
+from bot.providers.openai_videos_objects import OPENAI_VIDEOS_WORDS as WORDS
 from bot.providers.profiles import ProfileError
-from tests.contract.support import RecordedSleep, closed_port, poll_until_done
+from tests.contract.openai_spec import (
+    check_exchange,
+    create_validator,
+    error_validator,
+    remix_validator,
+    spec_route,
+    video_validator,
+)
+from tests.contract.support import RecordedSleep, poll_until_done
 from tests.fakes.openai_videos import (
     INPAINT_MISMATCH,
     FakeClock,
@@ -66,151 +55,6 @@ from tests.fakes.openai_videos import (
 )
 
 PROMPT = "A paper boat sailing down a rainy street, macro lens"
-
-# ------------------------------------------------------------------------------------ the spec
-
-SPEC_NAME = "openai-videos.openapi.json"
-SPEC_ENV = "SORACORD_OPENAI_VIDEOS_OPENAPI"
-SPEC_URI = "urn:openai-videos-openapi"
-
-
-def _spec_candidates() -> Iterator[Path]:
-    if os.environ.get(SPEC_ENV):
-        yield Path(os.environ[SPEC_ENV])
-    for parent in Path(__file__).resolve().parents:
-        yield parent / "shared" / "specs" / SPEC_NAME
-        yield parent / "specs" / SPEC_NAME
-
-
-@functools.cache
-def load_spec() -> dict[str, Any]:
-    """The parsed spec. Missing is an error: a contract test that silently stops checking proves nothing."""
-    for candidate in _spec_candidates():
-        if candidate.is_file():
-            with candidate.open(encoding="utf-8") as fh:
-                spec: dict[str, Any] = json.load(fh)
-                return spec
-    raise FileNotFoundError(f"{SPEC_NAME} not found: keep shared/ beside the repo or set {SPEC_ENV}")
-
-
-@functools.cache
-def _registry() -> Registry[Any]:
-    resource: Resource[Any] = Resource.from_contents(load_spec(), default_specification=DRAFT202012)
-    registry: Registry[Any] = Registry().with_resource(SPEC_URI, resource)
-    return registry
-
-
-def _absolute(schema: Any) -> Any:
-    """Point a copied schema's local ``$ref``s at the spec document."""
-    if isinstance(schema, dict):
-        return {
-            k: (SPEC_URI + v if k == "$ref" and isinstance(v, str) and v.startswith("#") else _absolute(v))
-            for k, v in schema.items()
-        }
-    if isinstance(schema, list):
-        return [_absolute(v) for v in schema]
-    return schema
-
-
-def _component(name: str) -> dict[str, Any]:
-    return copy.deepcopy(load_spec()["components"]["schemas"][name])
-
-
-def _validator(schema: dict[str, Any]) -> Draft202012Validator:
-    return Draft202012Validator(_absolute(schema), registry=_registry())
-
-
-@functools.cache
-def create_validator() -> Draft202012Validator:
-    """``CreateVideoMultipartBody`` with the reseller's extras, nothing else, and ``size`` always sent (C6)."""
-    schema = _component("CreateVideoMultipartBody")
-    props = schema["properties"]
-    # The spec's VideoSeconds is 4/8/12; resellers of the "reverse" family take 10/15 (PROVIDERS §3.4).
-    props["seconds"] = {"type": "string", "pattern": "^[1-9][0-9]*$"}
-    props["watermark"] = {"enum": ["true", "false"]}
-    props["private"] = {"enum": ["true", "false"]}
-    props["character_url"] = {"type": "string", "pattern": "^https?://"}
-    props["character_timestamps"] = {"type": "string", "pattern": r"^\d+(\.\d+)?,\d+(\.\d+)?$"}
-    schema["additionalProperties"] = False
-    schema["required"] = ["model", "prompt", "seconds", "size"]
-    return _validator(schema)
-
-
-@functools.cache
-def remix_validator() -> Draft202012Validator:
-    schema = _component("CreateVideoRemixBody")
-    schema["properties"]["model"] = {"$ref": "#/components/schemas/VideoModel"}
-    schema["additionalProperties"] = False
-    schema["required"] = ["prompt", "model"]
-    return _validator(schema)
-
-
-@functools.cache
-def video_validator(strict_status: bool) -> Draft202012Validator:
-    schema = _component("VideoResource")
-    if not strict_status:  # a reseller vocabulary ("submitted", "success", ...)
-        schema["properties"]["status"] = {"type": "string", "minLength": 1}
-    return _validator(schema)
-
-
-@functools.cache
-def error_validator() -> Draft202012Validator:
-    return _validator(_component("ErrorResponse"))
-
-
-def _spec_route(method: str, path: str) -> str:
-    """The spec's path template for an adapter path (the spec's paths are relative to ``/v1``)."""
-    assert path.startswith("/v1/"), path
-    rel = path.removeprefix("/v1")
-    for template, ops in load_spec()["paths"].items():
-        pattern = "^" + re.sub(r"\\\{[^}]+\\\}", "[^/]+", re.escape(template)) + "$"
-        if re.match(pattern, rel) and method.lower() in ops:
-            return str(template)
-    raise AssertionError(f"{method} {path} is not an operation of the spec")
-
-
-def _errors(validator: Draft202012Validator, instance: Any) -> list[str]:
-    return [
-        f"{'.'.join(map(str, e.absolute_path)) or '<body>'}: {e.message}"
-        for e in validator.iter_errors(instance)
-    ]
-
-
-def check_exchange(fake: FakeOpenAIVideos) -> list[str]:
-    """Spec problems in what the adapter sent to ``fake`` and in the Video objects it got back."""
-    problems: list[str] = []
-    strict_words = set(_component("VideoStatus")["enum"])
-    for rec in fake.requests:
-        if rec.user_agent != USER_AGENT or rec.route == "cdn":
-            continue  # strictness probes use another User-Agent; the CDN is not the API
-        where = f"{rec.method} {rec.path}"
-        route = _spec_route(rec.method, rec.path)
-        if route == "/videos" and rec.method == "POST":
-            assert rec.form is not None, f"{where}: not multipart ({rec.content_type})"
-            assert rec.content_type and rec.content_type.startswith("multipart/form-data; boundary=")
-            instance: dict[str, Any] = dict(rec.form)
-            for name, part in rec.files.items():
-                assert part.filename, f"{where}: file part {name} has no filename"
-                instance[name] = "<binary>"  # format: binary
-            problems += [f"{where} form {p}" for p in _errors(create_validator(), instance)]
-        elif route == "/videos/{video_id}/remix":
-            assert rec.content_type == "application/json", where
-            problems += [f"{where} body {p}" for p in _errors(remix_validator(), rec.json)]
-        else:
-            assert rec.method == "GET" and rec.text == "", where
-            assert set(rec.query) <= {"variant"}, where
-        body = rec.response_json
-        if not isinstance(body, dict) or rec.status is None:
-            continue
-        if rec.status >= 400:
-            problems += [f"{where} error answer {p}" for p in _errors(error_validator(), body)]
-        elif route != "/videos/{video_id}/content" and (not rec.forced or body.get("object") == "video"):
-            obj = dict(body["data"]) if isinstance(body.get("data"), dict) else dict(body)
-            if "task_id" in obj and "id" not in obj:
-                obj["id"] = obj.pop("task_id")
-            strict = obj.get("status") in strict_words
-            problems += [f"{where} Video {p}" for p in _errors(video_validator(strict), obj)]
-    return problems
 
 
 # ------------------------------------------------------------------------------------ fixtures
@@ -384,10 +228,10 @@ async def test_every_vocabulary_reaches_success_and_failure(
 
 @pytest.mark.parametrize(
     ("word", "state"),
-    [*((w, TaskState.QUEUED) for w in sorted(QUEUED_WORDS))]
-    + [(w, TaskState.RUNNING) for w in sorted(RUNNING_WORDS)]
-    + [(w, TaskState.SUCCEEDED) for w in sorted(SUCCEEDED_WORDS)]
-    + [(w, TaskState.FAILED) for w in sorted(FAILED_WORDS)]
+    [*((w, TaskState.QUEUED) for w in sorted(WORDS.queued))]
+    + [(w, TaskState.RUNNING) for w in sorted(WORDS.running)]
+    + [(w, TaskState.SUCCEEDED) for w in sorted(WORDS.succeeded)]
+    + [(w, TaskState.FAILED) for w in sorted(WORDS.failed)]
     + [("IN_PROGRESS", TaskState.RUNNING), ("rendering", TaskState.RUNNING)],
 )
 async def test_each_status_word_maps(
@@ -406,7 +250,7 @@ async def test_each_status_word_maps(
 
     assert snap.state is state and snap.progress_pct == 42
     assert snap.raw["status"] == word
-    unknown = map_status(word) is None
+    unknown = WORDS.state(word) is None
     assert unknown == (word == "rendering")
     assert any("unknown status 'rendering'" in r.getMessage() for r in caplog.records) == unknown
 
@@ -445,20 +289,6 @@ async def test_progress_by_time_and_a_task_that_never_finishes(
         (TaskState.RUNNING, 60),
         (TaskState.RUNNING, 60),
     ]
-
-
-async def test_completion_already_in_the_create_response(
-    fake: FakeOpenAIVideos, provider: OpenAIVideos, key: ApiKey
-) -> None:
-    fake.script_next(VideoScript(immediate=True, direct_url=True))
-
-    task = await provider.submit(TextToVideo(prompt=PROMPT), key)
-
-    assert task.snapshot is not None and task.snapshot.state is TaskState.SUCCEEDED
-    assert task.snapshot.video_url == fake.cdn_url(task.remote_id)
-    source = await provider.open_result(task.snapshot, key)
-    assert type(source).__name__ == "VideoSource" and source.url == fake.cdn_url(task.remote_id)
-    assert fake.count("status") == 0 and fake.count("content") == 0
 
 
 @pytest.mark.parametrize("id_field", ["id", "task_id", "data.id"])
@@ -535,10 +365,6 @@ async def test_content_errors_and_retries(
     with pytest.raises(ProviderError) as no_link:
         await provider.open_result(done, key)
     assert no_link.value.code == "MALFORMED_RESPONSE"
-
-    with pytest.raises(ProviderError) as running:
-        await provider.open_result(TaskSnapshot(state=TaskState.RUNNING), key)
-    assert running.value.code == "NO_VIDEO"
 
 
 # ------------------------------------------------------------------------------------ image to video
@@ -899,79 +725,30 @@ def test_openai_error_without_a_body() -> None:
     assert "`image`" in err.user_message and err.blame == "user"
 
 
-async def test_status_is_retried_on_5xx_and_create_is_not(
-    fake: FakeOpenAIVideos, provider: OpenAIVideos, key: ApiKey, sleeps: RecordedSleep
+async def test_a_rate_limited_poll_honours_retry_after(
+    fake: FakeOpenAIVideos, provider: OpenAIVideos, key: ApiKey
 ) -> None:
-    fake.fail_next("create", status=503)
-    with pytest.raises(ProviderError) as create:
-        await provider.submit(TextToVideo(prompt=PROMPT), key)
-    assert create.value.retryable and fake.count("create") == 1 and sleeps.delays == []
-
     task = await provider.submit(TextToVideo(prompt=PROMPT), key)
-    fake.fail_next("status", status=503, times=2)
-    snap = await provider.poll(task, key)
-    assert snap.state is TaskState.QUEUED
-    assert [c.status for c in fake.calls("status")] == [503, 503, 200] and len(sleeps.delays) == 2
-
-    fake.malformed_next("status", status=502, text="<html>Bad Gateway</html>", times=3)
-    with pytest.raises(ProviderError) as gateway:
-        await provider.poll(task, key)
-    assert (gateway.value.code, gateway.value.retryable) == ("HTTP_502", True)
-
     fake.rate_limit_next("status", retry_after=3)
+
     with pytest.raises(ProviderError) as limited:
         await provider.poll(task, key)
+
     assert limited.value.rate_limited and limited.value.retry_after == 3.0
 
 
-async def test_malformed_answers(fake: FakeOpenAIVideos, provider: OpenAIVideos, key: ApiKey) -> None:
-    fake.malformed_next("create")
-    with pytest.raises(ProviderError) as create:
-        await provider.submit(TextToVideo(prompt=PROMPT), key)
-    assert (create.value.code, create.value.retryable) == ("MALFORMED_RESPONSE", False)
-
-    fake.force("create", body={"status": "queued", "progress": 0})
-    with pytest.raises(ProviderError) as no_id:
-        await provider.submit(TextToVideo(prompt=PROMPT), key)
-    assert (no_id.value.code, no_id.value.retryable) == ("MALFORMED_RESPONSE", False)
-
+async def test_an_error_envelope_on_http_200_is_an_error_not_a_video(
+    fake: FakeOpenAIVideos, provider: OpenAIVideos, key: ApiKey
+) -> None:
     task = await provider.submit(TextToVideo(prompt=PROMPT), key)
-    fake.malformed_next("status")
-    with pytest.raises(ProviderError) as status:
-        await provider.poll(task, key)
-    assert (status.value.code, status.value.retryable) == ("MALFORMED_RESPONSE", True)
-
-    # An OpenAI error envelope on HTTP 200 is an error, not a Video.
     fake.force(
         "status", body={"error": {"message": "busy", "type": "server_error", "param": None, "code": None}}
     )
+
     with pytest.raises(ProviderError) as in_200:
         await provider.poll(task, key)
+
     assert (in_200.value.code, in_200.value.retryable) == ("server_error", True)
-
-
-async def test_transport_failures(fake: FakeOpenAIVideos, http: VendorHttp, sleeps: RecordedSleep) -> None:
-    key = fake.api_key()
-    slow = OpenAIVideos(fake.profile(request_timeout=0.2), http)
-    fake.slow_next("create", 1.0)
-    with pytest.raises(ProviderError) as timeout:
-        await slow.submit(TextToVideo(prompt=PROMPT), key)
-    assert (timeout.value.code, timeout.value.retryable) == ("NO_RESPONSE", False)
-    assert fake.count("create") == 1 and sleeps.delays == []
-
-    gone = OpenAIVideos(fake.profile(base_url=f"http://127.0.0.1:{closed_port()}/v1"), http)
-    with pytest.raises(ProviderError) as refused:
-        await gone.submit(TextToVideo(prompt=PROMPT), key)
-    assert (refused.value.code, refused.value.retryable) == ("UNREACHABLE", True)
-    assert len(sleeps.delays) == 2  # never sent, so even a create may be tried again
-
-
-async def test_a_wrong_key_is_the_operators(fake: FakeOpenAIVideos, provider: OpenAIVideos) -> None:
-    stale = ApiKey(name="stale", secret=SecretStr("sk-revoked"))
-    with pytest.raises(ProviderError) as info:
-        await provider.submit(TextToVideo(prompt=PROMPT), stale)
-    assert (info.value.code, info.value.blame, info.value.http_status) == ("invalid_api_key", "operator", 401)
-    assert fake.calls("create")[0].key_name is None
 
 
 async def test_the_key_never_appears_in_errors_or_logs(
@@ -1143,4 +920,4 @@ async def test_the_spec_check_is_not_vacuous(fake: FakeOpenAIVideos) -> None:
     assert not remix_validator().is_valid({"prompt": ""})
     assert not video_validator(True).is_valid({"id": "video_1", "object": "video", "status": "success"})
     with pytest.raises(AssertionError):
-        _spec_route("POST", "/v1/images")
+        spec_route("POST", "/v1/images")

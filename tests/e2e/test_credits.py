@@ -176,10 +176,15 @@ async def test_allowance_is_granted_once_per_period(stack: Stack) -> None:
             "credits-admin allowance", {"amount": 12, "period": "week"}, user=owner(fake)
         ),
     )
-    for _ in range(3):
+    for _ in range(3):  # the allowance that is due shows at once; looking at it writes nothing
         assert "**12**" in (await reply(fake, await fake.invoke_slash("credits balance"))).content
+    assert [e for e in await entries(stack) if e.kind == "grant"] == []
+    for prompt in ("a kite over dunes", "a lighthouse in fog"):  # it lands with the first job, once
+        stack.vendor.script_next(TaskScript())
+        await stack.settle(await fake.invoke_slash("sora", {"prompt": prompt}))
     grants = [e for e in await entries(stack) if e.kind == "grant"]
     assert len(grants) == 1 and grants[0].reason.startswith("allowance ")
+    assert "**4**" in (await reply(fake, await fake.invoke_slash("credits balance"))).content
 
 
 async def test_caps_stop_a_job_before_anything_is_charged(stack: Stack) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+import json
 import time
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -175,6 +176,8 @@ async def test_progress_edits_are_coalesced(slow_edits: Stack) -> None:
     assert job.state == "succeeded"
     edits = stack.discord.original_message(handle).edits
     assert len(edits) < len(stages)
+    shown = {stage for edit in edits[:-1] for stage in stages if stage in json.dumps(edit.body)}
+    assert len(shown) >= 2, "members saw the job move through its stages"
     gaps = [b.at - a.at for a, b in itertools.pairwise(edits[:-1])]  # the last one is terminal
     assert all(gap >= 0.25 for gap in gaps), gaps
 

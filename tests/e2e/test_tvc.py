@@ -11,10 +11,12 @@ from typing import Any
 import pytest
 from PIL import Image
 
+from bot.engine.views import JobView, view_of
 from bot.providers.profiles import Timing
 from cogs import render
 from storage import jobs
 from storage.jobs import JobRow
+from storage.states import JobState
 from tests.e2e.conftest import Stack, make_stack
 from tests.fakes.discord import FakeDiscord, FakeInteraction, StoredMessage
 from tests.fakes.nanophoto import FakeNanophoto
@@ -125,7 +127,7 @@ async def test_tvc_failure_says_so_and_returns_the_credits(both: Stack, tvc_vend
     assert await both.balance() == 100
 
 
-def job_row(**changes: object) -> JobRow:
+def job_row(**changes: object) -> JobView:
     base = dict.fromkeys(f.name for f in dataclasses.fields(JobRow))
     base.update(
         id=1,
@@ -136,7 +138,7 @@ def job_row(**changes: object) -> JobRow:
         kind="tvc",
         model="sora2",
         duration=10,
-        request_json='{"ad_theme": "x"}',
+        request_json='{"kind": "tvc", "ad_theme": "x"}',
         cost=8,
         state="running",
         polls=0,
@@ -144,7 +146,8 @@ def job_row(**changes: object) -> JobRow:
         updated_at=0.0,
     )
     base.update(changes)
-    return JobRow(**base)  # type: ignore[arg-type]
+    base["state"] = JobState(str(base["state"]))
+    return view_of(JobRow(**base))  # type: ignore[arg-type]
 
 
 @pytest.mark.parametrize(

@@ -10,7 +10,8 @@ from typing import Any
 
 import pytest
 
-from bot.engine.engine import Engine, JobOrigin
+from bot.engine.admission import JobOrigin
+from bot.engine.engine import Engine
 from bot.engine.events import JobEvent
 from bot.providers.http import RetryPolicy, VendorHttp
 from bot.providers.profiles import ProviderProfile

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from bot.engine.engine import Engine, JobOrigin
+from bot.engine.admission import JobOrigin
+from bot.engine.engine import Engine
 from bot.errors import InsufficientCredits, InvalidRequest
 from bot.providers.base import TextToVideo
 from bot.providers.profiles import Timing
@@ -26,7 +27,7 @@ async def test_success_holds_then_captures_and_reports_each_stage(harness: Harne
     h.fake.script_next(TaskScript(stages=("queuing", "generating")))
     engine, seen = await h.make()
 
-    job = await engine.enqueue(h.origin, PROMPT)
+    job = await engine.admission.enqueue(h.origin, PROMPT)
     assert job.state == "queued" and job.cost == 4
     assert await ledger.balance(h.db, GUILD, MEMBER) == 6  # held at once
     await settle(engine)
@@ -49,7 +50,7 @@ async def test_generation_failed_releases_with_plain_words(harness: Harness) -> 
     await h.grant(10)
     h.fake.script_next(TaskScript(outcome="failed"))
     engine, seen = await h.make()
-    job = await engine.enqueue(h.origin, PROMPT)
+    job = await engine.admission.enqueue(h.origin, PROMPT)
     await settle(engine)
     done = await jobs.get(h.db, job.id)
     assert done is not None and done.state == "failed"
@@ -71,7 +72,7 @@ async def test_operator_fault_at_submit_fails_and_releases(
     await h.grant(10)
     h.fake.fail_next("generate", status=status, code=code, error="nope", requiredCredits=4)
     engine, _ = await h.make()
-    job = await engine.enqueue(h.origin, PROMPT)
+    job = await engine.admission.enqueue(h.origin, PROMPT)
     await settle(engine)
     done = await jobs.get(h.db, job.id)
     assert done is not None and done.state == "failed" and done.error_code == code
@@ -86,7 +87,7 @@ async def test_poll_errors_back_off_and_the_job_still_finishes(harness: Harness)
     h.fake.fail_next("status", status=503, times=4)
     h.fake.malformed_next("status")
     engine, _ = await h.make()
-    job = await engine.enqueue(h.origin, PROMPT)
+    job = await engine.admission.enqueue(h.origin, PROMPT)
     await settle(engine)
     done = await jobs.get(h.db, job.id)
     assert done is not None and done.state == "succeeded"
@@ -100,7 +101,7 @@ async def test_a_vendor_that_never_finishes_times_out_and_releases(harness: Harn
         timing=Timing(expected=0.02, first_poll=0.01, poll_interval=0.02, timeout=0.3, backoff_max=0.05)
     )
     engine, _ = await h.make(profile)
-    job = await engine.enqueue(h.origin, PROMPT)
+    job = await engine.admission.enqueue(h.origin, PROMPT)
     await settle(engine)
     done = await jobs.get(h.db, job.id)
     assert done is not None and done.state == "timed_out"
@@ -112,7 +113,7 @@ async def test_not_enough_credits_stores_nothing(harness: Harness) -> None:
     await h.grant(3)
     engine, seen = await h.make()
     with pytest.raises(InsufficientCredits) as info:
-        await engine.enqueue(h.origin, PROMPT)
+        await engine.admission.enqueue(h.origin, PROMPT)
     assert (info.value.balance, info.value.cost) == (3, 4)
     assert await jobs.count(h.db) == 0
     assert [e.kind for e in await ledger.entries(h.db, GUILD, MEMBER)] == ["grant"]
@@ -135,7 +136,7 @@ async def test_invalid_requests_are_refused_before_anything_is_stored(
     await h.grant(10)
     engine, _ = await h.make()
     with pytest.raises(InvalidRequest) as info:
-        await engine.enqueue(h.origin, request_)
+        await engine.admission.enqueue(h.origin, request_)
     assert info.value.field == field
     assert await jobs.count(h.db) == 0
     assert await ledger.balance(h.db, GUILD, MEMBER) == 10
@@ -144,11 +145,11 @@ async def test_invalid_requests_are_refused_before_anything_is_stored(
 async def test_welcome_credits_are_granted_once(harness: Harness) -> None:
     h = harness
     engine, _ = await h.make(welcome_credits=5)
-    assert await engine.balance(GUILD, MEMBER) == 5
-    assert await engine.balance(GUILD, MEMBER) == 5
-    await engine.enqueue(h.origin, PROMPT)
+    assert await engine.admission.balance(GUILD, MEMBER) == 5
+    assert await engine.admission.balance(GUILD, MEMBER) == 5
+    await engine.admission.enqueue(h.origin, PROMPT)
     await settle(engine)
-    assert await engine.balance(GUILD, MEMBER) == 1
+    assert await engine.admission.balance(GUILD, MEMBER) == 1
     grants = [e for e in await ledger.entries(h.db, GUILD, MEMBER) if e.kind == "grant"]
     assert len(grants) == 1
 
@@ -159,15 +160,15 @@ async def test_cancel_a_queued_job_returns_credits_at_once(harness: Harness) -> 
     h.fake.script_next(TaskScript(outcome="never"))
     profile = h.fake.profile(keys=(h.fake.api_key(),), max_concurrent=1)
     engine, seen = await h.make(profile)
-    first = await engine.enqueue(h.origin, PROMPT)
-    second = await engine.enqueue(h.origin, PROMPT)
-    assert engine.queue_position(second.id) is not None
-    assert await engine.cancel(second.id)
-    assert not await engine.cancel(second.id)  # a second cancel changes nothing
+    first = await engine.admission.enqueue(h.origin, PROMPT)
+    second = await engine.admission.enqueue(h.origin, PROMPT)
+    assert engine.dispatcher.position(second.id) is not None
+    assert await engine.admission.cancel(second.id)
+    assert not await engine.admission.cancel(second.id)  # a second cancel changes nothing
     assert await ledger.balance(h.db, GUILD, MEMBER) == 16  # only the first job's 4 are held
     assert (await jobs.get(h.db, second.id)).state == "cancelled"  # type: ignore[union-attr]
     assert seen.states(second.id)[-1] == "cancelled"
-    assert await engine.cancel(first.id) is False  # already running: not cancellable here
+    assert await engine.admission.cancel(first.id) is False  # already running: not cancellable here
     await engine.stop()
 
 
@@ -176,12 +177,12 @@ async def test_restart_resumes_running_jobs_and_fails_unconfirmed_submits(harnes
     await h.grant(20)
     h.fake.script_next(TaskScript(outcome="never"))
     engine, _ = await h.make()
-    running = await engine.enqueue(h.origin, PROMPT)
+    running = await engine.admission.enqueue(h.origin, PROMPT)
     for _ in range(200):  # wait (bounded) until the vendor knows the task
         row = await jobs.get(h.db, running.id)
         if row is not None and row.state == "running":
             break
-        await engine._clock.sleep(0.01)
+        await engine.clock.sleep(0.01)
     await engine.stop()  # the bot goes down with the job in flight
     # A job that was being submitted when the bot died, with no remote id: it cannot be confirmed.
     async with h.db.transaction() as tx:
@@ -231,7 +232,7 @@ async def test_rate_limited_submit_waits_and_never_fails_the_job(harness: Harnes
         rate_limit_cooldown=0.05,
     )
     engine, _ = await h.make(h.fake.profile(timing=timing))
-    job = await engine.enqueue(h.origin, PROMPT)
+    job = await engine.admission.enqueue(h.origin, PROMPT)
     await settle(engine)
     done = await jobs.get(h.db, job.id)
     assert done is not None and done.state == "succeeded"
@@ -280,15 +281,15 @@ async def test_server_caps_are_checked_with_the_hold(harness: Harness) -> None:
     h.fake.script_next(TaskScript(outcome="never"), TaskScript(outcome="never"))
     await guilds.update(h.db, GUILD, max_active_per_member=1)
     engine, _ = await h.make()
-    await engine.enqueue(h.origin, PROMPT)
+    await engine.admission.enqueue(h.origin, PROMPT)
     with pytest.raises(CapReached, match="1 at a time"):
-        await engine.enqueue(h.origin, PROMPT)
+        await engine.admission.enqueue(h.origin, PROMPT)
     await guilds.update(h.db, GUILD, max_active_per_member=None, max_active_per_server=1)
     other = h.origin.__class__(guild_id=GUILD, channel_id=1, user_id=MEMBER + 1)
     async with h.db.transaction() as tx:
         await ledger.grant(tx, GUILD, MEMBER + 1, 10, actor_id=None, reason="t")
     with pytest.raises(CapReached, match="This server already has 1"):
-        await engine.enqueue(other, PROMPT)
+        await engine.admission.enqueue(other, PROMPT)
     assert await jobs.count(h.db) == 1
     assert await ledger.balance(h.db, GUILD, MEMBER + 1) == 10
     await engine.stop()
@@ -300,8 +301,10 @@ async def test_server_multiplier_rounds_up(harness: Harness) -> None:
     h = harness
     engine, _ = await h.make()
     await guilds.update(h.db, GUILD, price_multiplier=1.1)
-    assert (await engine.quote(PROMPT, GUILD)).cost == 5  # 4 × 1.1 = 4.4 → 5
-    assert (await engine.quote(PROMPT, GUILD + 1)).cost == 4  # other servers keep the provider's price
+    assert (await engine.admission.quote(PROMPT, GUILD)).cost == 5  # 4 × 1.1 = 4.4 → 5
+    assert (
+        await engine.admission.quote(PROMPT, GUILD + 1)
+    ).cost == 4  # other servers keep the provider's price
 
 
 async def test_queue_is_fair_across_members_and_shows_positions(harness: Harness) -> None:
@@ -313,10 +316,10 @@ async def test_queue_is_fair_across_members_and_shows_positions(harness: Harness
     h.fake.script_next(*[TaskScript(stages=("generating",) * 3) for _ in range(4)])
     profile = h.fake.profile(keys=(h.fake.api_key(),), max_concurrent=1)
     engine, seen = await h.make(profile)
-    a1 = await engine.enqueue(alice, PROMPT)
-    a2 = await engine.enqueue(alice, PROMPT)
-    a3 = await engine.enqueue(alice, PROMPT)
-    b1 = await engine.enqueue(bob, PROMPT)
+    a1 = await engine.admission.enqueue(alice, PROMPT)
+    a2 = await engine.admission.enqueue(alice, PROMPT)
+    a3 = await engine.admission.enqueue(alice, PROMPT)
+    b1 = await engine.admission.enqueue(bob, PROMPT)
     await settle(engine)
     order = [r["id"] for r in await h.db.fetchall("SELECT id FROM jobs ORDER BY submitted_at")]
     assert order == [a1.id, a2.id, b1.id, a3.id]  # bob did not wait behind all of alice's jobs

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import random
 
-from bot.engine.engine import JobOrigin
+from bot.engine.admission import JobOrigin
 from bot.providers.base import TextToVideo
 from bot.providers.profiles import Timing
 from storage import jobs, ledger
@@ -62,7 +62,7 @@ async def test_bot_killed_with_50_jobs_in_flight_and_started_again(harness: Harn
     engine, _ = await h.make(profile)
     for i in range(50):
         origin = JobOrigin(guild_id=GUILD, channel_id=1, user_id=MEMBERS[i % len(MEMBERS)])
-        await engine.enqueue(origin, TextToVideo(prompt=f"shot {i}"))
+        await engine.admission.enqueue(origin, TextToVideo(prompt=f"shot {i}"))
     await asyncio.sleep(0.15)
     states = [r["state"] for r in await h.db.fetchall("SELECT state FROM jobs")]
     assert "queued" in states and "running" in states  # the kill lands mid-flight
@@ -91,7 +91,7 @@ async def test_a_429_storm_delays_jobs_but_fails_none(harness: Harness) -> None:
     h.fake.force("status", status=429, body=RATE_LIMIT_BODY, times=15)
     engine, _ = await h.make(h.fake.profile(timing=FAST))
     for i in range(10):
-        await engine.enqueue(
+        await engine.admission.enqueue(
             JobOrigin(guild_id=GUILD, channel_id=1, user_id=MEMBERS[i % 5]), TextToVideo(prompt="x")
         )
     await settle(engine)
@@ -108,7 +108,7 @@ async def test_server_errors_and_garbage_never_fail_a_running_job(harness: Harne
     h.fake.slow_next("status", 3.0)  # longer than the profile's request timeout
     engine, _ = await h.make(h.fake.profile(timing=FAST, request_timeout=0.5))
     for i in range(5):
-        await engine.enqueue(
+        await engine.admission.enqueue(
             JobOrigin(guild_id=GUILD, channel_id=1, user_id=MEMBERS[i]), TextToVideo(prompt="x")
         )
     await settle(engine)

@@ -1,4 +1,5 @@
-"""A fake freesoragenerator.com "Sora 2 Pro API": a real aiohttp server on 127.0.0.1 (PROVIDERS.md §2).
+"""A fake freesoragenerator.com "Sora 2 Pro API": a real aiohttp server on 127.0.0.1 (docs/vendors.md,
+"freesoragenerator sora-pro").
 
 It speaks the unified envelope ``{code, message, data}`` — most errors on HTTP 200 with a non-zero
 ``code``, a few as HTTP 400 ``"Missing parameter."`` / 401 — bills credits per model and frames at
@@ -22,7 +23,7 @@ Routes: ``"create"`` (``POST /api/v1/video/sora-pro``), ``"status"``
 request is recorded as a ``RecordedRequest`` in ``fake.requests``. Every JSON answer has
 ``Content-Type: application/json`` exactly.
 
-The fake's non-zero codes are its own (FSG publishes none, §2.8); messages carry the words the
+The fake's non-zero codes are its own (FSG publishes none); messages carry the words the
 adapter's heuristics look for (credit, VIP, concurrent, unavailable, taskId).
 
 The lifecycle, keys, ``profile()``, forced answers and recording are ``FakeVendor``'s
@@ -97,7 +98,7 @@ KNOWN_FIELDS = frozenset(
     }
 )
 
-# Credits per (model family, nFrames) — PROVIDERS.md §2.6, the latest table.
+# Credits per (model family, nFrames) — the latest table (docs/vendors.md, "freesoragenerator sora-pro").
 PRICES: dict[tuple[str, str], int] = {
     ("sora-2", "10"): 100,
     ("sora-2", "15"): 150,
@@ -208,6 +209,7 @@ class FakeFreeSora(FakeVendor):
     MALFORMED_TEXT = '{"code": 0, "message": "ok", "da'
     DEFAULT_KEYS = DEFAULT_KEYS
     RECORD = RecordedRequest
+    FINISHED = "succeeded"
 
     def __init__(
         self,
@@ -231,14 +233,14 @@ class FakeFreeSora(FakeVendor):
         self.images: dict[str, _Image] = {}
 
     def _add_routes(self, router: web.UrlDispatcher) -> None:
-        router.add_post(CREATE_PATH, self._create)
-        router.add_post(STATUS_PATH, self._status)
-        router.add_post(CREDITS_PATH, self._credits)
-        router.add_get("/videos/{task_id}.mp4", self._video)
+        router.add_post(CREATE_PATH, self._route("create", self._create_logic))
+        router.add_post(STATUS_PATH, self._route("status", self._status_logic))
+        router.add_post(CREDITS_PATH, self._route("credits", self._credits_logic))
         router.add_get("/images/{name}", self._image)
+        self._add_video_route(router)
 
-    def video_url(self, task_id: str) -> str:
-        return f"{self.base_url}/videos/{task_id}.mp4"
+    def _jobs(self) -> Mapping[str, Any]:
+        return self.tasks
 
     # ------------------------------------------------------------------ helpers for tests
 
@@ -306,26 +308,11 @@ class FakeFreeSora(FakeVendor):
 
     # ------------------------------------------------------------------ routes
 
-    async def _create(self, request: web.Request) -> web.Response:
-        return await self._answer(request, "create", self._create_logic)
-
-    async def _status(self, request: web.Request) -> web.Response:
-        return await self._answer(request, "status", self._status_logic)
-
-    async def _credits(self, request: web.Request) -> web.Response:
-        def logic(rec: RecordedRequest) -> web.Response:
-            if (denied := self._auth(rec)) is not None:
-                return denied
-            left = 999_999 if self.credits is None else self.credits
-            return envelope(0, "ok", {"left_credits": left, "is_vip": self.is_vip, "user_id": "u_fake"})
-
-        return await self._answer(request, "credits", logic)
-
-    async def _video(self, request: web.Request) -> web.Response:
-        def logic(rec: RecordedRequest) -> web.Response:
-            return self._mp4_of(self.tasks.get(request.match_info["task_id"]), "succeeded")
-
-        return await self._answer(request, "video", logic)
+    def _credits_logic(self, rec: RecordedRequest) -> web.Response:
+        if (denied := self._auth(rec)) is not None:
+            return denied
+        left = 999_999 if self.credits is None else self.credits
+        return envelope(0, "ok", {"left_credits": left, "is_vip": self.is_vip, "user_id": "u_fake"})
 
     async def _image(self, request: web.Request) -> web.Response:
         def logic(rec: RecordedRequest) -> web.Response:

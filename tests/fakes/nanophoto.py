@@ -1,4 +1,4 @@
-"""A fake nanophoto.ai Sora 2 API: a real aiohttp server on 127.0.0.1 (PROVIDERS.md §1.1-1.3).
+"""A fake nanophoto.ai Sora 2 API: a real aiohttp server on 127.0.0.1 (docs/vendors.md, "nanophoto Sora 2").
 
 It speaks the documented protocol with the documented bodies and quirks (the 402 envelope without
 ``success``, the exact 429 text, ``progress`` as a stage word, a failed task as HTTP 500 with a
@@ -159,12 +159,12 @@ class FakeNanophoto(FakeVendor):
         self._window: dict[str, deque[float]] = {}
 
     def _add_routes(self, router: web.UrlDispatcher) -> None:
-        router.add_post(GENERATE_PATH, self._generate)
-        router.add_post(STATUS_PATH, self._status)
-        router.add_get("/videos/{task_id}.mp4", self._video)
+        router.add_post(GENERATE_PATH, self._route("generate", self._generate_logic))
+        router.add_post(STATUS_PATH, self._route("status", self._status_logic))
+        self._add_video_route(router)
 
-    def video_url(self, task_id: str) -> str:
-        return f"{self.base_url}/videos/{task_id}.mp4"
+    def _jobs(self) -> Mapping[str, Any]:
+        return self.tasks
 
     def _profile_fields(self) -> dict[str, Any]:
         return {"requests_per_hour": self.rate_limit}
@@ -227,18 +227,6 @@ class FakeNanophoto(FakeVendor):
         return None
 
     # ------------------------------------------------------------------ routes
-
-    async def _generate(self, request: web.Request) -> web.Response:
-        return await self._answer(request, "generate", self._generate_logic)
-
-    async def _status(self, request: web.Request) -> web.Response:
-        return await self._answer(request, "status", self._status_logic)
-
-    async def _video(self, request: web.Request) -> web.Response:
-        def logic(rec: RecordedRequest) -> web.Response:
-            return self._mp4_of(self.tasks.get(request.match_info["task_id"]), "completed")
-
-        return await self._answer(request, "video", logic)
 
     def _generate_logic(self, rec: RecordedRequest) -> web.Response:
         if (gate := self._gate(rec)) is not None:

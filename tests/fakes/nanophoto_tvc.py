@@ -1,6 +1,7 @@
-"""A fake nanophoto.ai Sora 2 TVC ad API: a real aiohttp server on 127.0.0.1 (PROVIDERS.md §1.4-1.7).
+"""A fake nanophoto.ai Sora 2 TVC ad API: a real aiohttp server on 127.0.0.1 (docs/vendors.md,
+"nanophoto TVC").
 
-It speaks the documented protocol with the documented bodies (the exact step bodies of §1.5, the
+It speaks the documented protocol with the documented bodies (the exact step bodies of the docs, the
 failed body as HTTP 500, the 402 envelope with ``requiredCredits: 8`` and no ``success``, the
 exact 429 text), is strict about what it accepts (Bearer key, ``adTheme``, string durations,
 public reference-image URLs only) and is scriptable per test::
@@ -187,12 +188,15 @@ class FakeNanophotoTvc(FakeNanophoto):
         self.records: dict[str, FakeRecord] = {}
 
     def _add_routes(self, router: web.UrlDispatcher) -> None:
-        router.add_post(GENERATE_PATH, self._tvc_generate)
-        router.add_post(STATUS_PATH, self._tvc_status)
-        router.add_get("/videos/{record_id}.mp4", self._tvc_video)
+        router.add_post(GENERATE_PATH, self._route("generate", self._tvc_generate_logic))
+        router.add_post(STATUS_PATH, self._route("status", self._tvc_status_logic))
+        self._add_video_route(router)
         router.add_get("/images/sora-tvc/storyboard-{record_id}.png", self._tvc_image)
 
     # ------------------------------------------------------------------ helpers for tests
+
+    def _jobs(self) -> Mapping[str, Any]:
+        return self.records
 
     def storyboard_image_url(self, record_id: str) -> str:
         return f"{self.base_url}/images/sora-tvc/storyboard-{record_id}.png"
@@ -217,18 +221,6 @@ class FakeNanophotoTvc(FakeNanophoto):
             self._fail_record(record)
 
     # ------------------------------------------------------------------ routes
-
-    async def _tvc_generate(self, request: web.Request) -> web.Response:
-        return await self._answer(request, "generate", self._tvc_generate_logic)
-
-    async def _tvc_status(self, request: web.Request) -> web.Response:
-        return await self._answer(request, "status", self._tvc_status_logic)
-
-    async def _tvc_video(self, request: web.Request) -> web.Response:
-        def logic(rec: RecordedRequest) -> web.Response:
-            return self._mp4_of(self.records.get(request.match_info["record_id"]), "completed")
-
-        return await self._answer(request, "video", logic)
 
     async def _tvc_image(self, request: web.Request) -> web.Response:
         def logic(rec: RecordedRequest) -> web.Response:
@@ -341,7 +333,7 @@ class FakeNanophotoTvc(FakeNanophoto):
             )
         return web.json_response(self._step_body(record, progress))
 
-    # ------------------------------------------------------------------ bodies (§1.5, verbatim shapes)
+    # ------------------------------------------------------------------ bodies (the documented shapes)
 
     def _step_body(self, record: FakeRecord, progress: str) -> dict[str, Any]:
         step = record.step

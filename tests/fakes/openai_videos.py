@@ -1,4 +1,5 @@
-"""A fake OpenAI-compatible ``/v1/videos`` reseller (lconai, PROVIDERS.md §3) on 127.0.0.1.
+"""A fake OpenAI-compatible ``/v1/videos`` reseller on 127.0.0.1 (docs/vendors.md, "OpenAI-compatible
+/v1/videos").
 
 It speaks OpenAI's Video protocol with the reseller extras and is strict about what it accepts:
 multipart create only, Bearer key, ``model``/``prompt`` required, ``seconds`` from the configured
@@ -245,7 +246,7 @@ class FakeOpenAIVideos(FakeVendor):
     # ------------------------------------------------------------------ lifecycle
 
     def _add_routes(self, router: web.UrlDispatcher) -> None:
-        router.add_post(CREATE_PATH, self._create)
+        router.add_post(CREATE_PATH, self._route("create", self._create_logic))
         router.add_get(CREATE_PATH + "/{video_id}", self._status)
         router.add_get(CREATE_PATH + "/{video_id}/content", self._content)
         router.add_post(CREATE_PATH + "/{video_id}/remix", self._remix)
@@ -439,9 +440,6 @@ class FakeOpenAIVideos(FakeVendor):
             video.state = "failed"
 
     # ------------------------------------------------------------------ routes
-
-    async def _create(self, request: web.Request) -> web.Response:
-        return await self._answer(request, "create", self._create_logic)
 
     async def _status(self, request: web.Request) -> web.Response:
         def logic(rec: RecordedRequest) -> web.Response:

@@ -15,10 +15,11 @@ different protocols but are driven the same way by tests::
 This module holds that machinery: start/stop on a random port (``base_url``), the configured keys
 (``keys``, ``api_key``, ``api_keys``) and Bearer authentication, ``profile()``, the per-route queue
 of forced answers (``force``, ``slow_next``, ``malformed_next``), the recorded requests
-(``requests``, ``calls``, ``count``, ``calls_per_key``), the script queue, ``FakeClock`` and the
-MP4 payload. A subclass adds its protocol: ``_add_routes`` (the handlers call ``_answer`` with
-the route's name and its logic), its bodies and scripts, and overrides the small hooks where the
-vendors differ on purpose — ``_json`` (how JSON is sent), ``_unauthorized`` (the 401 body),
+(``requests``, ``calls``, ``count``, ``calls_per_key``), the script queue, ``FakeClock``, the MP4
+payload and the public link that serves it (``video_url``). A subclass adds its protocol:
+``_add_routes`` (the handlers call ``_answer`` with the route's name and its logic), its bodies and
+scripts, and overrides the small hooks where the vendors differ on purpose — ``_jobs`` (its jobs by
+id, for ``video_url``), ``_json`` (how JSON is sent), ``_unauthorized`` (the 401 body),
 ``_profile_fields`` (vendor-specific profile fields), ``_body_fields`` (how a request body is read)
 and ``_after`` (what else to note about an answer).
 """
@@ -30,7 +31,7 @@ import json
 import socket
 import time
 from collections import Counter, deque
-from collections.abc import Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from types import TracebackType
 from typing import Any, ClassVar, Self
@@ -138,6 +139,7 @@ class FakeVendor:
     DEFAULT_KEYS: ClassVar[Mapping[str, str]] = {}
     CLIENT_MAX_SIZE: ClassVar[int] = 1024**2  # aiohttp's default
     RECORD: ClassVar[type[RecordedRequest]] = RecordedRequest
+    FINISHED: ClassVar[str] = "completed"  # the job state in which ``video_url`` serves its MP4
 
     def __init__(
         self,
@@ -385,16 +387,43 @@ class FakeVendor:
         """End ``job`` as failed (and refund it, where the vendor does)."""
         raise NotImplementedError
 
-    def _mp4_of(self, job: Any, finished: str) -> web.Response:
-        """The MP4 of ``job`` once its ``state`` is ``finished`` (sized by its script's
-        ``video_size``, else the fake's), else 404 — the vendor's public CDN link."""
-        if job is None or job.state != finished:
-            return not_found()
-        size = job.script.video_size if job.script.video_size is not None else self.video_size
-        return mp4_response(size)
+    # ------------------------------------------------------------------ the public video link
+
+    def _jobs(self) -> Mapping[str, Any]:
+        """The fake's jobs by id, for ``video_url``."""
+        raise NotImplementedError
+
+    def video_url(self, job_id: str) -> str:
+        """The fake's own public link to a job's MP4, like a vendor's CDN (no key needed)."""
+        return f"{self.base_url}/videos/{job_id}.mp4"
+
+    def _add_video_route(self, router: web.UrlDispatcher) -> None:
+        """Serve ``video_url`` as the route ``"video"``."""
+        router.add_get("/videos/{job_id}.mp4", self._video_file)
+
+    async def _video_file(self, request: web.Request) -> web.Response:
+        """The job's MP4 once its ``state`` is ``FINISHED`` (sized by its script's ``video_size``,
+        else the fake's), else 404."""
+
+        def logic(rec: RecordedRequest) -> web.Response:
+            job = self._jobs().get(request.match_info["job_id"])
+            if job is None or job.state != self.FINISHED:
+                return not_found()
+            size = job.script.video_size if job.script.video_size is not None else self.video_size
+            return mp4_response(size)
+
+        return await self._answer(request, "video", logic)
 
     def _after(self, rec: Any, resp: web.Response, forced: _Forced | None) -> None:
         """Note more about the answer on ``rec`` (``forced``: the forced answer sent, if one was)."""
+
+    def _route(self, route: str, logic: Logic) -> Callable[[web.Request], Awaitable[web.Response]]:
+        """A handler for a route whose logic needs only the recorded request (see ``_answer``)."""
+
+        async def handle(request: web.Request) -> web.Response:
+            return await self._answer(request, route, logic)
+
+        return handle
 
     async def _answer(self, request: web.Request, route: str, logic: Logic) -> web.Response:
         """Record, then answer with the forced answer if one is queued, else with ``logic(rec)``."""

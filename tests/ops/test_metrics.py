@@ -9,10 +9,14 @@ import aiohttp
 import pytest
 
 from bot import metrics
+from bot.engine.admission import JobOrigin
+from bot.engine.engine import Engine
+from bot.providers.base import TextToVideo
 from bot.providers.http import RetryPolicy, VendorHttp
-from storage import jobs
+from bot.providers.registry import build_provider
+from storage import jobs, ledger
 from storage.db import Database
-from tests.fakes.nanophoto import FakeNanophoto
+from tests.fakes.nanophoto import FakeNanophoto, TaskScript
 
 
 @pytest.fixture
@@ -70,7 +74,6 @@ async def test_endpoint_serves_counters_and_job_states(db: Database) -> None:
     assert sample("soracord_vendor_calls_total", profile="nano", code="404") == before_calls + 1
     assert sample("soracord_vendor_rate_limited_total", profile="nano") == before_429 + 1
     metrics.discord_edit("ok")
-    metrics.observe_poll_lag("nano", 0.3)
 
     server = metrics.MetricsServer(db, "127.0.0.1", 0)
     await server.start()
@@ -89,7 +92,6 @@ async def test_endpoint_serves_counters_and_job_states(db: Database) -> None:
     assert 'soracord_vendor_errors_total{code="429",profile="nano"}' in body
     assert 'soracord_vendor_rate_limited_total{profile="nano"}' in body
     assert 'soracord_discord_edits_total{outcome="ok"}' in body
-    assert 'soracord_poll_lag_seconds_count{profile="nano"}' in body
 
 
 async def test_transport_failures_count_by_host(db: Database) -> None:
@@ -106,3 +108,22 @@ async def test_server_stops_and_can_start_again(db: Database) -> None:
         server = metrics.MetricsServer(db, "127.0.0.1", 0)
         await server.start()
         await server.stop()
+
+
+async def test_every_status_poll_records_its_lag(db: Database) -> None:
+    """The engine observes ``soracord_poll_lag_seconds`` for each poll it makes: a real job, polled."""
+    async with FakeNanophoto() as vendor, VendorHttp(retry=RetryPolicy(attempts=1)) as http:
+        profile = vendor.profile("lagged")
+        before = sample("soracord_poll_lag_seconds_count", profile="lagged")
+        engine = Engine(db, {"lagged": profile}, {"lagged": build_provider(profile, http)})
+        async with db.transaction() as tx:
+            await ledger.grant(tx, 1, 3, 10, actor_id=None, reason="test")
+        vendor.script_next(TaskScript(stages=("queued", "processing")))
+        job = await engine.admission.enqueue(
+            JobOrigin(guild_id=1, channel_id=2, user_id=3), TextToVideo(prompt="x")
+        )
+        await engine.wait_idle()
+        await engine.stop()
+        polls = (await jobs.get(db, job.id)).polls  # type: ignore[union-attr]
+    assert polls >= 2
+    assert sample("soracord_poll_lag_seconds_count", profile="lagged") == before + polls

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from bot.engine.polling import History, first_delay, next_delay
+from bot.engine.estimates import History
+from bot.engine.polling import first_delay, next_delay
 from bot.providers.profiles import Timing
 
 T = Timing(expected=120, first_poll=30, poll_interval=15)

@@ -2,7 +2,7 @@
 
 Two layers, because neither alone is enough:
 
-* the OpenAPI 3.1 spec (``specs/discord-openapi.json``) catches shape errors (wrong types, unknown
+* the OpenAPI 3.1 spec (``tests/specs/discord-openapi.json``) catches shape errors (wrong types, unknown
   enum values, missing required keys) — validated with jsonschema Draft 2020-12, every ``$ref``
   resolved inside the spec document through a ``referencing`` registry;
 * Discord's prose docs win where they and the spec disagree (e.g. a modal takes at most 5
@@ -17,7 +17,6 @@ from __future__ import annotations
 import functools
 import json
 import logging
-import os
 import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
@@ -32,7 +31,6 @@ from referencing.jsonschema import DRAFT202012
 _log = logging.getLogger(__name__)
 
 SPEC_URI = "urn:discord-openapi"
-SPEC_ENV = "SORACORD_DISCORD_OPENAPI"
 
 Location = tuple[str | int, ...]
 
@@ -53,25 +51,16 @@ class Problem:
 # ------------------------------------------------------------------------------------ the spec
 
 
-def _spec_candidates() -> Iterator[Path]:
-    if os.environ.get(SPEC_ENV):
-        yield Path(os.environ[SPEC_ENV])
-    here = Path(__file__).resolve()
-    for parent in here.parents:  # the repo's sibling `shared/specs/` (as CI lays it out), or a `specs/`
-        yield parent / "shared" / "specs" / "discord-openapi.json"
-        yield parent / "specs" / "discord-openapi.json"
+SPEC_PATH = Path(__file__).resolve().parents[2] / "specs" / "discord-openapi.json"
 
 
 @functools.cache
 def load_spec() -> dict[str, Any]:
     """The parsed spec. Missing is an error: a fake that silently stops checking proves nothing."""
-    for candidate in _spec_candidates():
-        if candidate.is_file():
-            with candidate.open(encoding="utf-8") as fh:
-                return _as_discord_parses(json.load(fh))
-    raise FileNotFoundError(
-        f"discord-openapi.json not found: keep shared/ beside the repo or set {SPEC_ENV} to its path"
-    )
+    if not SPEC_PATH.is_file():
+        raise FileNotFoundError(f"discord-openapi.json not found at {SPEC_PATH} (see tests/specs/README.md)")
+    with SPEC_PATH.open(encoding="utf-8") as fh:
+        return _as_discord_parses(json.load(fh))
 
 
 def _as_discord_parses(spec: dict[str, Any]) -> dict[str, Any]:

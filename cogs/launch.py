@@ -5,7 +5,7 @@ for a request that cannot run: cheap checks first (channel permissions, the prof
 the kind, the attachment's metadata, the quote and the member's credits), then defer, then the slow
 part (downloading and checking the image's real bytes), then ``engine.enqueue`` — which holds the
 credits. A refusal before the deferral goes through ``tree.on_error`` (ephemeral); one after it is
-shown by ``refuse_after_defer``, also only to the member, and nothing is enqueued.
+shown by ``respond_error`` too, also only to the member, and nothing is enqueued.
 """
 
 from __future__ import annotations
@@ -14,20 +14,20 @@ import asyncio
 import logging
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
-from typing import Any, cast
+from typing import Any
 
 import aiohttp
 import discord
-from discord import app_commands
 
 from bot import media
-from bot.engine.engine import Engine, JobOrigin
+from bot.engine.admission import JobOrigin
+from bot.engine.engine import Engine
+from bot.engine.views import JobView
 from bot.errors import UserError
 from bot.i18n import msg, t
 from bot.media import ImageError
-from bot.providers.base import AnyRequest, Kind
-from cogs.errors import on_tree_error
-from storage.jobs import JobRow
+from bot.providers.base import AnyRequest
+from cogs.errors import respond_error
 
 log = logging.getLogger(__name__)
 
@@ -38,7 +38,6 @@ NEEDED_PERMISSIONS: tuple[tuple[str, str], ...] = (
     ("embed_links", "perm.embed_links"),
     ("attach_files", "perm.attach_files"),
 )
-KIND_WORDS = {kind: f"kind.words.{kind.value}" for kind in Kind}  # "videos from text", …
 
 
 # ------------------------------------------------------------------------------ permissions
@@ -73,21 +72,6 @@ def _join(items: Iterable[str], locale: object = None) -> str:
     if len(parts) == 1:
         return parts[0]
     return t("list.sep", locale).join(parts[:-1]) + t("list.last", locale) + parts[-1]
-
-
-# --------------------------------------------------------------------------------- profiles
-
-
-def profile_for(engine: Engine, kind: Kind) -> str:
-    """The profile that makes ``kind`` (the default one if it can); ``UserError`` when none can.
-
-    Commands still pass ``profile=None`` to ``engine.quote`` so that a server's own default profile
-    wins; this is the check that turns "no provider offers it" into plain words before that.
-    """
-    name = engine.profile_for(kind)
-    if name is None:
-        raise UserError("errors.no_provider_for", what=msg(KIND_WORDS[kind]))
-    return name
 
 
 # ------------------------------------------------------------------------------------ images
@@ -142,7 +126,7 @@ async def require_allowed(engine: Engine, interaction: discord.Interaction) -> N
     assert interaction.guild_id is not None and interaction.channel_id is not None
     require_channel_permissions(interaction)
     roles = [r.id for r in getattr(interaction.user, "roles", [])]
-    await engine.check_access(
+    await engine.admission.check_access(
         interaction.guild_id,
         interaction.channel_id,
         roles,
@@ -175,38 +159,22 @@ async def launch(
     *,
     profile: str | None = None,
     image: PendingImage | None = None,
-) -> JobRow | None:
+) -> JobView | None:
     """Check, defer, verify the image, enqueue. Returns the job, or ``None`` when refused after deferring.
 
     Refusals before the deferral raise ``UserError`` (shown ephemerally by ``tree.on_error``).
     """
     assert interaction.guild_id is not None and interaction.channel_id is not None
     await require_allowed(engine, interaction)
-    quote = await engine.quote(request, interaction.guild_id, profile)
-    await engine.precheck(interaction.guild_id, interaction.user.id, quote)
+    admission = engine.admission
+    quote = await admission.quote(request, interaction.guild_id, profile)
+    await admission.precheck(interaction.guild_id, interaction.user.id, quote)
     callback = await interaction.response.defer(thinking=True)
     try:
         if image is not None:
             await verify_image(image)
-        await engine.preflight(request, quote)
-        return await engine.enqueue(origin_from(interaction, callback), request, quote.profile)
+        await admission.preflight(request, quote)
+        return await admission.enqueue(origin_from(interaction, callback), request, quote.profile)
     except UserError as exc:
-        await refuse_after_defer(interaction, exc.render(interaction.locale))
+        await respond_error(interaction, exc)
         return None
-
-
-async def refuse_after_defer(interaction: discord.Interaction, message: str) -> None:
-    """Replace the public "thinking…" message with an error only the member sees."""
-    none = discord.AllowedMentions.none()
-    try:
-        await interaction.delete_original_response()
-    except discord.HTTPException:
-        log.info("interaction %s: could not remove the deferred message; editing it", interaction.id)
-        await interaction.edit_original_response(content=message, embed=None, allowed_mentions=none)
-        return
-    await interaction.followup.send(message, ephemeral=True, allowed_mentions=none)
-
-
-async def modal_error(interaction: discord.Interaction, error: Exception) -> None:
-    """``Modal.on_error``: the same friendly, ephemeral path as ``tree.on_error``."""
-    await on_tree_error(interaction, cast(app_commands.AppCommandError, error))

@@ -1,0 +1,202 @@
+"""Letting a job in: its quote, the server's rules, the member's credits, then hold + enqueue.
+
+The one path every way of asking for a video takes — slash commands, buttons, Animate and
+``generate`` — so a request is validated, priced and charged the same way wherever it came from.
+The checks before a command defers (``quote``, ``check_access``, ``precheck``) only read; the
+hold happens in ``enqueue``, in the same transaction as the job row, after the welcome grant or
+allowance that is due and the server's caps.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from bot.engine import access, allowance, caps
+from bot.engine.catalog import Catalog, Resolved
+from bot.engine.clock import Clock
+from bot.engine.dispatcher import Dispatcher
+from bot.engine.events import Events
+from bot.engine.outcomes import CANCELLED
+from bot.engine.runner import Runner
+from bot.engine.views import JobView, view_of
+from bot.errors import InsufficientCredits, UserError
+from bot.i18n import EN
+from bot.providers.base import AnyRequest, Kind, ProviderError
+from storage import allowances, guilds, jobs, ledger
+from storage.db import Database
+from storage.states import JobState
+
+INTERACTION_TOKEN_LIFETIME = 15 * 60.0
+
+
+@dataclass(frozen=True)
+class JobOrigin:
+    """Where a job came from: plain ids, no discord objects."""
+
+    guild_id: int
+    channel_id: int
+    user_id: int
+    application_id: int | None = None
+    interaction_token: str | None = None
+    interaction_created_at: float | None = None
+    message_id: int | None = None  # the message that shows the job (the interaction's original)
+    upload_limit: int | None = None  # bytes the channel accepts as an upload (None: Discord's default)
+    locale: str | None = None
+
+
+@dataclass(frozen=True)
+class Quote:
+    profile: str
+    model: str
+    cost: int
+
+
+class Admission:
+    def __init__(
+        self,
+        db: Database,
+        catalog: Catalog,
+        dispatcher: Dispatcher,
+        runner: Runner,
+        events: Events,
+        *,
+        welcome_credits: int,
+        clock: Clock,
+    ) -> None:
+        self._db = db
+        self._catalog = catalog
+        self._dispatcher = dispatcher
+        self._runner = runner
+        self._events = events
+        self._welcome = welcome_credits
+        self._clock = clock
+
+    async def quote(self, req: AnyRequest, guild_id: int, profile: str | None = None) -> Quote:
+        """Validate ``req`` where it would go and price it for this server. Raises ``UserError``."""
+        settings = await guilds.get(self._db, guild_id)
+        where = self._catalog.resolve(req.kind, settings, profile=profile, request=req)
+        where.provider.capabilities.validate_request(req.model_copy(update={"model": where.model}))
+        cost = self._catalog.price(where.profile, where.model, req.duration, settings)
+        return Quote(where.profile, where.model, cost)
+
+    async def where(self, kind: Kind, guild_id: int, *, profile: str | None = None) -> Resolved:
+        """Where this server's request of ``kind`` would go (``Catalog.resolve`` with its settings)."""
+        settings = await guilds.get(self._db, guild_id)
+        return self._catalog.resolve(kind, settings, profile=profile)
+
+    async def check_access(
+        self, guild_id: int, channel_id: int, role_ids: Iterable[int], *, is_manager: bool
+    ) -> None:
+        """Refuse (``UserError``) when the server does not let this member generate in this channel."""
+        access.check_access(await guilds.get(self._db, guild_id), channel_id, role_ids, is_manager=is_manager)
+
+    async def balance(self, guild_id: int, user_id: int) -> int:
+        """The member's spendable credits, counting a welcome grant or allowance that is due but not
+        yet written (it lands with their next job or grant). Reads only."""
+        settings = await guilds.get(self._db, guild_id)
+        standing = await allowances.standing(
+            self._db, guild_id, user_id, allowance.current_period(settings, self._clock.now())
+        )
+        due = 0
+        if standing.balance is None:
+            due += self._welcome
+        if settings.allowance_amount and settings.allowance_period and not standing.claimed:
+            due += settings.allowance_amount
+        return (standing.balance or 0) + due
+
+    async def top_up(self, guild_id: int, user_id: int) -> None:
+        """Write the welcome grant or allowance that is due (before a manager's grant, say)."""
+        settings = await guilds.get(self._db, guild_id)
+        async with self._db.transaction() as tx:
+            await allowance.top_up_in(tx, settings, user_id, welcome=self._welcome, now=self._clock.now())
+
+    async def precheck(self, guild_id: int, user_id: int, quote: Quote) -> None:
+        """Everything ``enqueue`` would refuse for credits or caps, checked before a command defers.
+
+        Lets the refusal be an ephemeral reply; ``enqueue`` checks again atomically with the hold.
+        One read on the common path; the caps' counts only when the server set caps.
+        """
+        settings = await guilds.get(self._db, guild_id)
+        now = self._clock.now()
+        if caps.any_set(settings):
+            async with self._db.transaction() as tx:
+                await caps.check_in(tx, settings, user_id, quote.cost, now=now)
+        balance = await self.balance(guild_id, user_id)
+        if balance < quote.cost:
+            raise InsufficientCredits(balance, quote.cost)
+
+    async def preflight(self, req: AnyRequest, quote: Quote) -> None:
+        """The provider's own checks that need a network call (after the command deferred, before any
+        charge). A refusal becomes a ``UserError`` in the provider's plain words."""
+        provider = self._catalog.provider(quote.profile)
+        try:
+            await provider.preflight(req, self._dispatcher.pools[quote.profile].key(None))
+        except ProviderError as exc:
+            if exc.retryable:
+                return  # the provider is slow or down right now: let submit find out and retry
+            raise UserError(exc.user_key or "provider.generic", **exc.user_params) from None
+
+    async def enqueue(self, origin: JobOrigin, req: AnyRequest, profile: str | None = None) -> JobView:
+        """Insert the job and hold its cost in one transaction, then start driving it."""
+        quote = await self.quote(req, origin.guild_id, profile)
+        settings = await guilds.get(self._db, origin.guild_id)
+        now = self._clock.now()
+        expires = (origin.interaction_created_at or now) + INTERACTION_TOKEN_LIFETIME
+        async with self._db.transaction() as tx:
+            await allowance.top_up_in(tx, settings, origin.user_id, welcome=self._welcome, now=now)
+            await caps.check_in(tx, settings, origin.user_id, quote.cost, now=now)
+            job_id = await jobs.insert(
+                tx,
+                guild_id=origin.guild_id,
+                channel_id=origin.channel_id,
+                user_id=origin.user_id,
+                application_id=origin.application_id,
+                interaction_token=origin.interaction_token,
+                interaction_expires_at=expires if origin.interaction_token else None,
+                message_id=origin.message_id,
+                upload_limit=origin.upload_limit,
+                locale=origin.locale,
+                profile=quote.profile,
+                kind=req.kind.value,
+                model=quote.model,
+                duration=req.duration,
+                request_json=req.model_copy(update={"model": quote.model}).model_dump_json(),
+                cost=quote.cost,
+                created_at=now,
+                updated_at=now,
+            )
+            try:
+                await ledger.hold(tx, origin.guild_id, origin.user_id, job_id, quote.cost)
+            except ledger.NotEnoughCredits as exc:
+                raise InsufficientCredits(exc.balance, exc.cost) from None
+        job = await jobs.get(self._db, job_id)
+        assert job is not None
+        self._dispatcher.queue_up(job)
+        await self._events.emit(job)
+        self._runner.spawn(job)
+        return view_of(job)
+
+    async def cancel(self, job_id: int) -> bool:
+        """Cancel a job still waiting in the queue; its credits come back at once."""
+        async with self._db.transaction() as tx:
+            moved = await jobs.transition_in(
+                tx,
+                job_id,
+                (JobState.QUEUED,),
+                JobState.CANCELLED,
+                finished_at=self._clock.now(),
+                error_code="CANCELLED",
+                error_message=CANCELLED.render(EN),
+                error_i18n=CANCELLED.to_json(),
+            )
+            if moved:
+                await ledger.release(tx, job_id, JobState.CANCELLED.value)
+        if not moved:
+            return False
+        self._runner.abandon(job_id)
+        job = await jobs.get(self._db, job_id)
+        assert job is not None
+        self._dispatcher.dequeue(job)
+        await self._events.emit(job)
+        return True

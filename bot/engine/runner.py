@@ -1,0 +1,323 @@
+"""One job's life after it is queued: wait for a key, submit, poll, settle.
+
+Each job is driven by one task. The remote id is stored the moment the vendor gives it; every
+state is persisted before it is acted on, so a restart picks the job up where it was. The job ends
+in exactly one terminal state that captures or releases its hold in the same transaction. Poll
+errors back off and go on until the deadline; they never fail a job.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import json
+import logging
+import random
+from collections.abc import Awaitable, Callable
+from typing import Any, Literal
+
+from bot import metrics, videos
+from bot.engine import polling
+from bot.engine.catalog import Catalog
+from bot.engine.clock import Clock
+from bot.engine.dispatcher import Dispatcher
+from bot.engine.estimates import History, key_of
+from bot.engine.outcomes import INTERNAL_FAILURE, TIMED_OUT, UNCONFIRMED_SUBMIT, failure_message, visible
+from bot.i18n import EN, Msg
+from bot.logs import log_context
+from bot.providers.base import REQUEST_ADAPTER, ProviderError, RemoteTask, TaskSnapshot, TaskState
+from storage import jobs, ledger
+from storage.db import Database
+from storage.jobs import JobRow
+from storage.states import ACTIVE, JobState
+
+log = logging.getLogger(__name__)
+
+Settle = Literal["capture", "release"]
+
+
+class Runner:
+    def __init__(
+        self,
+        db: Database,
+        catalog: Catalog,
+        dispatcher: Dispatcher,
+        history: History,
+        emit: Callable[[JobRow], Awaitable[None]],
+        *,
+        clock: Clock,
+        planner: polling.Planner,
+    ) -> None:
+        self._db = db
+        self._catalog = catalog
+        self._dispatcher = dispatcher
+        self._history = history
+        self._emit = emit
+        self._clock = clock
+        self._planner = planner
+        self._tasks: dict[int, asyncio.Task[None]] = {}
+
+    # ---- the tasks ------------------------------------------------------------------------------
+
+    def driving(self, job_id: int) -> bool:
+        return job_id in self._tasks
+
+    def spawn(self, job: JobRow) -> None:
+        task = asyncio.create_task(self._drive(job.id), name=f"job-{job.id}")
+        self._tasks[job.id] = task
+        task.add_done_callback(functools.partial(self._forget, job.id))
+
+    def abandon(self, job_id: int) -> None:
+        """Stop driving a job that another path settled (a cancel)."""
+        task = self._tasks.pop(job_id, None)
+        if task is not None:
+            task.cancel()
+
+    def _forget(self, job_id: int, task: asyncio.Task[None]) -> None:
+        if self._tasks.get(job_id) is task:
+            del self._tasks[job_id]
+
+    async def stop(self) -> None:
+        tasks = list(self._tasks.values())
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        self._tasks.clear()
+
+    async def wait_idle(self) -> None:
+        while self._tasks:
+            await asyncio.gather(*list(self._tasks.values()), return_exceptions=True)
+
+    # ---- one job --------------------------------------------------------------------------------
+
+    async def _job(self, job_id: int) -> JobRow:
+        job = await jobs.get(self._db, job_id)
+        if job is None:
+            raise LookupError(f"job {job_id} does not exist")
+        return job
+
+    async def _drive(self, job_id: int) -> None:
+        with log_context(job_id=job_id):
+            job = await self._job(job_id)
+            try:
+                if job.state is JobState.QUEUED:
+                    job = await self._submit(job)
+                elif job.state is JobState.SUBMITTING:
+                    job = await self._resume_submitting(job)
+                if job.state is JobState.RUNNING:
+                    await self._run(job)
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                log.exception("job %s: internal failure", job_id)
+                await self.finish(
+                    job_id, JobState.FAILED, "release", code="INTERNAL", message=INTERNAL_FAILURE
+                )
+
+    async def _resume_submitting(self, job: JobRow) -> JobRow:
+        if job.remote_id is None:
+            await self.finish(
+                job.id, JobState.FAILED, "release", code="UNCONFIRMED", message=UNCONFIRMED_SUBMIT
+            )
+            return await self._job(job.id)
+        async with self._db.transaction() as tx:
+            await jobs.transition_in(tx, job.id, (JobState.SUBMITTING,), JobState.RUNNING)
+        self._dispatcher.pools[job.profile].adopt_task(job.key_name)
+        return await self._job(job.id)
+
+    async def _submit(self, job: JobRow) -> JobRow:
+        pool = self._dispatcher.pools[job.profile]
+        provider = self._catalog.provider(job.profile)
+        request = REQUEST_ADAPTER.validate_json(job.request_json)
+        while True:
+            key = await self._dispatcher.turn(job.id)
+            async with self._db.transaction() as tx:
+                moved = await jobs.transition_in(
+                    tx, job.id, (JobState.QUEUED,), JobState.SUBMITTING, key_name=key.name
+                )
+            if not moved:  # cancelled while waiting
+                pool.release_task(key.name)
+                return await self._job(job.id)
+            await self._emit(await self._job(job.id))
+            try:
+                task = await provider.submit(request, key)
+            except ProviderError as exc:
+                pool.release_task(key.name)
+                if exc.rate_limited:
+                    log.warning("job %s: key %s rate-limited at submit; requeued", job.id, key.name)
+                    pool.cool_down(key.name, exc.retry_after)
+                    async with self._db.transaction() as tx:
+                        await jobs.transition_in(
+                            tx, job.id, (JobState.SUBMITTING,), JobState.QUEUED, key_name=None
+                        )
+                    job = await self._job(job.id)
+                    self._dispatcher.queue_up(job, front=True)
+                    await self._emit(job)
+                    continue
+                log.warning("job %s: submit refused: %s (%s)", job.id, exc.code, exc.detail)
+                await self.finish(job.id, JobState.FAILED, "release", code=exc.code, message=exc.user_msg)
+                return await self._job(job.id)
+            except Exception:
+                pool.release_task(key.name)
+                raise
+            return await self._submitted(job, task)
+
+    async def _submitted(self, job: JobRow, task: RemoteTask) -> JobRow:
+        now = self._clock.now()
+        timeout = self._catalog.profile(job.profile).timing.timeout
+        async with self._db.transaction() as tx:
+            await jobs.transition_in(
+                tx,
+                job.id,
+                (JobState.SUBMITTING,),
+                JobState.RUNNING,
+                remote_id=task.remote_id,
+                remote_json=json.dumps(task.extra) if task.extra else None,
+                submitted_at=now,
+                deadline_at=now + timeout,
+            )
+        job = await self._job(job.id)
+        await self._emit(job)
+        if task.snapshot is not None:
+            await self._apply(job, task.snapshot)
+            job = await self._job(job.id)
+            if not job.active:  # finished in the create response: the slot is free again
+                self._dispatcher.pools[job.profile].release_task(job.key_name)
+        return job
+
+    async def _run(self, job: JobRow) -> None:
+        """Poll until the job ends or its deadline passes. Poll errors back off; they never fail it."""
+        timing = self._catalog.profile(job.profile).timing
+        pool = self._dispatcher.pools[job.profile]
+        provider = self._catalog.provider(job.profile)
+        task = RemoteTask(remote_id=job.remote_id or "", extra=job.remote_extra)
+        submitted = job.submitted_at or self._clock.now()
+        deadline = job.deadline_at or submitted + timing.timeout
+        typical = self._history.typical(key_of(job), timing.expected)
+        slow = self._history.slow(key_of(job), timing.expected)
+        budgeted = pool.limited
+        first = self._planner.first_delay(timing, typical, slow, budgeted=budgeted)
+        delay = max(0.0, submitted + first - self._clock.now()) if job.polls == 0 else 0.0
+        failures = 0
+        try:
+            while job.state is JobState.RUNNING:
+                now = self._clock.now()
+                if now >= deadline:  # polled one last time at the deadline: still not done
+                    await self.finish(
+                        job.id, JobState.TIMED_OUT, "release", code="TIMEOUT", message=TIMED_OUT
+                    )
+                    return
+                wait = min(delay, max(0.0, deadline - now))
+                await self._clock.sleep(wait)
+                key = await pool.spend(job.key_name, deadline=deadline)
+                if key is None:  # out of time while the key had no budget: the loop times it out
+                    continue
+                metrics.observe_poll_lag(job.profile, self._clock.now() - (now + wait))
+                try:
+                    snap = await provider.poll(task, key)
+                except ProviderError as exc:
+                    if exc.rate_limited:
+                        pool.cool_down(job.key_name, exc.retry_after)
+                    if exc.retryable:
+                        failures += 1
+                        delay = _backoff(timing.poll_interval, timing.backoff_max, failures)
+                        log.info("job %s: poll error %s, retrying in %.1fs", job.id, exc.code, delay)
+                        continue
+                    log.warning("job %s: poll refused: %s (%s)", job.id, exc.code, exc.detail)
+                    await self.finish(job.id, JobState.FAILED, "release", code=exc.code, message=exc.user_msg)
+                    return
+                failures = 0
+                await jobs.update(self._db, job.id, polls=job.polls + 1)
+                await self._apply(job, snap)
+                job = await self._job(job.id)
+                elapsed = self._clock.now() - submitted
+                delay = self._planner.next_delay(
+                    timing, elapsed, typical, snap.progress_pct, budgeted=budgeted
+                )
+        finally:
+            if not (await self._job(job.id)).active:
+                pool.release_task(job.key_name)
+
+    async def _apply(self, job: JobRow, snap: TaskSnapshot) -> None:
+        """Persist what a person could see of ``snap``; settle the job when it is terminal."""
+        if snap.state is TaskState.SUCCEEDED:
+            await self._succeeded(job, snap)
+            return
+        if snap.state is TaskState.FAILED:
+            error = snap.error
+            await self.finish(
+                job.id,
+                JobState.FAILED,
+                "release",
+                code=error.code if error else "FAILED",
+                message=failure_message(error),
+                **{k: v for k, v in visible(snap).items() if v is not None},  # keep the step it failed at
+            )
+            return
+        seen = visible(snap)
+        if all(getattr(job, k) == v for k, v in seen.items()):
+            return
+        await jobs.update(self._db, job.id, **seen)
+        await self._emit(await self._job(job.id))
+
+    async def _succeeded(self, job: JobRow, snap: TaskSnapshot) -> None:
+        provider = self._catalog.provider(job.profile)
+        key = self._dispatcher.pools[job.profile].key(job.key_name)
+        try:
+            source = await provider.open_result(snap, key)
+        except ProviderError as exc:
+            if exc.retryable:  # the video is done; fetching its link failed: the next poll tries again
+                log.info("job %s: result not reachable yet (%s)", job.id, exc.code)
+                return
+            await self.finish(job.id, JobState.FAILED, "release", code=exc.code, message=exc.user_msg)
+            return
+        video_path = await videos.save(self._db, job.id, source.data) if source.data is not None else None
+        await self.finish(
+            job.id,
+            JobState.SUCCEEDED,
+            "capture",
+            video_url=source.url,
+            video_path=video_path,
+            **visible(snap),
+        )
+        if job.submitted_at is not None:
+            self._history.add(key_of(job), self._clock.now() - job.submitted_at)
+
+    async def finish(
+        self,
+        job_id: int,
+        state: JobState,
+        settle: Settle,
+        *,
+        code: str | None = None,
+        message: Msg | None = None,
+        **fields: Any,
+    ) -> bool:
+        """Move to a terminal state and capture or release the hold, atomically and at most once.
+
+        True when this call ended the job (and its event went out); False when it had already ended.
+        """
+        async with self._db.transaction() as tx:
+            moved = await jobs.transition_in(
+                tx,
+                job_id,
+                ACTIVE,
+                state,
+                finished_at=self._clock.now(),
+                error_code=code,
+                error_message=message.render(EN) if message is not None else None,
+                error_i18n=message.to_json() if message is not None else None,
+                **fields,
+            )
+            if moved:
+                if settle == "capture":
+                    await ledger.capture(tx, job_id)
+                else:
+                    await ledger.release(tx, job_id, state.value)
+        if moved:
+            await self._emit(await self._job(job_id))
+        return moved
+
+
+def _backoff(base: float, cap: float, failures: int) -> float:
+    return float(min(cap, base * 2 ** min(failures, 10)) * random.uniform(0.5, 1.0))

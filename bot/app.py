@@ -53,6 +53,12 @@ class SoraBot(commands.Bot):
             allowed_mentions=discord.AllowedMentions.none(),
             help_command=None,
             tree_cls=SoraTree,
+            # Installed to servers and run in their channels only: a user install could otherwise run
+            # the commands in servers the bot is not in, where nothing it relies on exists.
+            allowed_contexts=app_commands.AppCommandContext(
+                guild=True, dm_channel=False, private_channel=False
+            ),
+            allowed_installs=app_commands.AppInstallationType(guild=True, user=False),
         )
         self.settings = settings
         self.engine = engine

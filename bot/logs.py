@@ -40,6 +40,11 @@ _AUTH_HEADER = re.compile(
 _BEARER = re.compile(r"(?P<head>\bbearer\s+)[A-Za-z0-9._~+/=-]+", re.IGNORECASE)
 # A Discord bot token: base64 user id . timestamp . HMAC (the shape, in case one is not configured).
 _DISCORD_TOKEN = re.compile(r"\b[A-Za-z0-9_-]{23,28}\.[A-Za-z0-9_-]{6,7}\.[A-Za-z0-9_-]{27,}\b")
+# An interaction token (a 15-minute credential) in a route: /webhooks/<app>/<token>,
+# /interactions/<id>/<token>/callback, or discord.py's `'token': '…'` in a payload it logs.
+_INTERACTION_TOKEN = re.compile(
+    r"(?P<head>/(?:webhooks|interactions)/\d+/|['\"]token['\"]\s*:\s*['\"])[A-Za-z0-9._~-]{20,}"
+)
 
 _CONTEXT_FIELDS = ("job_id", "interaction_id")
 
@@ -86,6 +91,7 @@ class Redactor:
                 text = text.replace(secret, REDACTED)
         text = _AUTH_HEADER.sub(lambda m: m.group("head") + REDACTED, text)
         text = _BEARER.sub(lambda m: m.group("head") + REDACTED, text)
+        text = _INTERACTION_TOKEN.sub(lambda m: m.group("head") + REDACTED, text)
         return _DISCORD_TOKEN.sub(REDACTED, text)
 
 

@@ -228,10 +228,28 @@ class Credits:
         for e in rows:
             when = datetime.fromtimestamp(e.created_at, UTC).isoformat(timespec="seconds")
             writer.writerow(
-                [e.id, when, e.user_id, e.kind, e.amount, e.job_id or "", e.actor_id or "", e.reason or ""]
+                [
+                    e.id,
+                    when,
+                    e.user_id,
+                    e.kind,
+                    e.amount,
+                    e.job_id or "",
+                    e.actor_id or "",
+                    inert(e.reason or ""),
+                ]
             )
         name = f"credits-{guild_id}-{first}-to-{last}.csv"
         return name, out.getvalue().encode("utf-8"), len(rows)
+
+
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def inert(cell: str) -> str:
+    """A cell a spreadsheet shows as text: one starting like a formula gets a leading apostrophe
+    (OWASP's advice for CSV injection), so a reason such as ``=HYPERLINK(…)`` is never run."""
+    return "'" + cell if cell.startswith(FORMULA_STARTS) else cell
 
 
 def _parse_day(field: str, text: str) -> date:

@@ -6,6 +6,7 @@ Adapters translate between these models and one vendor's wire protocol; nothing 
 
 from __future__ import annotations
 
+import unicodedata
 from collections.abc import Mapping
 from enum import StrEnum
 from typing import Annotated, Any, Literal, Protocol
@@ -16,6 +17,12 @@ from bot.errors import InvalidRequest
 from bot.i18n import EN, Msg, literal, msg
 
 MAX_PROMPT_CHARS = 2000
+
+
+def is_blank(text: str) -> bool:
+    """Nothing would show: only white space and invisible format characters (zero-width space,
+    joiners, direction marks — Unicode category Cf), which Discord's minimum length lets through."""
+    return all(ch.isspace() or unicodedata.category(ch) == "Cf" for ch in text)
 
 
 class Kind(StrEnum):
@@ -143,7 +150,7 @@ class Capabilities(BaseModel):
             )
         prompt = getattr(req, "ad_theme", None) if isinstance(req, TvcRequest) else getattr(req, "prompt", "")
         field = "theme" if isinstance(req, TvcRequest) else "prompt"
-        if req.kind is not Kind.STORYBOARD and not (prompt and prompt.strip()):
+        if req.kind is not Kind.STORYBOARD and is_blank(prompt or ""):
             raise InvalidRequest(
                 field, "invalid.empty", msg("allowed.chars_from_one", max=self.max_prompt_chars)
             )

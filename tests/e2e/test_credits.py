@@ -248,3 +248,29 @@ async def test_allowance_zero_turns_it_off(stack: Stack) -> None:
     settings = await guilds.get(stack.db, stack.guild_id)
     assert settings.allowance_amount is None and settings.allowance_period is None
     assert "**0**" in (await reply(fake, await fake.invoke_slash("credits balance"))).content
+
+
+async def test_export_keeps_formula_like_reasons_as_text(stack: Stack) -> None:
+    fake = stack.discord
+    boss = owner(fake)
+    reasons = [
+        '=HYPERLINK("http://evil.example","prize")',
+        "+1 for launch",
+        "-fix",
+        "@sum(A1)",
+        "plain thanks",
+    ]
+    for reason in reasons:
+        h = await fake.invoke_slash(
+            "credits-admin grant", {"member": fake.member, "amount": 1, "reason": reason}, user=boss
+        )
+        await reply(fake, h)
+    message = await reply(fake, await fake.invoke_slash("credits-admin export", user=boss))
+    rows = list(csv.DictReader(io.StringIO(next(iter(message.files.values())).decode())))
+    assert [r["reason"] for r in rows] == [
+        '\'=HYPERLINK("http://evil.example","prize")',
+        "'+1 for launch",
+        "'-fix",
+        "'@sum(A1)",
+        "plain thanks",
+    ]

@@ -150,9 +150,11 @@ async def assert_refused(stack: Stack, options: dict[str, object], *needles: str
     assert stack.vendor.requests == []
 
 
-async def test_blank_prompt_is_refused(stack: Stack) -> None:
+@pytest.mark.parametrize("prompt", ["   ", "\u200b\u200d\u2060", "\u200e \ufeff\n"])
+async def test_blank_prompt_is_refused(stack: Stack, prompt: str) -> None:
+    """Spaces alone, or zero-width characters Discord counts as text: refused, nothing charged."""
     await stack.grant(10)
-    await assert_refused(stack, {"prompt": "   "}, "`prompt`", "is empty", "1 to 2000")
+    await assert_refused(stack, {"prompt": prompt}, "`prompt`", "is empty", "1 to 2000")
 
 
 async def test_over_long_prompt_is_refused(stack: Stack) -> None:
@@ -188,3 +190,13 @@ async def test_duration_the_profile_does_not_offer_is_refused(ten_seconds_only: 
     stack = ten_seconds_only
     await stack.grant(10)
     await assert_refused(stack, {"prompt": PROMPT, "duration": 15}, "`duration`", "15 s", "Allowed: 10 s")
+
+
+async def test_every_command_is_for_servers_only_and_installed_to_servers(stack: Stack) -> None:
+    """``contexts`` [0] (GUILD) and ``integration_types`` [0] (GUILD_INSTALL) on every synced command,
+    so a user install cannot run them in servers the bot is not in, nor in DMs."""
+    synced = stack.discord.commands(stack.guild_id)
+    assert len(synced) >= 8
+    for command in synced:
+        assert command.get("contexts") == [0], command["name"]
+        assert command.get("integration_types") == [0], command["name"]

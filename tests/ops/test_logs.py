@@ -75,3 +75,19 @@ async def test_configuring_twice_keeps_one_handler() -> None:
     configure_logging(stream=io.StringIO())
     ours = [h for h in logging.getLogger().handlers if type(h).__name__ == "StreamHandler"]
     assert len([h for h in ours if any(type(f).__name__ == "RedactingFilter" for f in h.filters)]) == 1
+
+
+def test_interaction_tokens_never_reach_a_line_at_debug() -> None:
+    """discord.py logs the routes it calls at DEBUG; an interaction token in one is a credential."""
+    out = io.StringIO()
+    configure_logging(level="DEBUG", fmt="plain", stream=out)  # type: ignore[arg-type]
+    token = "aW50ZXJhY3Rpb246MTIzNDU2Nzg5MDEyMzQ1Njc4OmFiY2RlZmdoaWprbG1ub3BxcnN0dXZ3eHl6"
+    http = logging.getLogger("discord.http")
+    http.debug("PATCH https://discord.com/api/v10/webhooks/1234567890/%s/messages/@original", token)
+    http.debug("POST https://discord.com/api/v10/interactions/99887766/%s/callback", token)
+    logging.getLogger("discord.gateway").debug("INTERACTION_CREATE %s", {"id": "1", "token": token})
+    text = out.getvalue()
+    assert len(text.splitlines()) == 3
+    assert token not in text
+    assert text.count("***") == 3
+    assert "/webhooks/1234567890/***/messages/@original" in text

@@ -186,6 +186,7 @@ async def running_bot(
             "database_path": path,
             "dev_guild_id": fake.guild.id,
             "welcome_credits": 0,
+            "fetch_allow_private": True,  # the fakes are on 127.0.0.1
         }
     )
     try:

@@ -130,19 +130,22 @@ async def serve(
 async def run(settings: Settings, *, stop: asyncio.Event | None = None) -> None:
     # Imported here so that doctor, migrate and backup start without loading discord.py.
     from bot.app import SoraBot
+    from bot.decoding import DecodePool
     from bot.engine.engine import Engine
+    from bot.net import Fetcher
     from bot.providers.http import VendorHttp
     from bot.providers.registry import build_provider
 
     profiles = _profiles(settings)
     db = await Database.open(settings.database_path)
     server: metrics.MetricsServer | None = None
+    fetcher = Fetcher(allow_private=settings.fetch_allow_private)  # one for the vendors and the bot
     try:
         if settings.metrics_port is not None:
             server = metrics.MetricsServer(db, settings.metrics_host, settings.metrics_port)
             await server.start()
-        async with VendorHttp() as http:
-            providers = {name: build_provider(p, http) for name, p in profiles.items()}
+        async with VendorHttp(fetcher=fetcher) as http, DecodePool() as decoder:
+            providers = {name: build_provider(p, http, decoder) for name, p in profiles.items()}
             engine = Engine(
                 db,
                 profiles,
@@ -150,9 +153,10 @@ async def run(settings: Settings, *, stop: asyncio.Event | None = None) -> None:
                 default_profile=settings.default_profile,
                 welcome_credits=settings.welcome_credits,
             )
-            bot = SoraBot(settings, engine)
+            bot = SoraBot(settings, engine, fetcher=fetcher)
             await serve(bot, settings.discord_token.get_secret_value(), stop=stop)
     finally:
+        await fetcher.close()
         if server is not None:
             await server.stop()
         await db.close()
@@ -235,7 +239,13 @@ def main(argv: Sequence[str] | None = None) -> int:
             from bot.ops import generate
 
             return asyncio.run(
-                generate.main(settings.database_path, _profiles(settings), args, settings.default_profile)
+                generate.main(
+                    settings.database_path,
+                    _profiles(settings),
+                    args,
+                    settings.default_profile,
+                    allow_private=settings.fetch_allow_private,
+                )
             )
         elif command == "backup":
             return asyncio.run(backup(settings, args.path, force=args.force))

@@ -13,17 +13,20 @@ from bot.engine.credits import Credits
 from bot.engine.engine import Engine
 from bot.engine.server_settings import ServerSettings
 from bot.logs import tag_interaction
+from bot.net import Fetcher
 from cogs.animate import AnimateCog
 from cogs.buttons import JobButton
 from cogs.credits import CreditsAdminGroup, CreditsGroup
 from cogs.delivery import Delivery
 from cogs.errors import on_tree_error
 from cogs.jobs import JobsGroup
+from cogs.notices import ModelNotices
 from cogs.settings import SettingsGroup
 from cogs.sora import SoraCog
 from cogs.storyboard import StoryboardCog
 from cogs.translator import SoraTranslator
 from cogs.tvc import TvcCog
+from cogs.video import VideoCog
 
 log = logging.getLogger(__name__)
 
@@ -42,9 +45,13 @@ class SoraTree(app_commands.CommandTree[discord.Client]):
 
 
 class SoraBot(commands.Bot):
-    """A slash-command bot; it needs no privileged intents and pings nobody unless told to."""
+    """A slash-command bot; it needs no privileged intents and pings nobody unless told to.
 
-    def __init__(self, settings: Settings, engine: Engine) -> None:
+    ``fetcher`` downloads every URL no operator configured (members' images, vendors' videos): pass
+    the one the vendors' client shares, or let the bot build its own from the settings.
+    """
+
+    def __init__(self, settings: Settings, engine: Engine, *, fetcher: Fetcher | None = None) -> None:
         intents = discord.Intents.none()
         intents.guilds = True
         super().__init__(
@@ -62,12 +69,19 @@ class SoraBot(commands.Bot):
         )
         self.settings = settings
         self.engine = engine
-        self.delivery = Delivery(self, engine, edit_interval=settings.progress_edit_interval)
+        self.fetcher = fetcher or Fetcher(allow_private=settings.fetch_allow_private)
+        self._owns_fetcher = fetcher is None
+        self.delivery = Delivery(
+            self, engine, edit_interval=settings.progress_edit_interval, fetcher=self.fetcher
+        )
         engine.subscribe(self.delivery)
+        self.notices = ModelNotices(self, engine)
+        engine.subscribe(self.notices)
 
     async def setup_hook(self) -> None:
         self.tree.on_error = on_tree_error  # type: ignore[method-assign]
         await self.tree.set_translator(SoraTranslator())  # zh-CN names and descriptions, before the sync
+        await self.add_cog(VideoCog(self.engine))
         await self.add_cog(SoraCog(self.engine))
         await self.add_cog(TvcCog(self.engine))
         await self.add_cog(StoryboardCog(self.engine))
@@ -91,4 +105,6 @@ class SoraBot(commands.Bot):
     async def close(self) -> None:
         await self.engine.stop()
         await self.delivery.close()
+        if self._owns_fetcher:
+            await self.fetcher.close()
         await super().close()

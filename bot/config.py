@@ -46,6 +46,11 @@ class Settings(BaseSettings):
     metrics_host: str = Field(
         "127.0.0.1", min_length=1, description="Address the metrics endpoint listens on."
     )
+    fetch_allow_private: bool = Field(
+        False,
+        description="Let the bot fetch links on private, loopback and link-local addresses "
+        "(members' images, vendors' videos). For development and tests only; never in production.",
+    )
 
     @field_validator("discord_token")
     @classmethod

@@ -9,6 +9,10 @@ member's locale where it is shown (``render(locale)``); ``message`` is the en-US
 Text that is not a catalog key (``UserError("--image: no such file")`` in the operator CLI, or
 words that merely look like a key, ``"config.toml"``) is kept as it is, untranslated. That every
 key the code names exists is checked by the i18n tests, not at run time.
+
+A refusal that quotes what the member typed quotes it through ``quoted``: one line, at most
+``QUOTE_LIMIT`` characters. A member can paste 6,000 characters into an option; quoted whole, the
+refusal would be longer than Discord takes (2,000) and the member would get no answer at all.
 """
 
 from __future__ import annotations
@@ -16,6 +20,19 @@ from __future__ import annotations
 from typing import Any
 
 from bot.i18n import EN, Msg, has, is_key, t
+
+QUOTE_LIMIT = 100
+BACKTICK_STAND_IN = "ˋ"  # U+02CB: looks like a backtick, cannot end the code span a value sits in
+
+
+def quoted(value: Any) -> Any:
+    """A member's value as a refusal may quote it: on one line, with no backtick (templates show it
+    in a code span), at most ``QUOTE_LIMIT`` characters with ``…`` where it was cut. Numbers and
+    catalog messages are returned as they are."""
+    if not isinstance(value, str):
+        return value
+    text = " ".join(value.split()).replace("`", BACKTICK_STAND_IN)
+    return text if len(text) <= QUOTE_LIMIT else text[: QUOTE_LIMIT - 1].rstrip() + "…"
 
 
 class UserError(Exception):
@@ -57,7 +74,7 @@ class InvalidRequest(UserError):
 
     def __init__(self, field: str, problem: str, allowed: str | Msg, /, **params: Any) -> None:
         self.field = field
-        self.problem = Msg(problem, params)
+        self.problem = Msg(problem, {name: quoted(v) for name, v in params.items()})
         self.allowed_msg = allowed
         self.allowed = allowed.render(EN) if isinstance(allowed, Msg) else allowed  # en-US, for logs
         super().__init__("errors.invalid", field=field_ref(field, EN), problem=self.problem, allowed=allowed)

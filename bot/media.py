@@ -1,4 +1,4 @@
-"""Image intake for video providers: decode what a member attached and fit it to the video frame.
+"""Image intake for video providers: check what a member attached and fit it to the video frame.
 
 OpenAI-compatible ``/v1/videos`` providers refuse an ``input_reference`` whose pixel size differs
 from the requested ``size`` ("Inpaint image must match the requested width and height"), and a
@@ -9,33 +9,38 @@ centre-cropped (no letterbox bars, which the model would animate as part of the 
 Intake (``check_attachment`` then ``verify_image``) runs before anything is charged: the cheap
 checks on what Discord says about an attachment (type, bytes, pixels) come first, before the command
 defers; the bytes are then fetched at once (attachment links expire) and checked by their magic
-bytes, not by the file name, so a video or a text file renamed ``.png`` is refused for what it is.
-
-Decoding is CPU work; async callers should run it in a thread (``asyncio.to_thread``).
+bytes, not by the file name, so a video or a text file renamed ``.png`` is refused for what it is,
+and by their header (``bot.imageheader``): pixel count, animation frames, structure. Intake decodes
+no pixels. A picture's memory is its pixel count (a 190 KB PNG can say 7000x7000: 196 MB decoded),
+so the limit is on pixels and is checked before any decode, and the one decode a command may need,
+``fit_image`` for a vendor that takes the bytes, runs on the process's ``DecodePool``
+(``bot.decoding``), which bounds how many pictures are in memory at once.
 """
 
 from __future__ import annotations
 
-import asyncio
 import io
 import warnings
 from dataclasses import dataclass
 
-import aiohttp
-from PIL import Image, ImageOps, UnidentifiedImageError
+from PIL import ExifTags, Image, ImageOps, UnidentifiedImageError
 
 from bot.errors import UserError
 from bot.i18n import Msg, msg
+from bot.imageheader import JPEG, PNG, WEBP, Header, HeaderError, read_header
+from bot.imageheader import sniff as sniff  # read here by the adapters and the tests
+from bot.net import Fetcher, FetchFailed, TooLarge
 
-MAX_PIXELS = 50_000_000  # ~ a 9000 x 5500 photo; larger is refused before it is decoded
+# Pillow holds 4 bytes a pixel (RGB too), so 16 MP is 64 MB decoded: every 12-MP phone photo fits
+# (4032x3024), and a video frame needs at most ~2 MP. WebP decodes through libwebp's animation
+# decoder, which keeps two canvases of its own besides Pillow's: ~16 bytes a pixel, hence 4 MP.
+MAX_PIXELS = 16_000_000
+MAX_WEBP_PIXELS = 4_000_000
 JPEG_QUALITY = 90
 
 MAX_IMAGE_BYTES = 10 * 1024 * 1024  # what a member may attach as a reference image
 FETCH_TIMEOUT = 30.0
 
-PNG = "image/png"
-JPEG = "image/jpeg"
-WEBP = "image/webp"
 ACCEPTED = {PNG: "PNG", JPEG: "JPEG", WEBP: "WebP"}
 ASK = msg("media.ask")  # "Attach a PNG, JPEG or WebP picture."
 
@@ -47,29 +52,45 @@ class ImageError(UserError):
 def fit_image(data: bytes, width: int, height: int) -> bytes:
     """Return ``data`` as an image of exactly ``width`` x ``height`` (cover-scaled, centre-cropped).
 
+    This is the one decode a reference image gets, so run it on the ``DecodePool``. The header comes
+    first (these bytes were fetched again and need not be the ones intake saw), and a picture over
+    the pixel limit is refused before a pixel is decoded. Then memory is spent once: a JPEG decodes
+    at the smallest scale that still covers the frame, and the frame is cut before any mode
+    conversion or EXIF rotation, which therefore work on the small result, not on a full-size copy.
+
     The result is a JPEG, or a PNG when the source has transparency (which JPEG would lose). Raises
-    ``ImageError`` for an empty, non-image, corrupt or absurdly large input.
+    ``ImageError`` for an empty, non-image, corrupt or too large input.
     """
     if width <= 0 or height <= 0:
         raise ValueError(f"target size must be positive, got {width}x{height}")
     if not data:
         raise ImageError("media.image_empty")
+    header = _read(data, damaged=ImageError("media.image_damaged"), other=ImageError("media.unreadable_file"))
+    limit = too_many_pixels(header)
+    if limit:
+        raise ImageError(
+            "media.image_too_many_pixels", width=header.width, height=header.height, max=limit // 1_000_000
+        )
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)
-            with Image.open(io.BytesIO(data)) as opened:
-                if opened.width * opened.height > MAX_PIXELS:
-                    raise ImageError("media.image_too_many_pixels", width=opened.width, height=opened.height)
-                opened.seek(0)  # an animated GIF/WebP: its first frame
+            with Image.open(io.BytesIO(data), formats=[ACCEPTED[header.mime].upper()]) as opened:
+                if opened.size != (header.width, header.height):  # the decoder reads it otherwise
+                    raise ImageError("media.image_damaged")
+                turn = _TRANSPOSE.get(opened.getexif().get(ExifTags.Base.Orientation, 1))
+                frame = (height, width) if turn in _SWAPS_AXES else (width, height)
+                if header.mime == JPEG:
+                    opened.draft(None, frame)  # libjpeg scales by 1/2, 1/4 or 1/8 while decoding
+                opened.seek(0)  # an animated PNG/WebP: its first frame
                 opened.load()
-                img = ImageOps.exif_transpose(opened) or opened
-                return _encode(_cover(img, width, height))
+                fitted = _cover(opened, *frame)
     except ImageError:
         raise
     except (UnidentifiedImageError, Image.DecompressionBombError, Image.DecompressionBombWarning):
         raise ImageError("media.unreadable_file") from None
     except (OSError, ValueError, SyntaxError, EOFError):  # Pillow's ways of saying "truncated/corrupt"
         raise ImageError("media.image_damaged") from None
+    return _encode(fitted.transpose(turn) if turn is not None else fitted)
 
 
 def image_mime(data: bytes) -> str:
@@ -77,21 +98,41 @@ def image_mime(data: bytes) -> str:
     return PNG if data.startswith(b"\x89PNG\r\n\x1a\n") else JPEG
 
 
+_T = Image.Transpose
+# EXIF orientation -> the transposition that shows the picture upright (as ``ImageOps.exif_transpose``).
+_TRANSPOSE = {
+    2: _T.FLIP_LEFT_RIGHT,
+    3: _T.ROTATE_180,
+    4: _T.FLIP_TOP_BOTTOM,
+    5: _T.TRANSPOSE,
+    6: _T.ROTATE_270,
+    7: _T.TRANSVERSE,
+    8: _T.ROTATE_90,
+}
+_SWAPS_AXES = {_T.TRANSPOSE, _T.ROTATE_270, _T.TRANSVERSE, _T.ROTATE_90}
+
+
 def _has_alpha(img: Image.Image) -> bool:
     """True when some pixel is not fully opaque (an all-opaque alpha channel is dropped)."""
-    if img.mode == "P" and "transparency" in img.info:
-        img = img.convert("RGBA")
-    if img.mode not in ("RGBA", "LA", "PA"):
+    if img.mode not in ("RGBA", "LA"):
         return False
     low = img.getchannel("A").getextrema()[0]
     return isinstance(low, int | float) and low < 255
 
 
 def _cover(img: Image.Image, width: int, height: int) -> Image.Image:
-    mode = "RGBA" if _has_alpha(img) else "RGB"
-    if img.mode != mode:
-        img = img.convert("RGBA").convert(mode) if img.mode == "P" else img.convert(mode)
-    return ImageOps.fit(img, (width, height), method=Image.Resampling.LANCZOS, centering=(0.5, 0.5))
+    """Scale to cover ``width`` x ``height`` and crop the centre, in the source's own mode when it can
+    be resampled (a palette cannot: it is expanded first); the small result is converted after."""
+    if img.mode in ("P", "PA", "1"):
+        img = img.convert("RGBA" if img.has_transparency_data else "RGB")
+    factor = min(img.width // width, img.height // height)
+    if img.mode in ("RGBA", "LA") and factor > 1:
+        # Resampling with alpha starts from a premultiplied full-size copy (64 MB more at 16 MP);
+        # a whole-factor reduction first (box-averaged, straight into a small image) avoids it.
+        img = img.reduce(factor)
+    fitted = ImageOps.fit(img, (width, height), method=Image.Resampling.LANCZOS, centering=(0.5, 0.5))
+    mode = "RGBA" if _has_alpha(fitted) else "RGB"
+    return fitted if fitted.mode == mode else fitted.convert(mode)
 
 
 def _encode(img: Image.Image) -> bytes:
@@ -114,17 +155,27 @@ class ImageInfo:
     width: int
     height: int
     size: int
+    frames: int = 1
 
 
-def sniff(data: bytes) -> str | None:
-    """The MIME type of a PNG, JPEG or WebP from its first bytes; ``None`` for anything else."""
-    if data.startswith(b"\x89PNG\r\n\x1a\n"):
-        return PNG
-    if data.startswith(b"\xff\xd8\xff"):
-        return JPEG
-    if len(data) >= 12 and data[:4] == b"RIFF" and data[8:12] == b"WEBP":
-        return WEBP
-    return None
+def max_pixels(mime: str | None) -> int:
+    """The most pixels a picture of type ``mime`` may have (an unknown type: the general limit)."""
+    return MAX_WEBP_PIXELS if mime == WEBP else MAX_PIXELS
+
+
+def too_many_pixels(header: Header) -> int:
+    """The limit ``header`` exceeds, canvas or any animation frame; 0 when it is within it."""
+    limit = max_pixels(header.mime)
+    sizes = [header.pixels, *(f.width * f.height for f in header.frames)]
+    return limit if max(sizes) > limit else 0
+
+
+def _read(data: bytes, *, damaged: ImageError, other: ImageError) -> Header:
+    """``read_header``, its refusal turned into ``damaged`` (cut short, corrupt) or ``other``."""
+    try:
+        return read_header(data)
+    except HeaderError as exc:
+        raise (damaged if exc.damaged else other) from None
 
 
 _VIDEO_BRANDS = (b"qt  ", b"isom", b"iso2", b"mp41", b"mp42", b"avc1", b"M4V ", b"3gp4", b"3gp5", b"dash")
@@ -212,17 +263,21 @@ def check_attachment(
         raise ImageError("media.not_picture", name=name, kind=kind, ask=ASK)
     if size > MAX_IMAGE_BYTES:
         raise ImageError("media.too_big", name=name, size=_mb(size), max=_mb(MAX_IMAGE_BYTES))
-    if width and height and width * height > MAX_PIXELS:
+    limit = max_pixels(kind or None)
+    if width and height and width * height > limit:
         raise ImageError(
-            "media.too_many_pixels", name=name, width=width, height=height, max=MAX_PIXELS // 1_000_000
+            "media.too_many_pixels", name=name, width=width, height=height, max=limit // 1_000_000
         )
 
 
 def verify_image(data: bytes, filename: str = "") -> ImageInfo:
-    """Check the real bytes: PNG/JPEG/WebP by magic bytes, at most 10 MB and 50 MP, fully decodable.
+    """Check the real bytes: PNG/JPEG/WebP by magic bytes, at most 10 MB, within the pixel limit
+    (canvas and every animation frame), and whole by its structure (``bot.imageheader``).
 
-    CPU work (it decodes the image): call it through ``asyncio.to_thread``. Raises ``ImageError``
-    naming what the file really is when it is not a picture the providers take.
+    It reads the header only and decodes no pixel, so it costs no more memory than the bytes
+    themselves, whatever size the picture claims; the one decode happens in ``fit_image``, for the
+    vendors that need it. Raises ``ImageError`` naming what the file really is when it is not a
+    picture the providers take.
     """
     name = _name(filename)
     if not data:
@@ -234,55 +289,36 @@ def verify_image(data: bytes, filename: str = "") -> ImageInfo:
         raise ImageError("media.not_accepted", name=name, what=what, named=named, ask=ASK)
     if len(data) > MAX_IMAGE_BYTES:
         raise ImageError("media.too_big", name=name, size=_mb(len(data)), max=_mb(MAX_IMAGE_BYTES))
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("error", Image.DecompressionBombWarning)
-            with Image.open(io.BytesIO(data)) as img:
-                width, height = img.width, img.height
-                if width * height > MAX_PIXELS:
-                    raise ImageError(
-                        "media.too_many_pixels",
-                        name=name,
-                        width=width,
-                        height=height,
-                        max=MAX_PIXELS // 1_000_000,
-                    )
-                img.load()
-    except ImageError:
-        raise
-    except (UnidentifiedImageError, Image.DecompressionBombError, Image.DecompressionBombWarning):
-        raise ImageError("media.unreadable", name=name, ask=ASK) from None
-    except (OSError, ValueError, SyntaxError, EOFError):
-        raise ImageError("media.damaged", name=name) from None
-    return ImageInfo(mime=mime, width=width, height=height, size=len(data))
+    header = _read(
+        data,
+        damaged=ImageError("media.damaged", name=name),
+        other=ImageError("media.unreadable", name=name, ask=ASK),
+    )
+    limit = too_many_pixels(header)
+    if limit:
+        raise ImageError(
+            "media.too_many_pixels",
+            name=name,
+            width=header.width,
+            height=header.height,
+            max=limit // 1_000_000,
+        )
+    return ImageInfo(mime, header.width, header.height, len(data), header.frame_count)
 
 
-async def fetch_image(url: str, *, max_bytes: int = MAX_IMAGE_BYTES) -> bytes:
-    """Download an image link (an embed's picture) with a size cap; ``ImageError`` when it fails.
+async def fetch_image(fetcher: Fetcher, url: str, *, max_bytes: int = MAX_IMAGE_BYTES) -> bytes:
+    """Download a member's image link (an attachment, an embed's picture) within a size cap.
 
-    Attachments are read through discord.py (``Attachment.read``); this is for image embeds, whose
-    link points anywhere. No credential is ever sent with it. Bounded by ``FETCH_TIMEOUT``.
+    The link is the member's to choose, so it goes through ``bot.net`` (public addresses only, checked
+    redirects); a link it will not fetch raises its ``LinkRefused``, anything else wrong ``ImageError``.
+    No credential is ever sent with it. Bounded by ``FETCH_TIMEOUT``.
     """
     try:
-        async with (
-            asyncio.timeout(FETCH_TIMEOUT),
-            aiohttp.ClientSession() as session,
-            session.get(url, allow_redirects=True) as resp,
-        ):
-            if resp.status != 200:
-                raise ImageError("media.fetch_expired")
-            chunks: list[bytes] = []
-            got = 0
-            async for chunk in resp.content.iter_chunked(64 * 1024):
-                chunks.append(chunk)
-                got += len(chunk)
-                if got > max_bytes:
-                    break
-            data = b"".join(chunks)
-    except ImageError:
-        raise
-    except (aiohttp.ClientError, TimeoutError):
+        got = await fetcher.get(url, max_bytes=max_bytes, time_limit=FETCH_TIMEOUT)
+    except TooLarge:
+        raise ImageError("media.fetch_too_big", max=_mb(max_bytes)) from None
+    except FetchFailed:
         raise ImageError("media.fetch_failed") from None
-    if len(data) > max_bytes:
-        raise ImageError("media.fetch_too_big", max=_mb(max_bytes))
-    return data
+    if got.status != 200:
+        raise ImageError("media.fetch_expired")
+    return got.body

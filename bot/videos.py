@@ -14,15 +14,14 @@ import contextlib
 import logging
 from pathlib import Path
 
-import aiohttp
-
+from bot.net import Fetcher, FetchFailed
+from bot.net import TooLarge as TooLarge  # what ``fetch`` raises past its limit
 from storage.db import Database
 
 log = logging.getLogger(__name__)
 
 DEFAULT_UPLOAD_LIMIT = 10 * 1024 * 1024  # Discord's limit for a server without boosts
-FETCH_TIMEOUT = aiohttp.ClientTimeout(total=120, sock_connect=10, sock_read=30)
-CHUNK = 64 * 1024
+FETCH_TIMEOUT = 120.0  # the whole download; connect and read timeouts are bot.net's
 
 
 async def folder(db: Database) -> Path:
@@ -72,26 +71,13 @@ def saved_size(path: str) -> int | None:
     return None
 
 
-class TooLarge(Exception):
-    """The video is larger than the caller can use (``size`` is what is known of it, or None)."""
+async def fetch(fetcher: Fetcher, url: str, limit: int) -> bytes:
+    """Download a vendor's video link, never more than ``limit`` bytes (``TooLarge`` past that).
 
-    def __init__(self, size: int | None) -> None:
-        super().__init__(f"video larger than allowed ({size} bytes)")
-        self.size = size
-
-
-async def fetch(session: aiohttp.ClientSession, url: str, limit: int) -> bytes:
-    """Download ``url`` but never more than ``limit`` bytes: raises ``TooLarge`` past that.
-
-    Other failures (network, HTTP status) raise ``aiohttp.ClientError`` / ``TimeoutError``.
+    The link is the vendor's to choose, so it goes through ``bot.net``: ``LinkRefused`` when the bot
+    will not fetch it; ``FetchFailed`` for a network failure, a timeout or an HTTP error status.
     """
-    async with session.get(url, timeout=FETCH_TIMEOUT) as resp:
-        resp.raise_for_status()
-        if resp.content_length is not None and resp.content_length > limit:
-            raise TooLarge(resp.content_length)
-        out = bytearray()
-        async for chunk in resp.content.iter_chunked(CHUNK):
-            out += chunk
-            if len(out) > limit:
-                raise TooLarge(None)
-        return bytes(out)
+    async with fetcher.open(url, max_bytes=limit, time_limit=FETCH_TIMEOUT) as answer:
+        if not 200 <= answer.status < 300:
+            raise FetchFailed(f"the video link answered HTTP {answer.status}")
+        return await answer.read()

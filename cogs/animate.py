@@ -1,10 +1,13 @@
-""" "Animate with Sora": a message context-menu command that turns a posted picture into a video.
+""" "Animate": a message context-menu command that turns a posted picture into a video.
 
 It takes the message's first image attachment, or else its first image embed; asks for the prompt
-in a modal (prefilled with the message's text); then runs an image-to-video job like ``/sora``.
+in a modal (prefilled with the message's text); then runs an image-to-video job on the server's
+default image-capable model, with that model's default duration and aspect ratio.
 """
 
 from __future__ import annotations
+
+from typing import Any
 
 import discord
 from discord import app_commands
@@ -13,7 +16,7 @@ from discord.ext import commands
 from bot.engine.engine import Engine
 from bot.errors import UserError
 from bot.i18n import t
-from bot.providers.base import MAX_PROMPT_CHARS, ImageToVideo, Kind, parse_request
+from bot.providers.base import MAX_PROMPT_CHARS, Kind, parse_request
 from cogs.errors import respond_error
 from cogs.launch import (
     PendingImage,
@@ -22,9 +25,10 @@ from cogs.launch import (
     launch,
     require_allowed,
 )
+from cogs.model_options import request_fields
 from cogs.translator import L
 
-MENU_NAME = "Animate with Sora"  # the en-US name; zh-CN comes from the catalog (cmd.animate.name)
+MENU_NAME = "Animate"  # the en-US name; zh-CN comes from the catalog (cmd.animate.name)
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".webp", ".gif", ".heic", ".avif", ".bmp")
 NO_IMAGE = "errors.no_image"  # "That message has no image."
 
@@ -44,11 +48,18 @@ def find_image(message: discord.Message) -> PendingImage:
 
 class AnimateModal(discord.ui.Modal):
     def __init__(
-        self, engine: Engine, profile: str, image: PendingImage, prefill: str, locale: object = None
+        self,
+        engine: Engine,
+        profile: str,
+        fields: dict[str, Any],
+        image: PendingImage,
+        prefill: str,
+        locale: object = None,
     ) -> None:
         super().__init__(title=t("animate.modal.title", locale), timeout=15 * 60, custom_id="animate")
         self.engine = engine
         self.profile = profile
+        self.fields = fields  # the request but its prompt, as quoted before the modal opened
         self.image = image
         self.prompt: discord.ui.TextInput[AnimateModal] = discord.ui.TextInput(
             custom_id="animate:prompt",
@@ -62,10 +73,8 @@ class AnimateModal(discord.ui.Modal):
         self.add_item(self.prompt)
 
     async def on_submit(self, interaction: discord.Interaction) -> None:
-        request = parse_request(
-            {"kind": Kind.IMAGE, "prompt": self.prompt.value, "image_url": self.image.url}
-        )
-        await launch(self.engine, interaction, request, profile=self.profile, image=self.image)
+        request = parse_request({**self.fields, "prompt": self.prompt.value})
+        await launch(self.engine, interaction, request, profile=self.profile, images=[self.image])
 
     async def on_error(self, interaction: discord.Interaction, error: Exception) -> None:  # type: ignore[override]
         await respond_error(interaction, error)
@@ -90,9 +99,13 @@ class AnimateCog(commands.Cog):
         image = find_image(message)
         await require_allowed(self.engine, interaction)
         # Price and credits now (the prompt does not change them), before the member types anything.
-        probe = ImageToVideo(prompt="animate", image_url=image.url)
-        quote = await self.engine.admission.quote(probe, interaction.guild_id)
+        where = await self.engine.admission.pick(Kind.IMAGE, interaction.guild_id)
+        fields = request_fields(
+            where, Kind.IMAGE, prompt="animate", duration=None, aspect=None, resolution=None, options={}
+        )
+        fields["image_url"] = image.url
+        quote = await self.engine.admission.quote(parse_request(fields), interaction.guild_id, where.profile)
         await self.engine.admission.precheck(interaction.guild_id, interaction.user.id, quote)
         await interaction.response.send_modal(
-            AnimateModal(self.engine, quote.profile, image, message.content, interaction.locale)
+            AnimateModal(self.engine, quote.profile, fields, image, message.content, interaction.locale)
         )

@@ -23,6 +23,7 @@ from bot.logs import tag_interaction
 from bot.providers.base import MAX_PROMPT_CHARS, AnyRequest
 from cogs import render
 from cogs.errors import respond_error
+from cogs.inert import inert
 from cogs.launch import is_manager, origin_from
 from storage.states import JobState
 
@@ -145,10 +146,10 @@ class JobButton(discord.ui.DynamicItem[discord.ui.Button[discord.ui.View]], temp
 def details_embed(job: JobView, locale: object = None) -> discord.Embed:
     """The job's details for whoever pressed Details, in their locale (the job's when not given)."""
     loc = job.locale if locale is None else locale
-    text = job.text
+    text = inert(job.text.strip(), 4000)
     embed = discord.Embed(
         title=t("details.title", loc, id=job.id, kind=render.kind_title(job.kind, loc)),
-        description=text[:4000] or None,
+        description=text or None,
         colour=render.COLOURS.get(job.state, discord.Colour.default()),
     )
     state = job.state.value if resolve(loc) == EN else render.state_words(job.state, loc)

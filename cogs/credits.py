@@ -11,8 +11,11 @@ from discord import app_commands
 from bot.engine.credits import MAX_AMOUNT, Credits, HistoryPage
 from bot.engine.views import JobView
 from bot.i18n import t
+from bot.providers.capabilities import PricePoint
 from cogs import render
+from cogs.inert import EMBED_TITLE, inert
 from cogs.launch import is_manager
+from cogs.prices import point_words, price_list
 from cogs.translator import L
 from storage.ledger import Entry
 
@@ -26,7 +29,7 @@ def reason_words(reason: str, locale: object) -> str:
         return t("ledger.reason.welcome", locale)
     if reason.startswith("allowance "):
         return t("ledger.reason.allowance", locale, period=reason.removeprefix("allowance "))
-    return discord.utils.escape_markdown(reason)
+    return inert(reason)
 
 
 def job_label(job: JobView, locale: object) -> str:
@@ -51,7 +54,8 @@ def entry_line(entry: Entry, jobs: dict[int, JobView], locale: object = None) ->
 def history_embed(member: discord.abc.User, page: HistoryPage, locale: object = None) -> discord.Embed:
     lines = [entry_line(e, page.jobs, locale) for e in page.entries] or [t("ledger.empty", locale)]
     embed = discord.Embed(
-        title=t("ledger.title", locale, name=member.display_name), description="\n".join(lines)
+        title=t("ledger.title", locale, name=inert(member.display_name, EMBED_TITLE // 2)),
+        description="\n".join(lines),
     )
     embed.set_footer(text=t("ledger.footer", locale, page=page.page + 1, pages=page.pages))
     return embed
@@ -161,13 +165,8 @@ class CreditsGroup(app_commands.Group, name=L("cmd.credits.name"), description=L
         assert interaction.guild_id is not None
         rows = await self.credits.prices(interaction.guild_id)
         loc = interaction.locale
-        lines = list(
-            dict.fromkeys(
-                t("prices.line", loc, model=row.model, duration=row.duration, cost=row.cost) for row in rows
-            )
-        )
         embed = discord.Embed(
-            title=t("prices.title", loc), description="\n".join(lines) or t("prices.none", loc)
+            title=t("prices.title", loc), description=price_list(rows, loc) or t("prices.none", loc)
         )
         embed.set_footer(text=t("prices.footer", loc))
         await interaction.response.send_message(embed=embed, ephemeral=True)
@@ -296,21 +295,34 @@ class CreditsAdminGroup(
         name=L("cmd.credits_admin.price.name"), description=L("cmd.credits_admin.price.description")
     )
     @app_commands.rename(
-        model=L("opt.model.name"), duration=L("opt.duration.name"), credits=L("opt.credits.name")
+        model=L("opt.model.name"),
+        duration=L("opt.duration.name"),
+        credits=L("opt.credits.name"),
+        resolution=L("opt.resolution.name"),
+        audio=L("opt.audio.name"),
     )
     @app_commands.describe(
         model=L("cmd.credits_admin.price.opt.model"),
         duration=L("cmd.credits_admin.price.opt.duration"),
         credits=L("cmd.credits_admin.price.opt.credits"),
+        resolution=L("cmd.credits_admin.price.opt.resolution"),
+        audio=L("cmd.credits_admin.price.opt.audio"),
     )
-    async def price(self, interaction: discord.Interaction, model: str, duration: int, credits: int) -> None:
+    async def price(
+        self,
+        interaction: discord.Interaction,
+        model: str,
+        duration: int,
+        credits: int,
+        resolution: str | None = None,
+        audio: bool = False,
+    ) -> None:
         assert interaction.guild_id is not None
-        await self.credits.set_price(
-            interaction.guild_id, model, duration, credits, is_manager=is_manager(interaction)
-        )
+        point = PricePoint(model, duration, resolution, audio)
+        await self.credits.set_price(interaction.guild_id, point, credits, is_manager=is_manager(interaction))
         loc = interaction.locale
         text = (
-            t("credits.price_set", loc, model=model, duration=duration, credits=credits)
+            t("credits.price_set", loc, point=point_words(point, loc), credits=credits)
             if credits
             else t("credits.price_reset", loc)
         )

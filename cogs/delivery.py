@@ -8,7 +8,9 @@ remembered.
 
 The result is its own message: it mentions the requester and nobody else, carries the video as
 ``video-<job id>.mp4`` when it fits the upload limit the interaction reported (the provider's
-link otherwise, with a word that it may expire), and the Again / Remix / Details buttons.
+link otherwise, with a word that it may expire), and the Again / Remix / Details buttons. A link the
+bot will not fetch (``bot.net``: a private address, say) is neither downloaded nor shown: the member
+is told the video cannot be delivered, and the link is dropped from the job so no message shows it.
 Everything else is sent with no mentions allowed at all. Progress and result are in the job's
 locale (the requester's).
 """
@@ -20,9 +22,8 @@ import io
 import logging
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
-import aiohttp
 import discord
 from discord.utils import MISSING
 
@@ -32,7 +33,9 @@ from bot.engine.engine import Engine
 from bot.engine.events import JobEvent
 from bot.engine.views import JobView
 from bot.i18n import t
+from bot.net import Fetcher, FetchFailed, LinkRefused
 from cogs import buttons, render
+from cogs.inert import CONTENT, clip, inert
 from storage.states import JobState
 
 log = logging.getLogger(__name__)
@@ -54,13 +57,14 @@ def _mb(size: int) -> str:
 class ResultBody:
     content: str
     video: bytes | None = None  # uploaded as video-<job id>.mp4 when set
+    refused: bool = False  # the video's link is one the bot will not fetch, so it is not shown either
 
 
 class Delivery:
     """The engine's observer that keeps Discord up to date.
 
     ``clock`` is the wall clock the interaction-token deadline is compared with; tests replace it
-    to let a token expire without waiting 15 minutes.
+    to let a token expire without waiting 15 minutes. ``fetcher`` downloads vendors' video links.
     """
 
     def __init__(
@@ -69,6 +73,7 @@ class Delivery:
         engine: Engine,
         *,
         edit_interval: float,
+        fetcher: Fetcher,
         clock: Callable[[], float] = time.time,
         default_upload_limit: int = videos.DEFAULT_UPLOAD_LIMIT,
     ) -> None:
@@ -83,7 +88,7 @@ class Delivery:
         self._message_ids: dict[int, int] = {}  # job -> its message, when it changed after the event
         self._dead_tokens: set[int] = set()  # jobs whose interaction token Discord refused
         self._channel_only: set[int] = set()  # messages the interaction token cannot edit
-        self._session: aiohttp.ClientSession | None = None
+        self._fetcher = fetcher
 
     async def on_job_event(self, event: JobEvent) -> None:
         job_id = event.job.id
@@ -101,9 +106,6 @@ class Delivery:
         for task in list(self._workers.values()):
             task.cancel()
         await asyncio.gather(*list(self._workers.values()), return_exceptions=True)
-        if self._session is not None:
-            await self._session.close()
-            self._session = None
 
     async def _flush(self, job_id: int) -> None:
         """Show the newest event for ``job_id``, waiting out the edit interval; coalesces the rest."""
@@ -133,10 +135,17 @@ class Delivery:
 
     async def _show(self, event: JobEvent) -> None:
         job = event.job
+        body = None
+        if event.terminal and job.delivered_at is None:
+            body = await self.result_body(job)  # first: a refused link must not reach the job's embed
+            if body.refused:
+                await self._engine.forget_video_url(job.id)
+                job = replace(job, video_url=None)
+                event = replace(event, job=job)
         embed = render.job_embed(event, now=self.clock())
         await self._edit_or_repost(job, embed, buttons.progress_view(job))
-        if event.terminal and job.delivered_at is None:
-            await self._post_result(job)
+        if body is not None:
+            await self._post_result(job, body)
             await self._engine.mark_delivered(job.id)
 
     # ---- the job's message ----------------------------------------------------------------------
@@ -209,8 +218,7 @@ class Delivery:
 
     # ---- the result -----------------------------------------------------------------------------
 
-    async def _post_result(self, job: JobView) -> None:
-        body = await self.result_body(job)
+    async def _post_result(self, job: JobView, body: ResultBody) -> None:
         view = buttons.result_view(job, remix=member_jobs.can_remix(self._engine, job))
         try:
             await self._send_result(job, body.content, body.video, view)
@@ -231,6 +239,8 @@ class Delivery:
         mention = discord.AllowedMentions(
             everyone=False, roles=False, users=[discord.Object(job.user_id)], replied_user=False
         )
+
+        content = clip(content, CONTENT)
 
         def file() -> discord.File:  # a fresh one per attempt: sending consumes it
             return discord.File(io.BytesIO(video), filename=f"video-{job.id}.mp4") if video else MISSING
@@ -276,20 +286,23 @@ class Delivery:
         if not job.video_url:
             return ResultBody(f"{self._ready(job)}\n-# " + t("result.no_link", loc))
         try:
-            data = await videos.fetch(self._http(), job.video_url, limit)
+            data = await videos.fetch(self._fetcher, job.video_url, limit)
         except videos.TooLarge as exc:
             return ResultBody(self._linked(job, exc.size, limit))
-        except (aiohttp.ClientError, TimeoutError, ValueError) as exc:
-            log.info("job %s: could not download the video (%r); linking it", job.id, exc)
+        except LinkRefused as exc:
+            log.warning("job %s: the provider's video link is refused (%s); not shown", job.id, exc.reason)
+            return ResultBody(t("result.link_refused", loc, user_id=job.user_id, id=job.id), refused=True)
+        except (FetchFailed, ValueError) as exc:
+            log.info("job %s: could not download the video (%s); linking it", job.id, exc)
             return ResultBody(self._linked(job, None, None))
         return ResultBody(self._ready(job), data)
 
     def _ready(self, job: JobView) -> str:
-        prompt = " ".join(job.text.split())
-        if len(prompt) > EXCERPT:
-            prompt = prompt[: EXCERPT - 1] + "…"
+        prompt = inert(" ".join(job.text.split()), EXCERPT)  # the message is public: shown as typed
         quoted = t("result.quoted", job.locale, prompt=prompt) if prompt else ""
-        return t("result.ready", job.locale, user_id=job.user_id, id=job.id, quoted=quoted)
+        return t(
+            "result.ready", job.locale, user_id=job.user_id, id=job.id, model=job.model_label, quoted=quoted
+        )
 
     def _linked(self, job: JobView, size: int | None, limit: int | None) -> str:
         loc = job.locale
@@ -297,9 +310,6 @@ class Delivery:
         if limit is not None:
             size_part = t("result.size_part", loc, size=_mb(size)) if size else ""
             why = t("result.too_large", loc, size=size_part, limit=_mb(limit))
-        return f"{self._ready(job)}\n{job.video_url}\n-# " + t("result.link_may_expire", loc, why=why)
-
-    def _http(self) -> aiohttp.ClientSession:
-        if self._session is None or self._session.closed:
-            self._session = aiohttp.ClientSession()
-        return self._session
+        return f"{self._ready(job)}\n{inert(job.video_url or '')}\n-# " + t(
+            "result.link_may_expire", loc, why=why
+        )

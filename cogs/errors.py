@@ -3,7 +3,9 @@
 A ``UserError`` is shown as it is, in the member's language (``interaction.locale``). Anything else
 is logged with its traceback under a short reference id, and the member sees only that id — never a
 raw exception. ``respond_error`` serves slash commands (as ``tree.on_error``), buttons, modals and
-refusals after a command deferred, so every refusal reads and behaves the same.
+refusals after a command deferred, so every refusal reads and behaves the same. Whatever a refusal
+quotes, it is cut to fit one message (``cogs.inert.CONTENT``): a refusal Discord would not take is
+no refusal at all.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from discord import app_commands
 
 from bot.errors import UserError
 from bot.i18n import t
+from cogs.inert import CONTENT, clip
 
 log = logging.getLogger(__name__)
 NONE = discord.AllowedMentions.none()
@@ -46,6 +49,7 @@ async def respond_error(interaction: discord.Interaction, error: BaseException) 
     otherwise (a modal, a confirm): an ephemeral followup.
     """
     message, ref = friendly(error, interaction.locale)
+    message = clip(message, CONTENT)
     if ref is not None:
         what = interaction.command.qualified_name if interaction.command else "component"
         log.error("%s failed (ref %s, interaction %s)", what, ref, interaction.id, exc_info=error)

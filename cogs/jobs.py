@@ -11,6 +11,7 @@ from bot.engine.events import JobEvent
 from bot.engine.views import JobView
 from bot.i18n import t
 from cogs import buttons, render
+from cogs.inert import inert
 from cogs.launch import is_manager
 from cogs.translator import L
 
@@ -19,15 +20,13 @@ PROMPT_IN_LIST = 60
 
 
 def list_line(job: JobView, *, show_owner: bool, locale: object = None) -> str:
-    text = " ".join(job.text.split())
-    if len(text) > PROMPT_IN_LIST:
-        text = text[: PROMPT_IN_LIST - 1] + "…"
+    text = inert(" ".join(job.text.split()), PROMPT_IN_LIST)
     owner = f" · <@{job.user_id}>" if show_owner else ""
     emoji = render.STATE_EMOJI[job.state]
     words = render.state_words(job.state, locale)
     seconds = t("details.seconds", locale, seconds=job.duration)
     return f"{emoji} **#{job.id}** {words} · {job.model} {seconds} · <t:{int(job.created_at)}:R>{owner}" + (
-        f"\n-# {discord.utils.escape_markdown(text)}" if text else ""
+        f"\n-# {text}" if text else ""
     )
 
 

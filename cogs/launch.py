@@ -12,11 +12,10 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-import aiohttp
 import discord
 
 from bot import media
@@ -25,7 +24,7 @@ from bot.engine.engine import Engine
 from bot.engine.views import JobView
 from bot.errors import UserError
 from bot.i18n import msg, t
-from bot.media import ImageError
+from bot.net import Fetcher
 from bot.providers.base import AnyRequest
 from cogs.errors import respond_error
 
@@ -79,11 +78,14 @@ def _join(items: Iterable[str], locale: object = None) -> str:
 
 @dataclass(frozen=True)
 class PendingImage:
-    """A reference image whose metadata passed; its bytes are fetched and checked after deferring."""
+    """A reference image whose metadata passed; its bytes are fetched and checked after deferring.
+
+    Both kinds (an attachment, an embed's link) are read through the bot's ``Fetcher`` from ``url``:
+    the link arrived in a payload, nobody configured it, so ``bot.net`` decides whether to go there.
+    """
 
     url: str  # what the provider gets: the attachment's public (signed) link
     filename: str
-    read: Callable[[], Awaitable[bytes]]
 
 
 def image_from_attachment(attachment: discord.Attachment) -> PendingImage:
@@ -91,25 +93,28 @@ def image_from_attachment(attachment: discord.Attachment) -> PendingImage:
     media.check_attachment(
         attachment.filename, attachment.content_type, attachment.size, attachment.width, attachment.height
     )
-    return PendingImage(attachment.url, attachment.filename, attachment.read)
+    return PendingImage(attachment.url, attachment.filename)
 
 
 def image_from_url(url: str, filename: str = "") -> PendingImage:
-    async def read() -> bytes:
-        return await media.fetch_image(url)
-
-    return PendingImage(url, filename or url.rsplit("/", 1)[-1].split("?", 1)[0], read)
+    return PendingImage(url, filename or url.rsplit("/", 1)[-1].split("?", 1)[0])
 
 
-async def verify_image(image: PendingImage) -> media.ImageInfo:
-    """Download the image now (attachment links expire) and check its real bytes."""
-    try:
-        async with asyncio.timeout(media.FETCH_TIMEOUT):
-            data = await image.read()
-    except ImageError:
-        raise
-    except (discord.HTTPException, aiohttp.ClientError, TimeoutError):
-        raise ImageError("media.download_failed") from None
+def fetcher_of(client: discord.Client) -> Fetcher:
+    """The bot's one fetcher (``SoraBot.fetcher``): cogs reach it through the client they serve."""
+    fetcher = getattr(client, "fetcher", None)
+    if not isinstance(fetcher, Fetcher):
+        raise RuntimeError(f"{type(client).__name__} has no fetcher for members' links")
+    return fetcher
+
+
+async def verify_image(image: PendingImage, fetcher: Fetcher) -> media.ImageInfo:
+    """Download the image now (attachment links expire) and check its real bytes.
+
+    Only the header is read (``media.verify_image`` decodes no pixel), so a picture claiming a huge
+    size costs no memory here; it is refused before ``enqueue`` holds any credit.
+    """
+    data = await media.fetch_image(fetcher, image.url)  # LinkRefused or ImageError when it cannot
     return await asyncio.to_thread(media.verify_image, data, image.filename)
 
 
@@ -158,11 +163,14 @@ async def launch(
     request: AnyRequest,
     *,
     profile: str | None = None,
-    image: PendingImage | None = None,
+    images: Sequence[PendingImage] = (),
+    fetcher: Fetcher | None = None,
 ) -> JobView | None:
-    """Check, defer, verify the image, enqueue. Returns the job, or ``None`` when refused after deferring.
+    """Check, defer, verify the images, enqueue. Returns the job, or ``None`` when refused after deferring.
 
-    Refusals before the deferral raise ``UserError`` (shown ephemerally by ``tree.on_error``).
+    Refusals before the deferral raise ``UserError`` (shown ephemerally by ``tree.on_error``). The
+    images are read with ``fetcher`` (the client's, by default) before anything is held: a link the
+    bot will not fetch (``LinkRefused``) is told to the member and costs nothing.
     """
     assert interaction.guild_id is not None and interaction.channel_id is not None
     await require_allowed(engine, interaction)
@@ -171,8 +179,8 @@ async def launch(
     await admission.precheck(interaction.guild_id, interaction.user.id, quote)
     callback = await interaction.response.defer(thinking=True)
     try:
-        if image is not None:
-            await verify_image(image)
+        for image in images:
+            await verify_image(image, fetcher or fetcher_of(interaction.client))
         await admission.preflight(request, quote)
         return await admission.enqueue(origin_from(interaction, callback), request, quote.profile)
     except UserError as exc:

@@ -1,7 +1,9 @@
 """How a job looks in Discord: one embed, rebuilt from the job row on every change.
 
 Everything is rendered in the job's locale (the requester's, stored with the job) unless a caller
-passes another one (an ephemeral reply to someone else renders in theirs)."""
+passes another one (an ephemeral reply to someone else renders in theirs). The card is public, so
+every word on it that a member or a vendor wrote goes through ``cogs.inert`` (no markdown, masked
+links or mentions) and every part is kept within Discord's embed limits."""
 
 from __future__ import annotations
 
@@ -13,6 +15,7 @@ from bot.engine.events import JobEvent
 from bot.engine.views import JobView
 from bot.i18n import EN, Msg, has, resolve, t
 from bot.providers.base import Kind
+from cogs.inert import FIELD_VALUE, clip, inert, inert_msg, link_target
 from storage.states import JobState
 
 COLOURS = {
@@ -35,7 +38,8 @@ STATE_EMOJI = {
 }
 PROMPT_EXCERPT = 1000
 SCRIPT_EXCERPT = 300  # the TVC storyboard script shown while it renders
-SHOTS_FIELD = 1024
+SHOTS_FIELD = FIELD_VALUE
+VENDOR_WORD = 200  # a vendor's stage or step name: a word or two, or something gone wrong
 # TVC steps in plain words (the vendor's step names are English jargon and may change).
 TVC_STEPS = {1: "job.tvc_step.1", 2: "job.tvc_step.2", 3: "job.tvc_step.3"}
 DONE, RUNNING, WAITING, FAILED = "✅", "⏳", "▫️", "❌"
@@ -59,13 +63,15 @@ def elapsed(seconds: float, locale: object = None) -> str:
 
 
 def error_text(job: JobView, locale: object) -> str | None:
-    """Why the job ended, in ``locale`` when it was stored as a catalog message; as stored otherwise."""
+    """Why the job ended, in ``locale`` when it was stored as a catalog message; as stored otherwise.
+
+    The words a vendor or a member put in it are inert; the catalog's own markdown stays."""
     if job.error_i18n:
         try:
-            return Msg.from_json(job.error_i18n).render(locale)
-        except (KeyError, ValueError, TypeError, IndexError):
+            return inert_msg(Msg.from_json(job.error_i18n)).render(locale)
+        except (KeyError, ValueError, TypeError, IndexError, AttributeError):
             pass  # written by another version of the bot: its en-US words are still right
-    return job.error_message
+    return inert(job.error_message) if job.error_message is not None else None
 
 
 def _locale(job: JobView, locale: object) -> object:
@@ -73,6 +79,11 @@ def _locale(job: JobView, locale: object) -> object:
 
 
 def status_line(event: JobEvent, locale: object = None) -> str:
+    """The job's state in a line or two, at most one embed field long."""
+    return clip(_status(event, locale), FIELD_VALUE)
+
+
+def _status(event: JobEvent, locale: object) -> str:
     job = event.job
     loc = _locale(job, locale)
     if job.state is JobState.QUEUED:
@@ -87,9 +98,11 @@ def status_line(event: JobEvent, locale: object = None) -> str:
             return t("job.status.progress", loc, bar=bar, pct=job.progress_pct)
         if job.step and job.step_count:
             key = TVC_STEPS.get(job.step) if job.kind is Kind.TVC else None
-            name = t(key, loc) if key else job.step_name or t("job.status.working", loc)
+            named = inert(job.step_name, VENDOR_WORD) if job.step_name else None
+            name = t(key, loc) if key else named or t("job.status.working", loc)
             return t("job.status.step", loc, step=job.step, count=job.step_count, name=name)
-        return t("job.status.rendering", loc, stage=job.stage or t("job.status.started", loc))
+        stage = inert(job.stage, VENDOR_WORD) if job.stage else t("job.status.started", loc)
+        return t("job.status.rendering", loc, stage=stage)
     if job.state is JobState.SUCCEEDED:
         return t("job.status.succeeded", loc)
     if job.state is JobState.TIMED_OUT:
@@ -100,8 +113,8 @@ def status_line(event: JobEvent, locale: object = None) -> str:
 
 
 def excerpt(text: str, limit: int) -> str:
-    text = text.strip()
-    return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
+    """``text`` inert and at most ``limit`` characters long, escapes included."""
+    return inert(text.strip(), limit)
 
 
 def step_lines(job: JobView, locale: object = None) -> str:
@@ -127,10 +140,20 @@ def step_lines(job: JobView, locale: object = None) -> str:
 
 
 def shot_lines(job: JobView) -> str | None:
+    """One line a shot, as many as fit one field; the last one shown is cut to fit."""
     if not job.shots:
         return None
-    text = "\n".join(f"`{shot.duration:g} s` {shot.scene}" for shot in job.shots)
-    return excerpt(text, SHOTS_FIELD)
+    lines: list[str] = []
+    room = SHOTS_FIELD
+    for shot in job.shots:
+        head = f"`{shot.duration:g} s` "
+        gap = 1 if lines else 0
+        if room - gap - len(head) < 2:
+            break
+        line = head + inert(" ".join(shot.scene.split()), room - gap - len(head))
+        lines.append(line)
+        room -= gap + len(line)
+    return "\n".join(lines)
 
 
 def cost_line(job: JobView, locale: object = None) -> str:
@@ -153,9 +176,7 @@ def orientation_word(value: object, locale: object) -> str:
 def job_embed(event: JobEvent, *, now: float | None = None, locale: object = None) -> discord.Embed:
     job = event.job
     loc = _locale(job, locale)
-    text = job.text
-    if len(text) > PROMPT_EXCERPT:
-        text = text[: PROMPT_EXCERPT - 1] + "…"
+    text = excerpt(job.text, PROMPT_EXCERPT)
     embed = discord.Embed(
         title=kind_title(job.kind, loc),
         description=f">>> {text}" if text else None,
@@ -167,7 +188,7 @@ def job_embed(event: JobEvent, *, now: float | None = None, locale: object = Non
         value=t(
             "job.model_line",
             loc,
-            model=job.model,
+            model=job.model_label,
             duration=job.duration,
             orientation=orientation_word(job.orientation, loc),
         ),
@@ -193,9 +214,9 @@ def job_embed(event: JobEvent, *, now: float | None = None, locale: object = Non
     image_url = job.image_url
     if image_url is not None and image_url.startswith(("http://", "https://")):
         embed.set_thumbnail(url=image_url)
-    if job.video_url and not job.video_path:  # a saved video's URL needs the vendor key: no link
-        embed.add_field(
-            name=t("job.field.video", loc), value=t("job.open_video", loc, url=job.video_url), inline=False
-        )
+    target = link_target(job.video_url) if not job.video_path else None  # a saved video's URL
+    link = t("job.open_video", loc, url=target) if target else ""  # needs the vendor key: no link
+    if link and len(link) <= FIELD_VALUE:
+        embed.add_field(name=t("job.field.video", loc), value=link, inline=False)
     embed.set_footer(text=t("job.footer", loc, id=job.id, profile=job.profile))
     return embed

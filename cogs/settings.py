@@ -8,11 +8,15 @@ from discord import app_commands
 from bot.engine.engine import Engine
 from bot.engine.server_settings import ServerSettings
 from bot.i18n import t
+from bot.providers.base import Kind
 from cogs.launch import is_manager
 from cogs.translator import L
 from storage.guilds import GuildSettings
 
 NONE = discord.AllowedMentions.none()
+KINDS: list[app_commands.Choice[str]] = [
+    app_commands.Choice(name=L(f"job.kind.{k.value}"), value=k.value) for k in Kind
+]
 
 
 def describe(s: GuildSettings, engine: Engine, locale: object = None) -> discord.Embed:
@@ -38,6 +42,19 @@ def describe(s: GuildSettings, engine: Engine, locale: object = None) -> discord
     embed.add_field(
         name=t("settings.roles", locale),
         value=", ".join(f"<@&{r}>" for r in s.allowed_roles) or t("settings.everyone", locale),
+        inline=False,
+    )
+    chains = [
+        f"{t(f'job.kind.{kind}', locale)}: {' → '.join(names)}" for kind, names in sorted(s.fallbacks.items())
+    ]
+    embed.add_field(
+        name=t("settings.fallbacks", locale),
+        value="\n".join(chains) or t("settings.no_fallbacks", locale),
+        inline=False,
+    )
+    embed.add_field(
+        name=t("settings.admin_channel", locale),
+        value=f"<#{s.admin_channel_id}>" if s.admin_channel_id else t("settings.system_channel", locale),
         inline=False,
     )
     embed.add_field(
@@ -105,7 +122,7 @@ class SettingsGroup(
         profile = getattr(interaction.namespace, "profile", None)
         if profile not in self.engine.catalog.profile_names:
             return []
-        models = self.engine.catalog.provider(profile).capabilities.models
+        models = self.engine.catalog.provider(profile).capabilities.live_models
         return [app_commands.Choice(name=m, value=m) for m in models if current in m][:25]
 
     @app_commands.command(
@@ -169,5 +186,37 @@ class SettingsGroup(
             per_member=active_per_member,
             per_server=active_per_server,
             daily_spend=daily_spend,
+        )
+        await self._show(interaction, s)
+
+    @app_commands.command(
+        name=L("cmd.settings.fallback.name"), description=L("cmd.settings.fallback.description")
+    )
+    @app_commands.rename(kind=L("opt.kind.name"), profiles=L("opt.profiles.name"))
+    @app_commands.describe(
+        kind=L("cmd.settings.fallback.opt.kind"), profiles=L("cmd.settings.fallback.opt.profiles")
+    )
+    @app_commands.choices(kind=KINDS)
+    async def fallback(
+        self, interaction: discord.Interaction, kind: str, profiles: str | None = None
+    ) -> None:
+        assert interaction.guild_id is not None
+        names = [n for n in (profiles or "").replace(",", " ").split() if n]
+        s = await self.settings.set_fallback(
+            interaction.guild_id, Kind(kind), names, is_manager=is_manager(interaction)
+        )
+        await self._show(interaction, s)
+
+    @app_commands.command(
+        name=L("cmd.settings.admin_channel.name"), description=L("cmd.settings.admin_channel.description")
+    )
+    @app_commands.rename(channel=L("opt.channel.name"))
+    @app_commands.describe(channel=L("cmd.settings.admin_channel.opt.channel"))
+    async def admin_channel(
+        self, interaction: discord.Interaction, channel: discord.TextChannel | None = None
+    ) -> None:
+        assert interaction.guild_id is not None
+        s = await self.settings.set_admin_channel(
+            interaction.guild_id, channel.id if channel else None, is_manager=is_manager(interaction)
         )
         await self._show(interaction, s)

@@ -1,57 +1,75 @@
-"""``/storyboard``: a video told shot by shot. The command opens a modal; the shots come back as text.
+"""``/storyboard``: a video told shot by shot, on any multi-shot model. The command opens a modal.
 
-Everything that can be checked before the member types (channel permissions, a profile that makes
-storyboards, the price and their credits) is checked before the modal opens; the shots are parsed
-by ``bot.engine.shots`` on submit, and a bad line is refused by its number before anything is charged.
+Everything that can be checked before the member types (channel permissions, a model that makes
+storyboards, the price and their credits) is checked before the modal opens; the form states the
+chosen model's rules (its shot count, and either each shot's fixed length or the total to reach).
+The shots are parsed by ``bot.engine.shots`` on submit, and a bad line is refused by its number
+before anything is charged.
 """
 
 from __future__ import annotations
+
+from typing import Any
 
 import discord
 from discord import app_commands
 from discord.ext import commands
 
+from bot.engine.catalog import Resolved
 from bot.engine.engine import Engine
-from bot.engine.shots import EXAMPLE, MAX_SHOTS, parse_shots
+from bot.engine.shots import EXAMPLE, example, parse_shots
 from bot.i18n import t
-from bot.providers.base import MAX_PROMPT_CHARS, Kind, Orientation, Shot, StoryboardRequest, parse_request
+from bot.providers.base import MAX_PROMPT_CHARS, Kind, Orientation, Shot, parse_request
+from bot.providers.capabilities import ShotRules
+from cogs import model_options as opts
 from cogs.errors import respond_error
 from cogs.launch import launch, require_allowed
 from cogs.sora import ORIENTATIONS
 from cogs.translator import L
 
-STORYBOARD_DURATIONS: list[app_commands.Choice[int]] = [
-    app_commands.Choice(name=L("choice.seconds", seconds=s), value=s) for s in (10, 15, 25)
-]
+MODAL_TEXT_LIMIT = 45  # Discord's limit for a modal's title and a text input's label
 
 
 class StoryboardModal(discord.ui.Modal):
-    """Up to 15 shots, one a line (``seconds | what happens``), plus an optional overall prompt."""
+    """The shots, one a line, plus an optional overall prompt; labelled with the model's rules."""
 
     def __init__(
-        self, engine: Engine, profile: str, duration: int, orientation: str, locale: object = None
+        self,
+        engine: Engine,
+        where: Resolved,
+        rules: ShotRules,
+        fields: dict[str, Any],
+        locale: object = None,
     ) -> None:
-        super().__init__(
-            title=t("storyboard.modal.title", locale, seconds=duration),
-            timeout=15 * 60,
-            custom_id="storyboard",
+        label = where.provider.capabilities.spec(where.model).label
+        fixed = rules.seconds_per_shot
+        title = (
+            t("storyboard.modal.title_fixed", locale, model=label, seconds=fixed)
+            if fixed
+            else t("storyboard.modal.title", locale, model=label, seconds=fields["duration"])
         )
+        super().__init__(title=title[:MODAL_TEXT_LIMIT], timeout=15 * 60, custom_id="storyboard")
         self.engine = engine
-        self.profile = profile
-        self.duration = duration
-        self.orientation = orientation
+        self.profile = where.profile
+        self.rules = rules
+        self.fields = fields
+        shots_label = (
+            t("storyboard.modal.shots_label_fixed", locale, seconds=fixed, max=rules.max_shots)
+            if fixed
+            else t("storyboard.modal.shots_label", locale, max=rules.max_shots)
+        )
         self.prompt: discord.ui.TextInput[StoryboardModal] = discord.ui.TextInput(
             custom_id="storyboard:prompt",
-            label=t("storyboard.modal.prompt_label", locale),
+            label=t("storyboard.modal.prompt_label", locale)[:MODAL_TEXT_LIMIT],
             placeholder=t("storyboard.modal.prompt_placeholder", locale),
             required=False,
             max_length=MAX_PROMPT_CHARS,
         )
         self.shots: discord.ui.TextInput[StoryboardModal] = discord.ui.TextInput(
             custom_id="storyboard:shots",
-            label=t("storyboard.modal.shots_label", locale, max=MAX_SHOTS),
+            label=shots_label[:MODAL_TEXT_LIMIT],
             style=discord.TextStyle.paragraph,
-            placeholder=t("storyboard.modal.shots_placeholder", locale),
+            placeholder=example(fields["duration"], fixed)[:100],
             required=True,
             max_length=4000,
         )
@@ -59,14 +77,17 @@ class StoryboardModal(discord.ui.Modal):
         self.add_item(self.shots)
 
     async def on_submit(self, interaction: discord.Interaction) -> None:
-        shots = parse_shots(self.shots.value, self.duration)
+        fixed = self.rules.seconds_per_shot
+        shots = parse_shots(
+            self.shots.value, self.fields["duration"], seconds_per_shot=fixed, max_shots=self.rules.max_shots
+        )
+        duration = fixed * len(shots) if fixed else self.fields["duration"]
         request = parse_request(
             {
-                "kind": Kind.STORYBOARD,
+                **self.fields,
                 "shots": [s.model_dump() for s in shots],
                 "prompt": self.prompt.value.strip(),
-                "duration": self.duration,
-                "orientation": self.orientation,
+                "duration": duration,
             }
         )
         await launch(self.engine, interaction, request, profile=self.profile)
@@ -81,29 +102,62 @@ class StoryboardCog(commands.Cog):
 
     @app_commands.command(name=L("cmd.storyboard.name"), description=L("cmd.storyboard.description"))
     @app_commands.guild_only()
-    @app_commands.rename(duration=L("opt.duration.name"), orientation=L("opt.orientation.name"))
+    @app_commands.rename(
+        model=L("opt.model.name"),
+        duration=L("opt.duration.name"),
+        orientation=L("opt.orientation.name"),
+        resolution=L("opt.resolution.name"),
+    )
     @app_commands.describe(
+        model=L("cmd.storyboard.opt.model"),
         duration=L("cmd.storyboard.opt.duration"),
         orientation=L("cmd.sora.opt.orientation"),
+        resolution=L("cmd.storyboard.opt.resolution"),
     )
-    @app_commands.choices(duration=STORYBOARD_DURATIONS)
     @app_commands.choices(orientation=ORIENTATIONS)
     async def storyboard(
         self,
         interaction: discord.Interaction,
-        duration: int = 15,
+        model: str | None = None,
+        duration: int | None = None,
         orientation: str = Orientation.PORTRAIT.value,
+        resolution: str | None = None,
     ) -> None:
         assert interaction.guild_id is not None
         await require_allowed(self.engine, interaction)
-        # Price and credits now, with a one-shot stand-in, so nobody writes shots they cannot afford.
-        probe = StoryboardRequest(
-            shots=(Shot(scene=EXAMPLE, duration=float(duration)),),
-            duration=duration,
-            orientation=Orientation(orientation),
+        where = await self.engine.admission.pick(Kind.STORYBOARD, interaction.guild_id, model)
+        rules = where.provider.capabilities.spec(where.model).shots
+        assert rules is not None  # the model makes storyboards (``pick`` chose it for that kind)
+        fields = opts.request_fields(
+            where,
+            Kind.STORYBOARD,
+            prompt="",
+            duration=None if rules.seconds_per_shot else duration,
+            aspect=orientation,
+            resolution=resolution,
+            options={},
         )
-        quote = await self.engine.admission.quote(probe, interaction.guild_id)
+        # Price and credits now, with a one-shot stand-in, so nobody writes shots they cannot afford.
+        shot_seconds = float(rules.seconds_per_shot or fields["duration"])
+        probe = parse_request({**fields, "shots": [Shot(scene=EXAMPLE, duration=shot_seconds).model_dump()]})
+        quote = await self.engine.admission.quote(probe, interaction.guild_id, where.profile)
         await self.engine.admission.precheck(interaction.guild_id, interaction.user.id, quote)
         await interaction.response.send_modal(
-            StoryboardModal(self.engine, quote.profile, duration, orientation, interaction.locale)
+            StoryboardModal(self.engine, where, rules, fields, interaction.locale)
         )
+
+    @storyboard.autocomplete("model")
+    async def _models(self, interaction: discord.Interaction, current: str) -> list[app_commands.Choice[str]]:
+        return await opts.model_choices(self.engine, interaction, current, kind=Kind.STORYBOARD)
+
+    @storyboard.autocomplete("duration")
+    async def _durations(
+        self, interaction: discord.Interaction, current: str
+    ) -> list[app_commands.Choice[int]]:
+        return await opts.duration_choices(self.engine, interaction, current, kind=Kind.STORYBOARD)
+
+    @storyboard.autocomplete("resolution")
+    async def _resolutions(
+        self, interaction: discord.Interaction, current: str
+    ) -> list[app_commands.Choice[str]]:
+        return await opts.resolution_choices(self.engine, interaction, current, kind=Kind.STORYBOARD)

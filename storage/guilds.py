@@ -26,6 +26,8 @@ class GuildSettings:
     default_model: str | None = None
     allowed_channels: tuple[int, ...] = ()  # empty: generation anywhere
     allowed_roles: tuple[int, ...] = ()  # empty: everyone may generate
+    fallbacks: dict[str, tuple[str, ...]] = field(default_factory=dict)  # kind -> profiles, in order
+    admin_channel_id: int | None = None  # where managers are told about models that went away
 
 
 async def get(db: Database, guild_id: int) -> GuildSettings:
@@ -55,6 +57,8 @@ async def _read(db: Database, guild_id: int) -> GuildSettings:
         default_model=row["default_model"],
         allowed_channels=tuple(int(c) for c in json.loads(row["allowed_channels"])),
         allowed_roles=tuple(int(r) for r in json.loads(row["allowed_roles"])),
+        fallbacks={str(k): tuple(map(str, v)) for k, v in json.loads(row["fallbacks"]).items()},
+        admin_channel_id=row["admin_channel_id"],
     )
 
 
@@ -63,8 +67,8 @@ async def save(db: Database, settings: GuildSettings) -> None:
         await tx.execute(
             "INSERT INTO guild_settings (guild_id, price_multiplier, prices_json, allowance_amount,"
             " allowance_period, max_active_per_member, max_active_per_server, max_daily_spend_per_member,"
-            " default_profile, default_model, allowed_channels, allowed_roles,"
-            " updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+            " default_profile, default_model, allowed_channels, allowed_roles, fallbacks, admin_channel_id,"
+            " updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
             " ON CONFLICT (guild_id) DO UPDATE SET price_multiplier = excluded.price_multiplier,"
             " prices_json = excluded.prices_json, allowance_amount = excluded.allowance_amount,"
             " allowance_period = excluded.allowance_period,"
@@ -73,6 +77,7 @@ async def save(db: Database, settings: GuildSettings) -> None:
             " max_daily_spend_per_member = excluded.max_daily_spend_per_member,"
             " default_profile = excluded.default_profile, default_model = excluded.default_model,"
             " allowed_channels = excluded.allowed_channels, allowed_roles = excluded.allowed_roles,"
+            " fallbacks = excluded.fallbacks, admin_channel_id = excluded.admin_channel_id,"
             " updated_at = excluded.updated_at",
             (
                 settings.guild_id,
@@ -87,6 +92,8 @@ async def save(db: Database, settings: GuildSettings) -> None:
                 settings.default_model,
                 json.dumps(list(settings.allowed_channels)),
                 json.dumps(list(settings.allowed_roles)),
+                json.dumps({k: list(v) for k, v in settings.fallbacks.items()}, sort_keys=True),
+                settings.admin_channel_id,
                 time.time(),
             ),
         )

@@ -60,6 +60,7 @@ class JobRow:
     upload_limit: int | None = None  # bytes the interaction allowed to upload (003_delivery)
     video_path: str | None = None  # the saved video when the vendor gave bytes (003_delivery)
     error_i18n: str | None = None  # error_message as a catalog key + params, JSON (005_job_error_i18n)
+    model_label: str | None = None  # the model as members read it (006_job_model_label)
 
     @property
     def request(self) -> dict[str, Any]:

@@ -162,17 +162,62 @@ async def capture(tx: Tx, job_id: int) -> bool:
     return cur.rowcount == 1
 
 
-async def release(tx: Tx, job_id: int, reason: str) -> bool:
-    """Give back what ``job_id`` holds. False when there is no hold or the job is already settled."""
+async def trim_hold(tx: Tx, job_id: int, cost: int, reason: str) -> bool:
+    """Lower what ``job_id`` holds to ``cost``, giving the difference back at once (a job moved to a
+    cheaper model). Never raises a hold; False (nothing written) when there is nothing to give back,
+    the job is settled, or it was trimmed before (one trim a job: the ``adjust`` entry is unique)."""
+    if await _settled(tx, job_id):
+        return False
+    rows = await _held(tx, job_id)
+    if not rows:
+        return False
+    guild_id, user_id, held = rows
+    if cost >= held:
+        return False
+    try:
+        return await _append(
+            tx,
+            guild_id=guild_id,
+            user_id=user_id,
+            kind="adjust",
+            amount=held - cost,
+            job_id=job_id,
+            reason=reason,
+        )
+    except sqlite3.IntegrityError:
+        return False
+
+
+async def _held(tx: Tx, job_id: int) -> tuple[int, int, int] | None:
+    """(guild, member, credits still held): the hold less any trim."""
     rows = list(
         await tx.execute_fetchall(
-            "SELECT guild_id, user_id, -amount FROM ledger_entries WHERE job_id = ? AND kind = 'hold'",
+            "SELECT guild_id, user_id, -SUM(amount) FROM ledger_entries"
+            " WHERE job_id = ? AND kind IN ('hold', 'adjust') GROUP BY guild_id, user_id",
             (job_id,),
         )
     )
     if not rows:
+        return None
+    guild_id, user_id, held = (int(v) for v in rows[0])
+    return guild_id, user_id, held
+
+
+async def _settled(tx: Tx, job_id: int) -> bool:
+    rows = list(
+        await tx.execute_fetchall(
+            "SELECT 1 FROM ledger_entries WHERE job_id = ? AND kind IN ('capture', 'release')", (job_id,)
+        )
+    )
+    return bool(rows)
+
+
+async def release(tx: Tx, job_id: int, reason: str) -> bool:
+    """Give back what ``job_id`` holds. False when there is no hold or the job is already settled."""
+    held = await _held(tx, job_id)
+    if held is None:
         return False
-    guild_id, user_id, cost = (int(v) for v in rows[0])
+    guild_id, user_id, cost = held
     try:
         await tx.execute(_SETTLE_FROM_HOLD, ("release", cost, reason, time.time(), job_id))
     except sqlite3.IntegrityError as exc:
@@ -216,7 +261,8 @@ async def held(db: Database, guild_id: int, user_id: int) -> int:
     """Credits held by the member's jobs that are not settled yet."""
     row = await db.fetchone(
         "SELECT COALESCE(SUM(-h.amount), 0) FROM ledger_entries h WHERE h.guild_id = ? AND h.user_id = ?"
-        " AND h.kind = 'hold' AND NOT EXISTS (SELECT 1 FROM ledger_entries s WHERE s.job_id = h.job_id"
+        " AND h.kind IN ('hold', 'adjust') AND h.job_id IS NOT NULL"  # a trim lowers what a job holds
+        " AND NOT EXISTS (SELECT 1 FROM ledger_entries s WHERE s.job_id = h.job_id"
         " AND s.kind IN ('capture', 'release'))",
         (guild_id, user_id),
     )

@@ -13,12 +13,13 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from bot.engine import access, allowance, caps
-from bot.engine.catalog import Catalog, Resolved
+from bot.engine.catalog import Catalog, ModelChoice, Resolved
 from bot.engine.clock import Clock
 from bot.engine.dispatcher import Dispatcher
 from bot.engine.events import Events
 from bot.engine.outcomes import CANCELLED
 from bot.engine.runner import Runner
+from bot.engine.scrub import Scrubber
 from bot.engine.views import JobView, view_of
 from bot.errors import InsufficientCredits, UserError
 from bot.i18n import EN
@@ -50,6 +51,7 @@ class Quote:
     profile: str
     model: str
     cost: int
+    label: str = ""  # the model as members read it
 
 
 class Admission:
@@ -71,19 +73,33 @@ class Admission:
         self._events = events
         self._welcome = welcome_credits
         self._clock = clock
+        self._scrub = Scrubber.of(catalog.profiles())
 
     async def quote(self, req: AnyRequest, guild_id: int, profile: str | None = None) -> Quote:
         """Validate ``req`` where it would go and price it for this server. Raises ``UserError``."""
         settings = await guilds.get(self._db, guild_id)
         where = self._catalog.resolve(req.kind, settings, profile=profile, request=req)
         where.provider.capabilities.validate_request(req.model_copy(update={"model": where.model}))
-        cost = self._catalog.price(where.profile, where.model, req.duration, settings)
-        return Quote(where.profile, where.model, cost)
+        cost = self._catalog.price_of(where, req, settings)
+        label = where.provider.capabilities.spec(where.model).label
+        return Quote(where.profile, where.model, cost, label)
 
     async def where(self, kind: Kind, guild_id: int, *, profile: str | None = None) -> Resolved:
         """Where this server's request of ``kind`` would go (``Catalog.resolve`` with its settings)."""
         settings = await guilds.get(self._db, guild_id)
         return self._catalog.resolve(kind, settings, profile=profile)
+
+    async def model_choices(
+        self, kind: Kind, guild_id: int, *, family: str | None = None
+    ) -> list[ModelChoice]:
+        """The models this server's members may pick for ``kind`` (autocomplete)."""
+        return self._catalog.model_choices(kind, await guilds.get(self._db, guild_id), family=family)
+
+    async def pick(
+        self, kind: Kind, guild_id: int, choice: str | None = None, *, family: str | None = None
+    ) -> Resolved:
+        """Where a member's model choice goes for this server (``Catalog.pick``)."""
+        return self._catalog.pick(kind, await guilds.get(self._db, guild_id), choice, family=family)
 
     async def check_access(
         self, guild_id: int, channel_id: int, role_ids: Iterable[int], *, is_manager: bool
@@ -135,7 +151,8 @@ class Admission:
         except ProviderError as exc:
             if exc.retryable:
                 return  # the provider is slow or down right now: let submit find out and retry
-            raise UserError(exc.user_key or "provider.generic", **exc.user_params) from None
+            params = self._scrub.fields(exc.user_params)  # the vendor's words, shown to the member
+            raise UserError(exc.user_key or "provider.generic", **params) from None
 
     async def enqueue(self, origin: JobOrigin, req: AnyRequest, profile: str | None = None) -> JobView:
         """Insert the job and hold its cost in one transaction, then start driving it."""
@@ -160,6 +177,7 @@ class Admission:
                 profile=quote.profile,
                 kind=req.kind.value,
                 model=quote.model,
+                model_label=quote.label or quote.model,
                 duration=req.duration,
                 request_json=req.model_copy(update={"model": quote.model}).model_dump_json(),
                 cost=quote.cost,

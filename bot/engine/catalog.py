@@ -8,13 +8,14 @@ and ``generate`` all ask here, so they can never disagree about where a job goes
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
 from bot.engine import pricing
 from bot.errors import InvalidRequest, UserError
 from bot.i18n import msg
 from bot.providers.base import AnyRequest, Kind, VideoProvider
+from bot.providers.capabilities import ModelSpec, PricePoint
 from bot.providers.profiles import ProviderProfile
 from storage.guilds import GuildSettings
 
@@ -29,10 +30,23 @@ class Resolved:
 
 
 @dataclass(frozen=True)
+class ModelChoice:
+    """One model a member may pick: on which profile, and what it can do."""
+
+    profile: str
+    spec: ModelSpec
+
+    @property
+    def value(self) -> str:
+        """What a command option carries: ``profile/model``, unique even when two vendors sell one model."""
+        return f"{self.profile}/{self.spec.name}"
+
+
+@dataclass(frozen=True)
 class PriceRow:
     profile: str
-    model: str
-    duration: int
+    label: str  # the model as members read it
+    point: PricePoint
     cost: int
 
 
@@ -42,11 +56,13 @@ class Catalog:
         profiles: Mapping[str, ProviderProfile],
         providers: Mapping[str, VideoProvider],
         default_profile: str | None = None,
+        is_gone: Callable[[str, str], bool] = lambda _profile, _model: False,
     ) -> None:
         if not profiles:
             raise ValueError("at least one provider profile is needed")
         self._profiles = dict(profiles)
         self._providers = dict(providers)
+        self.is_gone = is_gone  # the vendor said it no longer serves this model (``Availability``)
         self.default_profile = default_profile or next(iter(self._profiles))
         if self.default_profile not in self._profiles:
             raise ValueError(f"default profile `{self.default_profile}` is not configured")
@@ -72,7 +88,13 @@ class Catalog:
         return self._providers[name]
 
     def offers(self, name: str, kind: Kind) -> bool:
-        return name in self._providers and kind in self._providers[name].capabilities.kinds
+        """The profile has a model, neither retired nor gone, that makes ``kind``."""
+        return bool(self._live(name, kind))
+
+    def _live(self, name: str, kind: Kind) -> list[str]:
+        if name not in self._providers:
+            return []
+        return [m for m in self._providers[name].capabilities.models_for(kind) if not self.is_gone(name, m)]
 
     def profile_for(self, kind: Kind, settings: GuildSettings) -> str:
         """The profile that makes ``kind`` for this server; ``UserError`` when no profile does."""
@@ -100,57 +122,111 @@ class Catalog:
         provider = self.provider(name)
         caps = provider.capabilities
         model = request.model if request is not None else None
-        if model is None and settings.default_model in caps.models:
-            model = settings.default_model
-        if model is None:
-            model = caps.resolve_model(request) if request is not None else caps.default_model
+        if model is not None:
+            if self.is_gone(name, model):
+                offered = ", ".join(c.spec.label for c in self.model_choices(kind, settings)) or msg(
+                    "common.none"
+                )
+                raise InvalidRequest("model", "invalid.model_retired", offered, value=caps.spec(model).label)
+            return Resolved(name, provider, model)
+        live = self._live(name, kind)
+        preferred = [settings.default_model, caps.default_for(kind), *live]
+        model = next((m for m in preferred if m in live), None) or caps.default_for(kind)
         return Resolved(name, provider, model)
 
-    def server_profiles(self, settings: GuildSettings) -> list[str]:
-        """Every profile this server's commands would use, one per kind of video, without repeats."""
-        names: list[str] = []
-        for kind in Kind:
-            try:
-                name = self.profile_for(kind, settings)
-            except UserError:
-                continue
-            if name not in names:
-                names.append(name)
-        return names
+    def _server_order(self, settings: GuildSettings) -> list[str]:
+        """Every profile, the server's default first, then the bot's."""
+        preferred = [settings.default_profile] if settings.default_profile else []
+        names = [*preferred, self.default_profile, *self._profiles]
+        return [n for n in dict.fromkeys(names) if n in self._providers]
 
-    def price(self, profile: str, model: str, duration: int, settings: GuildSettings | None) -> int:
-        """Member credits for one job; ``PriceUnknown`` when neither the server, the profile nor the
-        vendor's table names a price."""
-        provider = self.provider(profile)
-        return pricing.cost_of(self._profiles[profile], provider.default_prices, model, duration, settings)
+    def model_choices(
+        self, kind: Kind, settings: GuildSettings, *, family: str | None = None
+    ) -> list[ModelChoice]:
+        """Every live model that makes ``kind`` (of ``family`` when given), the server's default first."""
+        return [
+            ModelChoice(name, spec)
+            for name in self._server_order(settings)
+            for spec in self._providers[name].capabilities.specs
+            if not spec.retired
+            and not self.is_gone(name, spec.name)
+            and kind in spec.kinds
+            and (family is None or spec.family == family)
+        ]
+
+    def pick(
+        self, kind: Kind, settings: GuildSettings, choice: str | None = None, *, family: str | None = None
+    ) -> Resolved:
+        """Where a member's model ``choice`` (``profile/model``, a model name or label; ``None`` for the
+        server's default) makes ``kind``. ``InvalidRequest`` names the models on offer otherwise."""
+        if choice is None:
+            where = self.resolve(kind, settings)
+            if family is None or where.provider.capabilities.spec(where.model).family == family:
+                return where
+        choices = self.model_choices(kind, settings, family=family)
+        if not choices:
+            raise UserError("errors.no_provider_for", what=msg(f"kind.words.{kind.value}"))
+        if choice is None:
+            first = choices[0]
+            return Resolved(first.profile, self.provider(first.profile), first.spec.name)
+        wanted = choice.strip().lower()
+        profile, _, model = choice.strip().partition("/")
+        if model and profile in self._providers:  # a retired or gone model is refused by the quote
+            spec = self._providers[profile].capabilities.spec(model)
+            return Resolved(profile, self._providers[profile], spec.name)
+        for c in choices:
+            if wanted in (c.spec.name.lower(), c.spec.label.lower()):
+                return Resolved(c.profile, self.provider(c.profile), c.spec.name)
+        offered = ", ".join(dict.fromkeys(c.spec.label for c in choices))
+        raise InvalidRequest("model", "invalid.value_not_offered", offered, value=choice)
+
+    def price(self, profile: str, point: PricePoint, settings: GuildSettings | None) -> int:
+        """Member credits for one job at ``point``; ``PriceUnknown`` when neither the server, the
+        profile nor the vendor's table names a price."""
+        spec = self.provider(profile).capabilities.spec(point.model)
+        return pricing.cost_of(self._profiles[profile], spec, point, settings)
+
+    def price_of(self, where: Resolved, req: AnyRequest, settings: GuildSettings | None) -> int:
+        """What ``req`` costs where it goes."""
+        spec = where.provider.capabilities.spec(where.model)
+        return self.price(
+            where.profile, spec.price_point(req.model_copy(update={"model": where.model})), settings
+        )
 
     def price_rows(self, settings: GuildSettings) -> list[PriceRow]:
-        """Every model and duration this server can ask for, with what it costs here."""
+        """Every model and combination this server can ask for, with what it costs here."""
         rows: list[PriceRow] = []
-        for name in self.server_profiles(settings):
-            caps = self.provider(name).capabilities
-            for model in caps.models:
-                for duration in caps.durations:
+        for name in self._server_order(settings):
+            for spec in self.provider(name).capabilities.specs:
+                if spec.retired or self.is_gone(name, spec.name):
+                    continue
+                for point in spec.price_points():
                     try:
-                        rows.append(
-                            PriceRow(name, model, duration, self.price(name, model, duration, settings))
-                        )
+                        rows.append(PriceRow(name, spec.label, point, self.price(name, point, settings)))
                     except pricing.PriceUnknown:
                         continue
         return rows
 
-    def price_target(self, model: str, duration: int, settings: GuildSettings) -> str:
-        """The profile a server's explicit price for ``model`` and ``duration`` applies to: the first of
-        the server's profiles that offers both. ``InvalidRequest`` naming what is offered otherwise."""
-        names = self.server_profiles(settings)
-        offering = [n for n in names if model in self.provider(n).capabilities.models]
+    def price_target(self, point: PricePoint, settings: GuildSettings) -> str:
+        """The profile a server's explicit price for ``point`` applies to: the first profile whose
+        model offers that combination. ``InvalidRequest`` naming what is offered otherwise."""
+        offering = [n for n in self._profiles if point.model in self.provider(n).capabilities.live_models]
         if not offering:
-            models = list(dict.fromkeys(m for n in names for m in self.provider(n).capabilities.models))
-            raise InvalidRequest("model", "invalid.value_not_offered", ", ".join(models), value=model)
+            models = list(
+                dict.fromkeys(m for n in self._profiles for m in self.provider(n).capabilities.live_models)
+            )
+            raise InvalidRequest("model", "invalid.value_not_offered", ", ".join(models), value=point.model)
         for name in offering:
-            if duration in self.provider(name).capabilities.durations:
+            if point in self.provider(name).capabilities.spec(point.model).price_points():
                 return name
-        durations = sorted({d for n in offering for d in self.provider(n).capabilities.durations})
-        raise InvalidRequest(
-            "duration", "invalid.seconds_not_offered", ", ".join(map(str, durations)), seconds=duration
-        )
+        points = self.provider(offering[0]).capabilities.spec(point.model).price_points()
+        durations = sorted({p.duration for p in points})
+        if point.duration not in durations:
+            raise InvalidRequest(
+                "duration",
+                "invalid.seconds_not_offered",
+                ", ".join(map(str, durations)),
+                seconds=point.duration,
+            )
+        offered = ", ".join(p.key() for p in points if p.duration == point.duration)
+        raise InvalidRequest("resolution", "invalid.combination_not_offered", offered, value=point.key())

@@ -19,6 +19,7 @@ from bot.engine.engine import Engine
 from bot.engine.views import JobView, view_of
 from bot.errors import InvalidRequest, UserError
 from bot.i18n import msg
+from bot.providers.capabilities import PricePoint
 from storage import guilds, jobs, ledger
 from storage.db import Database
 from storage.ledger import Entry
@@ -178,18 +179,18 @@ class Credits:
         return await guilds.update(self._db, guild_id, price_multiplier=multiplier)
 
     async def set_price(
-        self, guild_id: int, model: str, duration: int, credits: int, *, is_manager: bool
+        self, guild_id: int, point: PricePoint, credits: int, *, is_manager: bool
     ) -> guilds.GuildSettings:
-        """This server's price for a model and duration its commands offer (0 removes it)."""
+        """This server's price for a combination its commands offer (0 removes it)."""
         require_manager(is_manager)
         settings = await guilds.get(self._db, guild_id)
-        profile = self._engine.catalog.price_target(model, duration, settings)
+        profile = self._engine.catalog.price_target(point, settings)
         if credits < 0 or credits > MAX_AMOUNT:
             raise InvalidRequest(
                 "credits", "invalid.is_value", msg("allowed.price", max=MAX_AMOUNT), value=credits
             )
         prices = dict(settings.prices)
-        key = pricing.guild_price_key(profile, model, duration)
+        key = pricing.guild_price_key(profile, point)
         if credits == 0:
             prices.pop(key, None)
         else:

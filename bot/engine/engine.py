@@ -2,7 +2,8 @@
 
 The parts, one concept each: ``catalog`` (profiles, providers, prices, which profile a request
 uses), ``admission`` (quote, checks, hold + enqueue, cancel), ``dispatcher`` (the fair submit line
-and key budgets), ``runner`` (one job's state machine and polls), ``events`` and ``estimates``.
+and key budgets), ``runner`` (one job's state machine and polls), ``availability`` (models a vendor
+stopped serving), ``fallbacks`` (where a refused job goes next), ``events`` and ``estimates``.
 Callers use the parts directly; this class only builds them and owns their lifetime.
 """
 
@@ -12,11 +13,13 @@ from collections.abc import Mapping
 
 from bot.engine import polling
 from bot.engine.admission import Admission
+from bot.engine.availability import Availability
 from bot.engine.catalog import Catalog
 from bot.engine.clock import Clock, SystemClock
 from bot.engine.dispatcher import Dispatcher
 from bot.engine.estimates import History, eta
 from bot.engine.events import Events, JobObserver
+from bot.engine.fallback import Fallbacks
 from bot.engine.runner import Runner
 from bot.engine.views import JobView, view_of
 from bot.providers.base import VideoProvider
@@ -41,7 +44,9 @@ class Engine:
     ) -> None:
         self.db = db
         self.clock = clock or SystemClock()
-        self.catalog = Catalog(profiles, providers, default_profile)
+        self.availability = Availability(db, self.clock)
+        self.catalog = Catalog(profiles, providers, default_profile, is_gone=self.availability.is_gone)
+        self.fallbacks = Fallbacks(db, self.catalog, self.availability, self.clock)
         self.history = History()
         self.dispatcher = Dispatcher(profiles, self.clock)
         self.events = Events(self.dispatcher.position, self._eta)
@@ -54,6 +59,7 @@ class Engine:
             self.events.emit,
             clock=self.clock,
             planner=planner or polling.AdaptivePlanner(),
+            fallback=self.fallbacks,
         )
         self.admission = Admission(
             db,
@@ -90,12 +96,17 @@ class Engine:
         await jobs.update(self.db, job_id, message_id=message_id)
         self.dispatcher.remember_message(job_id, message_id)
 
+    async def forget_video_url(self, job_id: int) -> None:
+        """Drop a video link the bot refused to fetch (``bot.net``), so no later view shows it."""
+        await jobs.update(self.db, job_id, video_url=None)
+
     async def mark_delivered(self, job_id: int) -> None:
         await jobs.update(self.db, job_id, delivered_at=self.clock.now())
 
     async def start(self) -> None:
         """Resume every unfinished job, and re-announce finished jobs whose result was never shown."""
         await self.history.seed(self.db)
+        await self.availability.load()
         for job in await jobs.active(self.db):
             if self.runner.driving(job.id) or not self.catalog.has(job.profile):
                 continue

@@ -3,7 +3,9 @@
 Each job is driven by one task. The remote id is stored the moment the vendor gives it; every
 state is persisted before it is acted on, so a restart picks the job up where it was. The job ends
 in exactly one terminal state that captures or releases its hold in the same transaction. Poll
-errors back off and go on until the deadline; they never fail a job.
+errors back off and go on until the deadline; they never fail a job. Whatever a vendor says that
+a person could see (stage words, failures, links) is written through ``Scrubber``: no configured key
+is ever stored, emitted or shown.
 """
 
 from __future__ import annotations
@@ -22,10 +24,13 @@ from bot.engine.catalog import Catalog
 from bot.engine.clock import Clock
 from bot.engine.dispatcher import Dispatcher
 from bot.engine.estimates import History, key_of
+from bot.engine.fallback import Fallbacks, failure_code
 from bot.engine.outcomes import INTERNAL_FAILURE, TIMED_OUT, UNCONFIRMED_SUBMIT, failure_message, visible
+from bot.engine.scrub import Scrubber
 from bot.i18n import EN, Msg
 from bot.logs import log_context
 from bot.providers.base import REQUEST_ADAPTER, ProviderError, RemoteTask, TaskSnapshot, TaskState
+from bot.providers.profiles import Timing
 from storage import jobs, ledger
 from storage.db import Database
 from storage.jobs import JobRow
@@ -47,14 +52,17 @@ class Runner:
         *,
         clock: Clock,
         planner: polling.Planner,
+        fallback: Fallbacks,
     ) -> None:
         self._db = db
+        self._fallback = fallback
         self._catalog = catalog
         self._dispatcher = dispatcher
         self._history = history
         self._emit = emit
         self._clock = clock
         self._planner = planner
+        self._scrub = Scrubber.of(catalog.profiles())
         self._tasks: dict[int, asyncio.Task[None]] = {}
 
     # ---- the tasks ------------------------------------------------------------------------------
@@ -140,6 +148,9 @@ class Runner:
                 return await self._job(job.id)
             await self._emit(await self._job(job.id))
             try:
+                blocked = self._fallback.blocked(job)
+                if blocked is not None:
+                    raise blocked
                 task = await provider.submit(request, key)
             except ProviderError as exc:
                 pool.release_task(key.name)
@@ -155,16 +166,24 @@ class Runner:
                     await self._emit(job)
                     continue
                 log.warning("job %s: submit refused: %s (%s)", job.id, exc.code, exc.detail)
-                await self.finish(job.id, JobState.FAILED, "release", code=exc.code, message=exc.user_msg)
+                fallback = await self._fallback.refused(await self._job(job.id), exc)
+                if fallback is not None:  # a fallback profile makes it: back in line there
+                    self._dispatcher.queue_up(fallback, front=True)
+                    await self._emit(fallback)
+                    return await self._submit(fallback)
+                await self.finish(
+                    job.id, JobState.FAILED, "release", code=failure_code(exc), message=exc.user_msg
+                )
                 return await self._job(job.id)
             except Exception:
                 pool.release_task(key.name)
                 raise
+            self._fallback.circuits.record(job.profile, None)
             return await self._submitted(job, task)
 
     async def _submitted(self, job: JobRow, task: RemoteTask) -> JobRow:
         now = self._clock.now()
-        timeout = self._catalog.profile(job.profile).timing.timeout
+        timeout = self._timing(job).timeout
         async with self._db.transaction() as tx:
             await jobs.transition_in(
                 tx,
@@ -185,9 +204,15 @@ class Runner:
                 self._dispatcher.pools[job.profile].release_task(job.key_name)
         return job
 
+    def _timing(self, job: JobRow) -> Timing:
+        """When to poll this job and when to give up: its provider's timing for its request (a
+        many-shot video is given longer than one clip)."""
+        provider = self._catalog.provider(job.profile)
+        return provider.timing_for(REQUEST_ADAPTER.validate_json(job.request_json))
+
     async def _run(self, job: JobRow) -> None:
         """Poll until the job ends or its deadline passes. Poll errors back off; they never fail it."""
-        timing = self._catalog.profile(job.profile).timing
+        timing = self._timing(job)
         pool = self._dispatcher.pools[job.profile]
         provider = self._catalog.provider(job.profile)
         task = RemoteTask(remote_id=job.remote_id or "", extra=job.remote_extra)
@@ -224,7 +249,10 @@ class Runner:
                         log.info("job %s: poll error %s, retrying in %.1fs", job.id, exc.code, delay)
                         continue
                     log.warning("job %s: poll refused: %s (%s)", job.id, exc.code, exc.detail)
-                    await self.finish(job.id, JobState.FAILED, "release", code=exc.code, message=exc.user_msg)
+                    await self._fallback.note_gone(job, exc)
+                    await self.finish(
+                        job.id, JobState.FAILED, "release", code=failure_code(exc), message=exc.user_msg
+                    )
                     return
                 failures = 0
                 await jobs.update(self._db, job.id, polls=job.polls + 1)
@@ -254,7 +282,7 @@ class Runner:
                 **{k: v for k, v in visible(snap).items() if v is not None},  # keep the step it failed at
             )
             return
-        seen = visible(snap)
+        seen = self._scrub.fields(visible(snap))
         if all(getattr(job, k) == v for k, v in seen.items()):
             return
         await jobs.update(self._db, job.id, **seen)
@@ -296,7 +324,10 @@ class Runner:
         """Move to a terminal state and capture or release the hold, atomically and at most once.
 
         True when this call ended the job (and its event went out); False when it had already ended.
+        Every vendor word in ``message`` and ``fields`` is scrubbed of keys first.
         """
+        message = self._scrub.msg(message) if message is not None else None
+        fields = self._scrub.fields(fields)
         async with self._db.transaction() as tx:
             moved = await jobs.transition_in(
                 tx,

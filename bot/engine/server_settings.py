@@ -8,6 +8,7 @@ from bot.engine.credits import MAX_AMOUNT, require_manager
 from bot.engine.engine import Engine
 from bot.errors import InvalidRequest
 from bot.i18n import msg
+from bot.providers.base import Kind
 from storage import guilds
 from storage.db import Database
 from storage.guilds import GuildSettings
@@ -29,7 +30,7 @@ class ServerSettings:
         names = self._engine.catalog.profile_names
         if profile not in names:
             raise InvalidRequest("profile", "invalid.not_configured", ", ".join(names), value=profile)
-        models = self._engine.catalog.provider(profile).capabilities.models
+        models = self._engine.catalog.provider(profile).capabilities.live_models
         if model is not None and model not in models:
             raise InvalidRequest(
                 "model", "invalid.not_offered_by", ", ".join(models), value=model, profile=profile
@@ -83,3 +84,41 @@ class ServerSettings:
                 )
             changes[column] = value or None
         return await guilds.update(self._db, guild_id, **changes)
+
+    async def set_fallback(
+        self, guild_id: int, kind: Kind, profiles: list[str], *, is_manager: bool
+    ) -> GuildSettings:
+        """The profiles a refused job of ``kind`` moves to, in order (an empty list clears them)."""
+        require_manager(is_manager)
+        catalog = self._engine.catalog
+        for name in profiles:
+            if not catalog.has(name):
+                raise InvalidRequest(
+                    "profiles", "invalid.not_configured", ", ".join(catalog.profile_names), value=name
+                )
+            if not catalog.offers(name, kind):
+                offering = [n for n in catalog.profile_names if catalog.offers(n, kind)]
+                raise InvalidRequest(
+                    "profiles",
+                    "invalid.profile_cannot_make",
+                    ", ".join(offering) or msg("common.none"),
+                    value=name,
+                    kind=msg(f"kind.words.{kind.value}"),
+                )
+        if len(set(profiles)) != len(profiles):
+            raise InvalidRequest(
+                "profiles", "invalid.repeated", msg("allowed.each_once"), value=", ".join(profiles)
+            )
+        current = dict((await guilds.get(self._db, guild_id)).fallbacks)
+        if profiles:
+            current[kind.value] = tuple(profiles)
+        else:
+            current.pop(kind.value, None)
+        return await guilds.update(self._db, guild_id, fallbacks=current)
+
+    async def set_admin_channel(
+        self, guild_id: int, channel_id: int | None, *, is_manager: bool
+    ) -> GuildSettings:
+        """Where managers are told about models that went away (``None``: the server's system channel)."""
+        require_manager(is_manager)
+        return await guilds.update(self._db, guild_id, admin_channel_id=channel_id)

@@ -10,26 +10,38 @@ from __future__ import annotations
 import math
 import re
 from decimal import Decimal, InvalidOperation
+from typing import Any
 
-from bot.errors import UserError
+from bot.errors import UserError, quoted
 from bot.i18n import msg
 from bot.providers.base import Shot
 
 MAX_SHOTS = 15
 EXAMPLE = "`5 | what happens`"
 _EXAMPLE = msg("shots.example")  # the same, in the member's language
+_FIXED_EXAMPLE = msg("shots.fixed_example")  # "`what happens`" (one line a shot)
 _SECONDS = re.compile(r"^\s*(?P<num>[^\s|]+?)\s*(?:s|sec|secs|seconds?)?\s*$", re.IGNORECASE)
 
 
 class ShotError(UserError):
-    """The storyboard text cannot be used; the message names the line and how to fix it."""
+    """The storyboard text cannot be used; the message names the line and how to fix it.
+
+    What it quotes of the member's text (a duration that is not one, a sum) goes through ``quoted``,
+    so the refusal fits one Discord message however long the line was."""
+
+    def __init__(self, key: str, /, **params: Any) -> None:
+        super().__init__(key, **{name: quoted(v) for name, v in params.items()})
 
 
-def parse_shots(text: str, total: int) -> tuple[Shot, ...]:
+def parse_shots(
+    text: str, total: int, *, seconds_per_shot: int | None = None, max_shots: int = MAX_SHOTS
+) -> tuple[Shot, ...]:
     """Parse ``text`` (``5 | scene`` per line) into shots whose durations add up to ``total`` seconds.
 
     Blank lines are skipped. Durations may have decimals (``2.5``) and an ``s`` suffix (``5s``).
-    Raises ``ShotError`` for no shots, more than ``MAX_SHOTS``, a line without a duration or scene,
+    On a model whose shots all last ``seconds_per_shot``, a line is just its scene (a ``seconds |``
+    prefix is allowed when it says that length) and ``total`` is ignored: the shots set the length.
+    Raises ``ShotError`` for no shots, more than ``max_shots``, a line without a duration or scene,
     a duration that is not a number above zero, or durations that do not add up to ``total``.
     """
     shots: list[Shot] = []
@@ -37,6 +49,9 @@ def parse_shots(text: str, total: int) -> tuple[Shot, ...]:
     for number, raw in enumerate(text.splitlines(), start=1):
         line = raw.strip()
         if not line:
+            continue
+        if seconds_per_shot is not None:
+            shots.append(_fixed_shot(line, number, seconds_per_shot))
             continue
         if "|" not in line:
             raise ShotError("shots.no_duration", line=number, example=_EXAMPLE)
@@ -49,12 +64,40 @@ def parse_shots(text: str, total: int) -> tuple[Shot, ...]:
         shots.append(Shot(scene=scene, duration=float(seconds)))
         sum_seconds += seconds
     if not shots:
-        raise ShotError("shots.none", example=_EXAMPLE)
-    if len(shots) > MAX_SHOTS:
-        raise ShotError("shots.too_many", max=MAX_SHOTS, count=len(shots))
-    if sum_seconds != total:
+        raise ShotError("shots.none", example=_FIXED_EXAMPLE if seconds_per_shot else _EXAMPLE)
+    if len(shots) > max_shots:
+        raise ShotError("shots.too_many", max=max_shots, count=len(shots))
+    if seconds_per_shot is None and sum_seconds != total:
         raise ShotError("shots.wrong_total", sum=_fmt(sum_seconds), total=total)
     return tuple(shots)
+
+
+def _fixed_shot(line: str, number: int, seconds: int) -> Shot:
+    head, bar, rest = line.partition("|")
+    scene = line
+    if bar and _SECONDS.match(head.strip()):
+        given = _seconds(head.strip(), number)
+        if given != seconds:
+            raise ShotError("shots.fixed_length", line=number, value=_fmt(given), seconds=seconds)
+        scene = rest.strip()
+    if not scene:
+        raise ShotError("shots.no_scene", line=number)
+    return Shot(scene=scene, duration=float(seconds))
+
+
+def example(total: int, seconds_per_shot: int | None) -> str:
+    """Shot lines that are valid for this model and length: the form's placeholder."""
+    scenes = (
+        "Establishing shot of a skyline at dusk",
+        "A taxi pulls up, rain on the window",
+        "Close-up: she smiles",
+    )
+    if seconds_per_shot is not None:
+        return "\n".join(scenes)
+    count = 3 if total >= 15 else 2
+    lengths = [total // count] * count
+    lengths[-1] += total - sum(lengths)
+    return "\n".join(f"{n} | {scene}" for n, scene in zip(lengths, scenes, strict=False))
 
 
 def _seconds(head: str, number: int) -> Decimal:
@@ -68,7 +111,7 @@ def _seconds(head: str, number: int) -> Decimal:
     if value is None or not value.is_finite() or not math.isfinite(float(value)):
         shown = head if len(head) <= 20 else head[:19] + "…"
         raise ShotError("shots.not_seconds", line=number, value=shown, example=_EXAMPLE)
-    if value <= 0:
+    if value <= 0 or float(value) <= 0:  # 1e-999 is above 0, but not as the vendor's float
         raise ShotError("shots.not_positive", line=number, value=_fmt(value))
     return value
 

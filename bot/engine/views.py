@@ -30,6 +30,7 @@ class JobView:
     profile: str
     kind: Kind
     model: str
+    model_label: str  # the model as members read it ("Veo 3.1")
     duration: int
     cost: int
     state: JobState
@@ -44,6 +45,7 @@ class JobView:
     storyboard_image_url: str | None
     video_url: str | None
     video_path: str | None
+    error_code: str | None  # MODEL_UNAVAILABLE when the vendor no longer serves the model
     error_message: str | None
     error_i18n: str | None
     created_at: float
@@ -111,6 +113,7 @@ def view_of(row: JobRow) -> JobView:
         profile=row.profile,
         kind=Kind(row.kind),
         model=row.model,
+        model_label=row.model_label or row.model,
         duration=row.duration,
         cost=row.cost,
         state=row.state,
@@ -125,6 +128,7 @@ def view_of(row: JobRow) -> JobView:
         storyboard_image_url=row.storyboard_image_url,
         video_url=row.video_url,
         video_path=row.video_path,
+        error_code=row.error_code,
         error_message=row.error_message,
         error_i18n=row.error_i18n,
         created_at=row.created_at,

@@ -2,7 +2,9 @@
 
 Operators use it to try a provider profile without Discord. The job is charged to a ledger of its
 own (server 0, member 0) so the credits stay exact; a local image file is served on 127.0.0.1 for
-the duration of the job to vendors that fetch images themselves.
+the duration of the job to the adapter, which reads it like a member's image (``bot.net``, with that
+one address and port trusted while it is served). The finished video is downloaded through
+``bot.net`` too: its link is the vendor's.
 """
 
 from __future__ import annotations
@@ -16,8 +18,8 @@ from contextlib import asynccontextmanager, nullcontext
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
+from urllib.parse import urlsplit
 
-import aiohttp
 from aiohttp import web
 
 from bot.engine.admission import JobOrigin
@@ -25,7 +27,9 @@ from bot.engine.engine import Engine
 from bot.engine.events import JobEvent
 from bot.engine.shots import parse_shots
 from bot.errors import UserError
+from bot.net import Fetcher, FetchFailed, LinkRefused, TooLarge
 from bot.providers.base import Kind, parse_request
+from bot.providers.capabilities import ModelSpec
 from bot.providers.http import VendorHttp
 from bot.providers.profiles import ProviderProfile
 from bot.providers.registry import build_provider
@@ -35,19 +39,35 @@ from storage.states import JobState
 
 TERMINAL = 0  # the server and member id the command line's jobs are charged to
 BAR = 20
+MAX_DOWNLOAD = 1024 * 1024 * 1024  # --out: a video file, never an endless stream
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--profile", help="provider profile (default: DEFAULT_PROFILE or the first)")
     parser.add_argument("--kind", choices=[k.value for k in Kind if k is not Kind.REMIX], default="text")
     parser.add_argument("--prompt", default="", help="what the video shows (text, image, storyboard)")
-    parser.add_argument("--image", help="image file or URL (image kind)")
+    parser.add_argument("--image", help="image file or URL (image kind: the first frame)")
+    parser.add_argument("--end-image", help="last-frame image URL (image kind, on models that take one)")
+    parser.add_argument(
+        "--reference", action="append", help="reference picture URL (reference kind; repeat for more)"
+    )
     parser.add_argument("--theme", help="ad theme (tvc)")
     parser.add_argument("--reference-image", help="style reference image URL (tvc)")
     parser.add_argument("--voiceover", help="voice-over script (tvc)")
-    parser.add_argument("--shots", type=Path, help="file of shots, one `seconds | scene` a line (storyboard)")
-    parser.add_argument("--duration", type=int, default=10)
+    parser.add_argument(
+        "--shots",
+        type=Path,
+        help="file of shots, one `seconds | scene` a line, or one scene a line on fixed-length shots (storyboard)",
+    )
+    parser.add_argument(
+        "--duration", type=int, help="seconds (default: 10 where offered, else the model's first)"
+    )
     parser.add_argument("--orientation", choices=["portrait", "landscape"], default="portrait")
+    parser.add_argument("--resolution", help="e.g. 720p, 1080p, 4k (default: the model's)")
+    parser.add_argument(
+        "--audio", action="store_const", const=True, help="generate sound (models with audio)"
+    )
+    parser.add_argument("--fixed-lens", action="store_const", const=True, help="keep the camera still")
     parser.add_argument("--model", help="model or tier (default: the profile's)")
     parser.add_argument("--out", type=Path, help="download the finished video to this file")
 
@@ -103,19 +123,33 @@ async def served_file(path: Path) -> AsyncIterator[str]:
         await runner.cleanup()
 
 
-def request_fields(args: argparse.Namespace, image_url: str | None) -> dict[str, Any]:
+def request_fields(
+    args: argparse.Namespace, image_url: str | None, spec: ModelSpec | None = None
+) -> dict[str, Any]:
+    """The request the options describe, on the model ``spec`` (its durations and shot rules)."""
+    kind = Kind(args.kind)
+    offered = spec.durations_for(kind) if spec is not None else ()
+    duration = args.duration or (offered[0] if offered and 10 not in offered else 10)
     fields: dict[str, Any] = {
         "kind": args.kind,
-        "duration": args.duration,
+        "duration": duration,
         "orientation": args.orientation,
         "model": args.model,
+        "resolution": args.resolution,
     }
-    if args.kind in ("text", "image"):
+    switches = {"audio": args.audio, "fixed_lens": args.fixed_lens}
+    if any(v is not None for v in switches.values()):
+        fields["options"] = {k: v for k, v in switches.items() if v is not None}
+    if args.kind in ("text", "image", "reference"):
         fields["prompt"] = args.prompt
     if args.kind == "image":
         if not image_url:
             raise UserError("--image is needed for an image-to-video job (a file or an https:// URL).")
-        fields["image_url"] = image_url
+        fields.update(image_url=image_url, end_image_url=_public("--end-image", args.end_image))
+    if args.kind == "reference":
+        if not args.reference:
+            raise UserError("--reference URL is needed for a reference video (repeat it for more pictures).")
+        fields["image_urls"] = [_public("--reference", u) for u in args.reference]
     if args.kind == "tvc":
         fields.update(
             ad_theme=args.theme or "", reference_image_url=args.reference_image, voiceover=args.voiceover
@@ -123,22 +157,52 @@ def request_fields(args: argparse.Namespace, image_url: str | None) -> dict[str,
     if args.kind == "storyboard":
         if args.shots is None:
             raise UserError("--shots FILE is needed for a storyboard (one `seconds | scene` a line).")
-        shots = parse_shots(args.shots.read_text(encoding="utf-8"), args.duration)
+        rules = spec.shots if spec is not None else None
+        fixed = rules.seconds_per_shot if rules is not None else None
+        limits = {"max_shots": rules.max_shots} if rules is not None else {}
+        shots = parse_shots(
+            args.shots.read_text(encoding="utf-8"), duration, seconds_per_shot=fixed, **limits
+        )
         fields.update(shots=[{"scene": s.scene, "duration": s.duration} for s in shots], prompt=args.prompt)
+        if fixed:
+            fields["duration"] = fixed * len(shots)  # the shots set the length
     return fields
 
 
-async def download(job_video_url: str | None, saved: str | None, out: Path) -> None:
+def _public(option: str, url: str | None) -> str | None:
+    """Extra pictures go only to vendors that download them: a public link, never a local file."""
+    if url is not None and not url.startswith(("http://", "https://")):
+        raise UserError(f"{option} must be a public https:// URL")
+    return url
+
+
+async def download(fetcher: Fetcher, job_video_url: str | None, saved: str | None, out: Path) -> None:
     if saved:
         shutil.copyfile(saved, out)
         return
     if not job_video_url:
         raise UserError("the provider gave no video link to download")
-    async with aiohttp.ClientSession() as session, session.get(job_video_url) as resp:
-        resp.raise_for_status()
-        with out.open("wb") as fh:
-            async for chunk in resp.content.iter_chunked(1 << 16):
-                fh.write(chunk)
+    try:
+        async with fetcher.open(job_video_url, max_bytes=MAX_DOWNLOAD, time_limit=None) as answer:
+            if not 200 <= answer.status < 300:
+                raise UserError(f"the video link answered HTTP {answer.status}")
+            with out.open("wb") as fh:
+                async for chunk in answer.chunks():
+                    fh.write(chunk)
+    except LinkRefused as exc:
+        hint = "FETCH_ALLOW_PRIVATE=true is for a vendor running on this machine in development"
+        raise UserError(f"the provider's video link is refused: {exc.reason} ({hint})") from None
+    except (FetchFailed, TooLarge) as exc:
+        raise UserError(f"the video could not be downloaded: {exc}") from None
+
+
+@asynccontextmanager
+async def local_image(fetcher: Fetcher, path: Path) -> AsyncIterator[str]:
+    """``served_file``, with its one address and port trusted by ``fetcher`` while it is served."""
+    async with served_file(path) as url:
+        parts = urlsplit(url)
+        with fetcher.trusting(parts.hostname or "", parts.port or 0):
+            yield url
 
 
 async def generate(
@@ -149,26 +213,40 @@ async def generate(
     default_profile: str | None = None,
     stream: IO[str] = sys.stdout,
     http: VendorHttp | None = None,
+    allow_private: bool = False,
 ) -> int:
-    """Run one job to its end; 0 when the video is ready, 1 when it failed (the reason printed)."""
+    """Run one job to its end; 0 when the video is ready, 1 when it failed (the reason printed).
+
+    ``allow_private`` (``FETCH_ALLOW_PRIVATE``) is for the client built here when ``http`` is None.
+    """
     if args.profile is not None and args.profile not in profiles:
         raise UserError(f"unknown profile `{args.profile}` (configured: {', '.join(profiles)})")
     image = args.image
     local = Path(image) if image and not image.startswith(("http://", "https://")) else None
     if local is not None and not local.is_file():
         raise UserError(f"--image {image}: no such file")
-    async with VendorHttp() if http is None else nullcontext(http) as client:
+    async with (
+        Fetcher(allow_private=allow_private) as own,  # for the client built here
+        VendorHttp(fetcher=own) if http is None else nullcontext(http) as client,
+    ):
         providers = {n: build_provider(p, client) for n, p in profiles.items()}
         engine = Engine(db, profiles, providers, default_profile=default_profile)
         engine.subscribe(Progress(stream))
         where = await engine.admission.where(Kind(args.kind), TERMINAL, profile=args.profile)
         name = where.profile
+        spec = where.provider.capabilities.spec(args.model or where.model)
         if local is not None and where.provider.capabilities.image_by_url:
             raise UserError(f"`{name}` downloads images itself, so --image must be a public https:// URL")
-        async with served_file(local) if local is not None else nullcontext(image) as image_url:
-            request = parse_request(request_fields(args, image_url))
+        serving = local_image(client.fetcher, local) if local is not None else nullcontext(image)
+        async with serving as image_url:
+            request = parse_request(request_fields(args, image_url, spec))
             quote = await engine.admission.quote(request, TERMINAL, name)
-            print(f"{name}: {quote.model}, {request.duration} s — {quote.cost} credits", file=stream)
+            resolution = f", {request.resolution or spec.default_resolution}" if spec.resolutions else ""
+            audio = ", audio" if request.options.audio else ""
+            print(
+                f"{name}: {quote.model}, {request.duration} s{resolution}{audio} — {quote.cost} credits",
+                file=stream,
+            )
             async with db.transaction() as tx:
                 await ledger.grant(
                     tx, TERMINAL, TERMINAL, max(quote.cost, 1), actor_id=None, reason="command line"
@@ -186,7 +264,7 @@ async def generate(
             print(f"job #{done.id} {done.state}: {done.error_message}", file=stream)
             return 1
         if args.out is not None:
-            await download(done.video_url, done.video_path, args.out)
+            await download(client.fetcher, done.video_url, done.video_path, args.out)
             print(f"saved {args.out}", file=stream)
         else:
             print(done.video_url or done.video_path, file=stream)
@@ -198,10 +276,14 @@ async def main(
     profiles: Mapping[str, ProviderProfile],
     args: argparse.Namespace,
     default_profile: str | None,
+    *,
+    allow_private: bool = False,
 ) -> int:
     db = await Database.open(settings_db)
     try:
-        return await generate(db, profiles, args, default_profile=default_profile)
+        return await generate(
+            db, profiles, args, default_profile=default_profile, allow_private=allow_private
+        )
     except UserError as exc:
         print(f"soracord: generate: {exc.message}", file=sys.stderr)
         return 2

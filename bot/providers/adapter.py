@@ -26,7 +26,6 @@ from typing import Any, ClassVar, TypeVar
 from bot.providers.base import (
     AnyRequest,
     ApiKey,
-    Capabilities,
     ProviderError,
     RemoteTask,
     TaskSnapshot,
@@ -34,9 +33,10 @@ from bot.providers.base import (
     VideoSource,
     scrub,
 )
+from bot.providers.capabilities import Capabilities
 from bot.providers.faults import logged, malformed, public_result, transport
 from bot.providers.http import HttpResponse, TransportError, VendorHttp, retry_on_5xx
-from bot.providers.profiles import ProviderProfile
+from bot.providers.profiles import ProviderProfile, Timing
 
 R = TypeVar("R")
 
@@ -88,6 +88,11 @@ class VendorAdapter(ABC):
     def log(self) -> logging.Logger:
         """The adapter module's logger, so a fault's log line names the vendor's module."""
         return logging.getLogger(type(self).__module__)
+
+    def timing_for(self, req: AnyRequest) -> Timing:
+        """The profile's ``timing``, for every job alike; a vendor whose jobs differ widely in length
+        (many shots, long clips) scales it by the request."""
+        return self.profile.timing
 
     async def preflight(self, req: AnyRequest, key: ApiKey) -> None:  # noqa: B027 - a hook, empty by default
         """Most vendors need nothing asked before a create."""

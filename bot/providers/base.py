@@ -9,12 +9,16 @@ from __future__ import annotations
 import unicodedata
 from collections.abc import Mapping
 from enum import StrEnum
-from typing import Annotated, Any, Literal, Protocol
+from typing import TYPE_CHECKING, Annotated, Any, Literal, Protocol
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, TypeAdapter, ValidationError
 
 from bot.errors import InvalidRequest
 from bot.i18n import EN, Msg, literal, msg
+
+if TYPE_CHECKING:
+    from bot.providers.capabilities import Capabilities
+    from bot.providers.profiles import Timing
 
 MAX_PROMPT_CHARS = 2000
 
@@ -31,6 +35,7 @@ class Kind(StrEnum):
     TVC = "tvc"
     STORYBOARD = "storyboard"
     REMIX = "remix"
+    REFERENCE = "reference"  # a video that keeps to one to a few reference pictures
 
 
 class Orientation(StrEnum):
@@ -52,10 +57,13 @@ class Options(BaseModel):
     character_url: str | None = None  # OpenAI-compatible `character_url` ...
     character_start: float | None = None  # ... with `character_timestamps` "start,end", 1-3 s apart
     character_end: float | None = None
+    audio: bool | None = None  # SeeDance `generateAudio`
+    fixed_lens: bool | None = None  # SeeDance `fixedLens`
 
     def chosen(self) -> frozenset[str]:
         """Names of the options set (the character trio counts as ``character``)."""
-        names = {n for n in ("watermark", "private", "high_quality") if getattr(self, n) is not None}
+        switches = ("watermark", "private", "high_quality", "audio", "fixed_lens")
+        names = {n for n in switches if getattr(self, n) is not None}
         if any(v is not None for v in (self.character_url, self.character_start, self.character_end)):
             names.add("character")
         return frozenset(names)
@@ -75,7 +83,8 @@ class _Request(BaseModel):
 
     duration: int = 10
     orientation: Orientation = Orientation.PORTRAIT
-    model: str | None = None  # None: the profile's default model/tier
+    model: str | None = None  # None: the profile's default model
+    resolution: str | None = None  # None: the model's default (or it has no choice)
     options: Options = Options()
 
 
@@ -85,9 +94,21 @@ class TextToVideo(_Request):
 
 
 class ImageToVideo(_Request):
+    """A picture set in motion: ``image_url`` is the first frame; ``end_image_url`` the last, on
+    models that take one."""
+
     kind: Literal[Kind.IMAGE] = Kind.IMAGE
     prompt: str
     image_url: str
+    end_image_url: str | None = None
+
+
+class ReferenceToVideo(_Request):
+    """A video that keeps the subjects of one to a few reference pictures (not frames)."""
+
+    kind: Literal[Kind.REFERENCE] = Kind.REFERENCE
+    prompt: str
+    image_urls: tuple[str, ...]
 
 
 class TvcRequest(_Request):
@@ -118,69 +139,8 @@ class RemixRequest(_Request):
     source_remote_id: str
 
 
-AnyRequest = TextToVideo | ImageToVideo | TvcRequest | StoryboardRequest | RemixRequest
+AnyRequest = TextToVideo | ImageToVideo | ReferenceToVideo | TvcRequest | StoryboardRequest | RemixRequest
 GenerationRequest = Annotated[AnyRequest, Field(discriminator="kind")]
-
-
-class Capabilities(BaseModel):
-    """What one provider profile accepts; ``validate`` runs before anything is charged."""
-
-    model_config = ConfigDict(frozen=True)
-
-    kinds: frozenset[Kind]
-    models: tuple[str, ...]
-    default_model: str
-    durations: tuple[int, ...] = (10, 15)
-    orientations: tuple[Orientation, ...] = (Orientation.PORTRAIT, Orientation.LANDSCAPE)
-    max_prompt_chars: int = MAX_PROMPT_CHARS
-    options: frozenset[str] = frozenset()  # names from ``Options.chosen()`` this profile accepts
-    # The vendor downloads a member's image itself from a public URL (True), rather than being sent
-    # the bytes inline (False): an image must then be reachable from the internet, not a local file.
-    image_by_url: bool = False
-
-    def resolve_model(self, req: AnyRequest) -> str:
-        return req.model or self.default_model
-
-    def validate_request(self, req: AnyRequest) -> None:
-        """Raise ``InvalidRequest`` naming the first field that this profile does not accept."""
-        if req.kind not in self.kinds:
-            allowed = ", ".join(sorted(k.value for k in self.kinds))
-            raise InvalidRequest(
-                "kind", "invalid.value_not_offered_by_provider", allowed, value=req.kind.value
-            )
-        prompt = getattr(req, "ad_theme", None) if isinstance(req, TvcRequest) else getattr(req, "prompt", "")
-        field = "theme" if isinstance(req, TvcRequest) else "prompt"
-        if req.kind is not Kind.STORYBOARD and is_blank(prompt or ""):
-            raise InvalidRequest(
-                field, "invalid.empty", msg("allowed.chars_from_one", max=self.max_prompt_chars)
-            )
-        if prompt and len(prompt) > self.max_prompt_chars:
-            raise InvalidRequest(
-                field,
-                "invalid.chars_long",
-                msg("allowed.at_most_chars", max=self.max_prompt_chars),
-                length=len(prompt),
-            )
-        if req.model is not None and req.model not in self.models:
-            raise InvalidRequest("tier", "invalid.value_not_known", ", ".join(self.models), value=req.model)
-        if req.duration not in self.durations:
-            raise InvalidRequest(
-                "duration",
-                "invalid.seconds_not_offered",
-                ", ".join(f"{d} s" for d in self.durations),
-                seconds=req.duration,
-            )
-        unsupported = sorted(req.options.chosen() - self.options)
-        if unsupported:
-            offered: str | Msg = ", ".join(sorted(self.options)) or msg("common.none")
-            raise InvalidRequest(unsupported[0], "invalid.not_offered_by_provider", offered)
-        if req.orientation not in self.orientations:
-            raise InvalidRequest(
-                "orientation",
-                "invalid.value_not_offered",
-                ", ".join(self.orientations),
-                value=str(req.orientation),
-            )
 
 
 class ApiKey(BaseModel):
@@ -283,7 +243,9 @@ class ProviderError(Exception):
     ``user_key``/``user_params`` is what a member reads (a catalog message, rendered in their
     locale; ``user_message`` is its en-US text); ``code``/``detail`` are the vendor's raw words for the
     log. ``blame`` says who can fix it, ``retryable`` whether a poll may try again, and
-    ``vendor_refunds`` whether the vendor gives its own credits back.
+    ``vendor_refunds`` whether the vendor gives its own credits back. ``model_unavailable`` says the
+    vendor no longer serves the model asked for: not this job's fault and not worth another try,
+    so the engine can end the job, tell the managers and stop offering the model.
     """
 
     def __init__(
@@ -299,6 +261,7 @@ class ProviderError(Exception):
         vendor_refunds: bool = False,
         http_status: int | None = None,
         retry_after: float | None = None,
+        model_unavailable: bool = False,
     ) -> None:
         super().__init__(f"{code}: {detail}")
         self.code = code
@@ -313,6 +276,7 @@ class ProviderError(Exception):
         self.vendor_refunds = vendor_refunds
         self.http_status = http_status
         self.retry_after = retry_after
+        self.model_unavailable = model_unavailable
 
     @property
     def user_msg(self) -> Msg:
@@ -341,16 +305,16 @@ class VideoProvider(Protocol):
     @property
     def capabilities(self) -> Capabilities: ...
 
-    @property
-    def default_prices(self) -> Mapping[tuple[str, int], int]:
-        """Member credits per (model, duration) when the profile sets no price: the vendor's own table."""
-        ...
-
     async def preflight(self, req: AnyRequest, key: ApiKey) -> None:
         """Checks that need the vendor (e.g. an account's VIP state), run before anything is charged.
 
         Raises ``ProviderError``; most vendors need none and do nothing.
         """
+        ...
+
+    def timing_for(self, req: AnyRequest) -> Timing:
+        """When to poll a job made from ``req`` and when to give up: the profile's ``timing``, or a
+        cadence the vendor's job size calls for (a 21-shot video takes far longer than one shot)."""
         ...
 
     async def submit(self, req: AnyRequest, key: ApiKey) -> RemoteTask: ...

@@ -23,7 +23,8 @@ from bot.providers.http import TransportError
 @dataclass(frozen=True)
 class ErrorSpec:
     """What one kind of vendor error means for the bot: the catalog message a member reads (with its
-    ``params``), who can fix it, whether a poll may try again, and whether the vendor refunds."""
+    ``params``), who can fix it, whether a poll may try again, whether the vendor refunds, and
+    whether it means the model is no longer served (``ProviderError.model_unavailable``)."""
 
     user_key: str
     blame: Blame
@@ -31,6 +32,7 @@ class ErrorSpec:
     vendor_refunds: bool = False
     params: Mapping[str, Any] = field(default_factory=dict)
     code: str | None = None  # reported instead of the vendor's own code (a vendor without a code list)
+    model_unavailable: bool = False
 
     def error(
         self,
@@ -52,6 +54,7 @@ class ErrorSpec:
             vendor_refunds=self.vendor_refunds,
             http_status=http_status,
             retry_after=retry_after,
+            model_unavailable=self.model_unavailable,
         )
 
 
@@ -59,6 +62,11 @@ KEY_REJECTED = ErrorSpec("provider.key_rejected", "operator", False)
 OUT_OF_CREDITS = ErrorSpec("provider.out_of_credits", "operator", False)
 VENDOR_INTERNAL = ErrorSpec("provider.internal", "vendor", True)
 TASK_GONE = ErrorSpec("provider.task_gone", "operator", False)
+# The vendor no longer serves the model (retired upstream, no channel left): permanent, so never
+# retried, and nothing was made, so nothing was charged — whichever of create or status said it.
+MODEL_NOT_SERVED = ErrorSpec(
+    "provider.model_not_served", "vendor", False, vendor_refunds=True, model_unavailable=True
+)
 
 
 def spec_for_status(
@@ -80,10 +88,12 @@ def vendor_code(code: str, http_status: int | None) -> str:
     return code or (f"HTTP_{http_status}" if http_status else "UNKNOWN_ERROR")
 
 
-def malformed(detail: str, http_status: int | None, *, retryable: bool = True) -> ProviderError:
-    """The vendor answered something the adapter cannot read."""
+def malformed(
+    detail: str, http_status: int | None, *, retryable: bool = True, code: str = "MALFORMED_RESPONSE"
+) -> ProviderError:
+    """The vendor answered something the adapter cannot read (``code``: a more precise name for it)."""
     return ProviderError(
-        code="MALFORMED_RESPONSE",
+        code=code,
         detail=detail,
         user_key="provider.malformed",
         user_params={"retry": msg("provider.will_retry") if retryable else ""},

@@ -36,7 +36,6 @@ import base64
 import logging
 import time
 from collections.abc import Callable, Mapping
-from types import MappingProxyType
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict
@@ -60,7 +59,6 @@ from bot.providers.base import (
 )
 from bot.providers.faults import malformed
 from bot.providers.freesora_capabilities import (
-    FREESORA_PRICES,
     SIZED_MODELS,
     WATERMARK_MODELS,
     FreeSoraCapabilities,
@@ -148,8 +146,6 @@ def _is_success_code(code: Any) -> bool:
 
 class FreeSoraPro(VendorAdapter):
     """``VideoProvider`` for freesoragenerator's ``sora-pro`` API, bound to one profile."""
-
-    default_prices: Mapping[tuple[str, int], int] = MappingProxyType(FREESORA_PRICES)
 
     vendor = "freesora"
     words = FREESORA_WORDS

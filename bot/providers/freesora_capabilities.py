@@ -30,7 +30,8 @@ from collections.abc import Mapping
 
 from bot.errors import InvalidRequest
 from bot.i18n import msg
-from bot.providers.base import AnyRequest, Capabilities, ImageToVideo, Kind, StoryboardRequest
+from bot.providers.base import AnyRequest, ImageToVideo, Kind
+from bot.providers.capabilities import Capabilities, ModelSpec, PricePoint, ShotRules
 from bot.providers.profiles import narrowed
 
 TIER_SORA2 = "sora-2"
@@ -38,6 +39,8 @@ TIER_STABLE = "sora-2-stable"
 TIER_PRO = "sora-2-pro"
 FREESORA_TIERS: tuple[str, ...] = (TIER_SORA2, TIER_STABLE, TIER_PRO)
 FREESORA_DEFAULT_TIER = TIER_SORA2
+TIER_LABELS = {TIER_SORA2: "Sora 2", TIER_STABLE: "Sora 2 Stable", TIER_PRO: "Sora 2 Pro"}
+MAX_STORYBOARD_SHOTS = 15  # the vendor names no limit; what a storyboard form holds
 STORYBOARD_MODEL = "sora-2-pro-storyboard"
 
 # (tier, kind) -> the vendor's model name (B2: all seven are accepted).
@@ -78,11 +81,6 @@ class FreeSoraCapabilities(Capabilities):
 
     wire_models: frozenset[str]
 
-    def resolve_model(self, req: AnyRequest) -> str:
-        if req.kind is Kind.STORYBOARD and req.model is None:
-            return TIER_PRO
-        return req.model or self.default_model
-
     def wire_model(self, req: AnyRequest) -> str:
         """The vendor model for ``req``; ``InvalidRequest`` naming ``tier`` when there is none."""
         tier = self.resolve_model(req)
@@ -90,7 +88,7 @@ class FreeSoraCapabilities(Capabilities):
         if model is None or model not in self.wire_models:
             tiers = _allowed_tiers(WIRE_MODELS, self.wire_models, req.kind)
             raise InvalidRequest(
-                "tier",
+                "model",
                 "invalid.tier_not_for_kind",
                 ", ".join(tiers) or msg("common.none"),
                 value=tier,
@@ -101,14 +99,6 @@ class FreeSoraCapabilities(Capabilities):
     def validate_request(self, req: AnyRequest) -> None:
         super().validate_request(req)
         model = self.wire_model(req)
-        if model != STORYBOARD_MODEL and req.duration not in VIDEO_DURATIONS:
-            allowed = [d for d in VIDEO_DURATIONS if d in self.durations]
-            raise InvalidRequest(
-                "duration",
-                "invalid.storyboard_only_duration",
-                ", ".join(f"{d} s" for d in allowed) or msg("common.none"),
-                seconds=req.duration,
-            )
         opts = req.options
         if opts.high_quality is not None and model not in SIZED_MODELS:
             raise InvalidRequest("high_quality", "invalid.cannot_set_for", msg("allowed.fsg_hq"), model=model)
@@ -118,33 +108,6 @@ class FreeSoraCapabilities(Capabilities):
             )
         if isinstance(req, ImageToVideo) and not req.image_url.startswith(("http://", "https://")):
             raise InvalidRequest("image", "invalid.not_web_link", msg("allowed.image_link"))
-        if isinstance(req, StoryboardRequest):
-            _validate_shots(req)
-
-
-def _validate_shots(req: StoryboardRequest) -> None:
-    if not req.shots:
-        raise InvalidRequest("shots", "invalid.empty", msg("allowed.shots", total=req.duration))
-    total = 0.0
-    for n, shot in enumerate(req.shots, start=1):
-        if not shot.scene.strip():
-            raise InvalidRequest(f"shot {n} scene", "invalid.empty", msg("allowed.shot_scene"))
-        if not shot.duration > 0:
-            raise InvalidRequest(
-                f"shot {n} duration",
-                "invalid.is_seconds",
-                msg("allowed.more_than_zero"),
-                seconds=f"{shot.duration:g}",
-            )
-        total += shot.duration
-    if abs(total - req.duration) > 1e-6:
-        raise InvalidRequest(
-            "shots",
-            "invalid.shots_total",
-            msg("allowed.shots_total", total=req.duration),
-            sum=f"{total:g}",
-            total=req.duration,
-        )
 
 
 def freesora_capabilities(
@@ -182,20 +145,34 @@ def freesora_capabilities(
         offer="freesora offers 10 and 15 seconds (25 for storyboards)",
     )
     frozen = frozenset(wire)
-    kinds = frozenset(k for (_t, k), m in WIRE_MODELS.items() if m in frozen)
-    tiers = tuple(t for t in FREESORA_TIERS if any(WIRE_MODELS.get((t, k)) in frozen for k in Kind))
-    options = {"private"}
-    if frozen & SIZED_MODELS:
-        options.add("high_quality")
-    if frozen & WATERMARK_MODELS:
-        options.add("watermark")
+    specs = tuple(
+        _tier_spec(tier, frozen, secs)
+        for tier in FREESORA_TIERS
+        if any(WIRE_MODELS.get((tier, k)) in frozen for k in Kind)
+    )
+    tiers = tuple(s.name for s in specs)
     default = FREESORA_DEFAULT_TIER if FREESORA_DEFAULT_TIER in tiers else tiers[0]
     return FreeSoraCapabilities(
-        kinds=kinds,
-        models=tiers,
-        default_model=default,
-        durations=secs,
-        options=frozenset(options),
-        image_by_url=image_by_url,
-        wire_models=frozen,
+        specs=specs, default_model=default, image_by_url=image_by_url, wire_models=frozen
+    )
+
+
+def _tier_spec(tier: str, wire: frozenset[str], secs: tuple[int, ...]) -> ModelSpec:
+    """One tier as a model: the kinds its vendor models make, and the switches they take (B5, B7)."""
+    models = {k: m for (t, k), m in WIRE_MODELS.items() if t == tier and m in wire}
+    switches = {"private"}
+    if set(models.values()) & SIZED_MODELS:
+        switches.add("high_quality")
+    if set(models.values()) & WATERMARK_MODELS:
+        switches.add("watermark")
+    boards = Kind.STORYBOARD in models
+    return ModelSpec(
+        name=tier,
+        label=TIER_LABELS[tier],
+        family="sora",
+        kinds=frozenset(models),
+        durations=tuple(d for d in secs if d in VIDEO_DURATIONS),  # 25 s is storyboard only (B3)
+        switches=frozenset(switches),
+        shots=ShotRules(max_shots=MAX_STORYBOARD_SHOTS, totals=secs) if boards else None,
+        prices={PricePoint(t, d): c for (t, d), c in FREESORA_PRICES.items() if t == tier},
     )

@@ -25,23 +25,18 @@ import logging
 import random
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from importlib.metadata import PackageNotFoundError, version
 from typing import Any, Self, TypeVar
 from urllib.parse import urlsplit, urlunsplit
 
 import aiohttp
 
 from bot import metrics
+from bot.net import USER_AGENT as USER_AGENT  # one User-Agent for every request the bot sends
+from bot.net import Fetcher
 from bot.providers.base import ApiKey, scrub
 
 log = logging.getLogger(__name__)
 
-try:
-    __version__ = version("soracord")
-except PackageNotFoundError:  # pragma: no cover - running from a bare checkout
-    __version__ = "0.0.0"
-
-USER_AGENT = f"soracord/{__version__} (+discord bot)"
 DEFAULT_MAX_BODY = 4 * 1024 * 1024  # a JSON status body is a few hundred bytes; cap the damage
 CONNECT_TIMEOUT = 10.0
 
@@ -159,7 +154,9 @@ class VendorHttp:
 
     Pass an existing ``session`` to share it (the caller then closes it), or let this class create
     one lazily on first use (``close()`` then closes it). ``sleep`` and ``rng`` are injectable so
-    tests of the retry policy run instantly and deterministically.
+    tests of the retry policy run instantly and deterministically. The session is for the vendor's
+    configured ``base_url``; a URL someone hands over (a member's image) goes through ``fetcher``,
+    the bot's one ``bot.net.Fetcher`` (by default a new one that refuses private addresses).
     """
 
     def __init__(
@@ -171,9 +168,12 @@ class VendorHttp:
         rng: random.Random | None = None,
         user_agent: str = USER_AGENT,
         max_body: int = DEFAULT_MAX_BODY,
+        fetcher: Fetcher | None = None,
     ) -> None:
         self._session = session
         self._owns_session = session is None
+        self.fetcher = fetcher or Fetcher()
+        self._owns_fetcher = fetcher is None
         self.retry = retry or RetryPolicy()
         self._sleep: Sleep = sleep or asyncio.sleep
         self._rng = rng or random.Random()
@@ -196,6 +196,8 @@ class VendorHttp:
     async def close(self) -> None:
         if self._owns_session and self._session is not None and not self._session.closed:
             await self._session.close()
+        if self._owns_fetcher:
+            await self.fetcher.close()
 
     def _headers(
         self, key: ApiKey | None, extra: Mapping[str, str] | None, *, json_body: bool
@@ -336,8 +338,10 @@ class VendorHttp:
         key: ApiKey | None = None,
         accept: str = "*/*",
         headers: Mapping[str, str] | None = None,
+        follow: bool = True,
     ) -> tuple[R, int]:
-        """``GET`` (following redirects) and let ``read`` take what it needs from the open answer.
+        """``GET`` and let ``read`` take what it needs from the open answer; ``follow``: redirects too
+        (``False`` where the target is the vendor's to name: that URL goes through ``fetcher``).
 
         Retried like any idempotent call: on transport failures and when ``should_retry(result)``
         says so. Returns ``read``'s result and how many requests it took.
@@ -346,7 +350,8 @@ class VendorHttp:
         hdrs["Accept"] = accept
 
         async def once() -> R:
-            async with self.session().get(url, headers=hdrs, timeout=self._timeout(timeout_s)) as resp:
+            timeout = self._timeout(timeout_s)
+            async with self.session().get(url, headers=hdrs, timeout=timeout, allow_redirects=follow) as resp:
                 return await read(resp)
 
         return await self._with_retries("GET", url, key, once, idempotent=True, should_retry=should_retry)

@@ -10,8 +10,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from bot.net import FetchFailed, LinkRefused, TooLarge
 from bot.providers.base import ProviderError
-from bot.providers.http import BytesResponse, TransportError, VendorHttp
+from bot.providers.http import BytesResponse, VendorHttp
 
 MB = 1024 * 1024
 
@@ -33,23 +34,27 @@ async def fetch_image(
 ) -> BytesResponse:
     """The image at ``url`` (HTTP 200, at most ``max_bytes``), else ``IMAGE_UNUSABLE``.
 
-    ``refusal`` is the one catalog message for every cause, for a vendor that words them alike;
-    ``None`` gives a message per cause (not downloadable, gone or expired, too large).
+    The link is the member's, not the vendor's, so it goes through ``http.fetcher`` (``bot.net``):
+    a link the bot will not fetch is refused in its own words, whatever the vendor's are.
+    ``refusal`` is the one catalog message for every other cause, for a vendor that words them
+    alike; ``None`` gives a message per cause (not downloadable, gone or expired, too large).
     """
     try:
-        got = await http.get_bytes(url, timeout_s=timeout_s, max_bytes=max_bytes)
-    except TransportError as exc:
+        got = await http.fetcher.get(url, max_bytes=max_bytes, time_limit=timeout_s)
+    except LinkRefused as exc:
+        raise image_unusable(exc.key, f"image link refused: {exc.reason}") from None
+    except FetchFailed as exc:
         raise image_unusable(
             refusal or "provider.image_download_failed", f"image download failed: {exc}"
+        ) from None
+    except TooLarge:
+        raise image_unusable(
+            refusal or "provider.image_too_large",
+            f"image is larger than {max_bytes} bytes",
+            mb=max_bytes // MB,
         ) from None
     if got.status != 200:
         raise image_unusable(
             refusal or "provider.image_expired", f"image download answered HTTP {got.status}"
         )
-    if got.truncated:
-        raise image_unusable(
-            refusal or "provider.image_too_large",
-            f"image is larger than {max_bytes} bytes",
-            mb=max_bytes // MB,
-        )
-    return got
+    return BytesResponse(status=got.status, body=got.body, content_type=got.content_type, truncated=False)

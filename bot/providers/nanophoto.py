@@ -14,14 +14,11 @@ adds:
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
-from types import MappingProxyType
 from typing import Any, Literal
 
 from bot.providers.base import (
     AnyRequest,
     ApiKey,
-    Capabilities,
     ImageToVideo,
     Kind,
     RemoteTask,
@@ -30,6 +27,7 @@ from bot.providers.base import (
     TextToVideo,
     WireBody,
 )
+from bot.providers.capabilities import Capabilities, uniform
 from bot.providers.http import HttpResponse, VendorHttp
 from bot.providers.nanophoto_base import NANOPHOTO_ERRORS, NanophotoApi, NanophotoReply, nanophoto_error
 from bot.providers.profiles import ProviderProfile, narrowed
@@ -48,6 +46,11 @@ Tier = Literal["sora2", "sora2-pro-standard", "sora2-pro-high"]
 NANOPHOTO_TIERS: tuple[str, ...] = ("sora2", "sora2-pro-standard", "sora2-pro-high")
 NANOPHOTO_DEFAULT_TIER = "sora2"
 NANOPHOTO_DURATIONS: tuple[int, ...] = (10, 15)
+NANOPHOTO_LABELS = {
+    "sora2": "Sora 2",
+    "sora2-pro-standard": "Sora 2 Pro",
+    "sora2-pro-high": "Sora 2 Pro High",
+}
 
 # Vendor credits per video, by (modelTier, seconds) (docs/vendors.md, "nanophoto Sora 2"). "Last seen",
 # not a contract: a profile's ``prices`` ("tier:seconds" -> credits) overrides an entry.
@@ -88,20 +91,23 @@ def nanophoto_capabilities(
     secs = narrowed(
         profile, "durations", durations, NANOPHOTO_DURATIONS, offer="nanophoto offers 10 and 15 seconds"
     )
-    return Capabilities(
+    specs = uniform(
+        tiers,
+        labels=NANOPHOTO_LABELS,
+        family="sora",
+        prices=NANOPHOTO_PRICES,
         kinds=frozenset({Kind.TEXT, Kind.IMAGE}),
-        models=tiers,
-        default_model=NANOPHOTO_DEFAULT_TIER if NANOPHOTO_DEFAULT_TIER in tiers else tiers[0],
         durations=secs,
+    )
+    return Capabilities(
+        specs=specs,
+        default_model=NANOPHOTO_DEFAULT_TIER if NANOPHOTO_DEFAULT_TIER in tiers else tiers[0],
         image_by_url=True,  # A10
     )
 
 
 class NanophotoSora(NanophotoApi[NanophotoReply]):
     """``VideoProvider`` for nanophoto's Sora 2 API, bound to one profile and the shared HTTP client."""
-
-    # The vendor's credits table, for the engine's pricing (the profile's ``prices`` override it there).
-    default_prices: Mapping[tuple[str, int], int] = MappingProxyType(NANOPHOTO_PRICES)
 
     vendor = "nanophoto"
     _api = "sora-2"

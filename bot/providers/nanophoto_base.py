@@ -1,11 +1,12 @@
-"""What every nanophoto.ai video kind shares (Sora 2, TVC, and next Veo 3.1 and SeeDance 1.5 Pro).
+"""What every nanophoto.ai video kind shares (Sora 2, TVC, Veo 3.1, SeeDance 1.5 Pro).
 
 nanophoto's video APIs are one family: ``POST /api/<kind>/generate`` starts a task, ``POST
 /api/<kind>/check-status`` reports it until ``status`` is ``completed`` (a public ``videoUrl``) or
 ``failed``, every answer is the same envelope and every error comes from one code table
 (https://nanophoto.ai/en/docs/api; docs/vendors.md, "nanophoto: common rules"). So the family is
-written once here, and a kind's module (``nanophoto.py``, ``nanophoto_tvc.py``) adds only its paths,
-bodies and the snapshot its status answer maps to. The readings we rely on:
+written once here, and a kind's module (``nanophoto.py``, ``nanophoto_tvc.py``, ``nanophoto_veo.py``,
+``nanophoto_seedance.py``) adds only its paths, bodies and the snapshot its status answer maps to.
+The readings we rely on:
 
 - A5: an error is any body with ``errorCode``, or ``success: false``, or HTTP >= 400; ``success``
   alone is not enough (the 402 example has no ``success`` field).
@@ -14,6 +15,11 @@ bodies and the snapshot its status answer maps to. The readings we rely on:
   snapshot), not a fault.
 - A7: ``progress`` is a stage word ("generating"), never a percentage.
 - The generate response may already say ``completed`` (nanophoto's own client checks for it).
+- A11: "this model is not served" has no documented code. We read an ``errorCode`` naming the model
+  as unavailable (``MODEL_NOT_AVAILABLE``, ``MODEL_UNAVAILABLE``, ``MODEL_NOT_FOUND``, …), and an
+  unlisted or ``SERVICE_UNAVAILABLE`` code whose words say the model is gone for good, as
+  ``model_unavailable``: permanent, the vendor's, on create and status alike (a status answer
+  saying it is raised, not a failed snapshot, so the engine sees the flag).
 
 No ``Retry-After`` is documented for the 429, so ``retry_after`` stays ``None``; the engine's per-key
 budget (100 requests/hour, creates and polls both count) decides when to try again.
@@ -29,9 +35,11 @@ from typing import Any, ClassVar, Generic, TypeVar
 from pydantic import BaseModel, ConfigDict, ValidationError, field_validator
 
 from bot.providers.adapter import StatusWords, VendorAdapter
-from bot.providers.base import ApiKey, Capabilities, ProviderError, RemoteTask, TaskSnapshot, TaskState, scrub
+from bot.providers.base import ApiKey, ProviderError, RemoteTask, TaskSnapshot, TaskState, scrub
+from bot.providers.capabilities import Capabilities
 from bot.providers.faults import (
     KEY_REJECTED,
+    MODEL_NOT_SERVED,
     OUT_OF_CREDITS,
     TASK_GONE,
     VENDOR_INTERNAL,
@@ -114,10 +122,35 @@ NANOPHOTO_ERRORS: dict[str, ErrorSpec] = {
         "provider.nanophoto.generation_failed", "vendor", False, vendor_refunds=True
     ),
     "TASK_ID_REQUIRED": ErrorSpec("provider.nanophoto.task_id_required", "operator", False),
+    "TASK_IDS_REQUIRED": ErrorSpec("provider.nanophoto.task_id_required", "operator", False),
+    "SHOTS_REQUIRED": ErrorSpec("provider.nanophoto.shots_required", "operator", False),
+    "INVALID_IMAGE_COUNT": ErrorSpec("provider.nanophoto.invalid_image_count", "user", False),
     "TASK_NOT_FOUND": TASK_GONE,
     "RECORD_NOT_FOUND": TASK_GONE,
     "INTERNAL_ERROR": VENDOR_INTERNAL,
+    # A11: undocumented, our reading of "this model is not served".
+    **dict.fromkeys(
+        (
+            "MODEL_NOT_AVAILABLE",
+            "MODEL_UNAVAILABLE",
+            "MODEL_NOT_FOUND",
+            "MODEL_NOT_SUPPORTED",
+            "MODEL_DEPRECATED",
+            "MODEL_RETIRED",
+        ),
+        MODEL_NOT_SERVED,
+    ),
 }
+# A11: words that say a model is gone for good (with "model" in the text, and not "temporarily").
+_GONE_WORDS = (
+    "no longer",
+    "not available",
+    "unavailable",
+    "not supported",
+    "deprecated",
+    "retired",
+    "discontinued",
+)
 _BY_STATUS: dict[int, ErrorSpec] = {
     401: KEY_REJECTED,
     402: OUT_OF_CREDITS,
@@ -137,9 +170,19 @@ def nanophoto_error(
     detail = (message or "").strip() or "(no message)"
     if extra:
         detail = f"{detail} ({extra})"
-    spec = NANOPHOTO_ERRORS.get(code or "") or spec_for_status(http_status, _BY_STATUS)
+    spec = MODEL_NOT_SERVED if _says_model_gone(code, message) else NANOPHOTO_ERRORS.get(code or "")
+    spec = spec or spec_for_status(http_status, _BY_STATUS)
     spec = spec or unrecognised(http_status)
     return spec.error(code=vendor_code(code or "", http_status), detail=detail, http_status=http_status)
+
+
+def _says_model_gone(code: str | None, message: str | None) -> bool:
+    """A11 for a code that does not say it: a missing, unlisted or ``SERVICE_UNAVAILABLE`` code
+    whose words say the model is gone for good."""
+    if code and code != "SERVICE_UNAVAILABLE" and code in NANOPHOTO_ERRORS:
+        return False
+    words = (message or "").lower()
+    return "model" in words and "temporar" not in words and any(w in words for w in _GONE_WORDS)
 
 
 def retry_poll(resp: HttpResponse) -> bool:
@@ -181,6 +224,9 @@ class NanophotoApi(VendorAdapter, Generic[ReplyT]):
         resp = await self._post_json(path, body, key, "check-status", submit=False, should_retry=retry_poll)
         reply = self._read(resp, "check-status", key, submit=False)
         if self._says_failed(reply):
+            gone = self._error(reply, resp, key)
+            if gone.model_unavailable:  # A11: not this task's failure but the profile's
+                raise self._logged(gone, "check-status", key)
             return self._failed(reply, resp, task, key)
         if reply.is_error or resp.status >= 400:
             raise self._logged(self._error(reply, resp, key), "check-status", key)

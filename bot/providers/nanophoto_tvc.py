@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping
-from types import MappingProxyType
 from typing import Any, Literal
 
 from pydantic import field_validator
@@ -33,7 +32,6 @@ from bot.i18n import msg
 from bot.providers.base import (
     AnyRequest,
     ApiKey,
-    Capabilities,
     Kind,
     Orientation,
     RemoteTask,
@@ -42,6 +40,7 @@ from bot.providers.base import (
     TvcRequest,
     WireBody,
 )
+from bot.providers.capabilities import Capabilities, uniform
 from bot.providers.http import HttpResponse, VendorHttp
 from bot.providers.nanophoto_base import NanophotoApi, NanophotoReply
 from bot.providers.profiles import ProviderProfile, narrowed
@@ -141,11 +140,12 @@ class TvcCapabilities(Capabilities):
             raise InvalidRequest(
                 "reference_image", "invalid.not_public_link", msg("allowed.public_image_url"), value=shown
             )
-        if req.voiceover is not None and len(req.voiceover) > self.max_prompt_chars:
+        limit = self.spec(TVC_MODEL).max_prompt_chars
+        if req.voiceover is not None and len(req.voiceover) > limit:
             raise InvalidRequest(
                 "voiceover",
                 "invalid.chars_long",
-                msg("allowed.at_most_chars", max=self.max_prompt_chars),
+                msg("allowed.at_most_chars", max=limit),
                 length=len(req.voiceover),
             )
 
@@ -162,11 +162,17 @@ def tvc_capabilities(
     secs = narrowed(
         profile, "durations", durations, TVC_DURATIONS, offer="nanophoto TVC offers 10 and 15 seconds"
     )
-    return TvcCapabilities(
+    specs = uniform(
+        TVC_MODELS,
+        labels={TVC_MODEL: "Sora 2 TVC"},
+        family="sora",
+        prices=TVC_PRICES,
         kinds=frozenset({Kind.TVC}),
-        models=TVC_MODELS,
-        default_model=TVC_MODEL,
         durations=secs,
+    )
+    return TvcCapabilities(
+        specs=specs,
+        default_model=TVC_MODEL,
         image_by_url=True,  # A3: a reference image goes as its public URL
     )
 
@@ -176,8 +182,6 @@ def tvc_capabilities(
 
 class NanophotoTvc(NanophotoApi[TvcReply]):
     """``VideoProvider`` for nanophoto's Sora 2 TVC ad API, bound to one profile and the shared client."""
-
-    default_prices: Mapping[tuple[str, int], int] = MappingProxyType(TVC_PRICES)
 
     vendor = "nanophoto-tvc"
     _api = "sora-2-tvc"

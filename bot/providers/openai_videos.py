@@ -22,13 +22,13 @@ in ``VideoSource.data``, since the content endpoint itself needs the key.
 
 from __future__ import annotations
 
-import asyncio
 import logging
+from collections import OrderedDict
 from collections.abc import Mapping
-from types import MappingProxyType
 from typing import Any, Literal
 from urllib.parse import quote
 
+from bot.decoding import DecodePool
 from bot.media import ImageError, fit_image, image_mime
 from bot.providers.adapter import VendorAdapter
 from bot.providers.base import (
@@ -54,7 +54,6 @@ from bot.providers.openai_videos_capabilities import (
     OpenAIVideosCapabilities,
     Size,
     openai_videos_capabilities,
-    reference_price,
 )
 from bot.providers.openai_videos_errors import PRIVATE_SOURCE, answer_error, error_object
 from bot.providers.openai_videos_objects import (
@@ -79,6 +78,7 @@ REMIX_PATH = "/v1/videos/{id}/remix"
 # 15 min (docs/vendors.md, "OpenAI-compatible /v1/videos"). A profile's ``timing`` is what the engine
 # uses; this is the value to put there for a real reseller.
 OPENAI_VIDEOS_TIMING = Timing(first_poll=30.0, poll_interval=15.0, timeout=900.0)
+FITTED_KEPT = 4  # fitted pictures kept for a create sent again
 MAX_IMAGE_BYTES = 20 * MB  # a reference image bigger than this is refused, not decoded
 
 
@@ -117,18 +117,18 @@ class OpenAIVideos(VendorAdapter):
     words = OPENAI_VIDEOS_WORDS
     capabilities: OpenAIVideosCapabilities
 
-    def __init__(self, profile: ProviderProfile, http: VendorHttp) -> None:
+    def __init__(
+        self, profile: ProviderProfile, http: VendorHttp, *, decoder: DecodePool | None = None
+    ) -> None:
         super().__init__(profile, http)
+        # Pictures decode on the process's one pool, so that its bound holds across profiles; an
+        # adapter built without it (a test, a one-off tool) gets a small pool of its own.
+        self.decoder = decoder or DecodePool()
+        # A create refused for a rate limit is sent again with the same picture: its fitted bytes are
+        # kept (a few hundred KB each, the last few) so that it is not fetched and decoded twice.
+        self._fitted: OrderedDict[tuple[str, int, int], FormFile] = OrderedDict()
         self.capabilities = openai_videos_capabilities(
-            profile.models, profile.durations, profile=profile.name
-        )
-        # lconai documents no prices: reference credits, overridden by the profile's ``prices``.
-        self.default_prices: Mapping[tuple[str, int], int] = MappingProxyType(
-            {
-                (m, d): reference_price(m, d)
-                for m in self.capabilities.models
-                for d in self.capabilities.durations
-            }
+            profile.models, profile.durations, profile=profile.name, per_model=profile.model_durations
         )
         self._base = self._base.removesuffix("/v1")  # accept "https://host" and "https://host/v1"
         # Videos made with ``private=true`` cannot be remixed; known for jobs this process submitted
@@ -262,19 +262,30 @@ class OpenAIVideos(VendorAdapter):
     # ------------------------------------------------------------------ the image
 
     async def _reference_image(self, req: ImageToVideo, fields: CreateFields) -> FormFile:
-        """The member's image (fetched without the vendor key), fitted to exactly ``size`` (C5)."""
+        """The member's image (fetched without the vendor key), fitted to exactly ``size`` (C5).
+
+        Decoded once, on the decode pool; a second create for the same picture and size reuses it.
+        """
+        kept = (req.image_url, *fields.dimensions)
+        if (part := self._fitted.get(kept)) is not None:
+            self._fitted.move_to_end(kept)
+            return part
         got = await fetch_image(
             self.http, req.image_url, timeout_s=self.profile.request_timeout, max_bytes=MAX_IMAGE_BYTES
         )
         width, height = fields.dimensions
         try:
-            image = await asyncio.to_thread(fit_image, got.body, width, height)
+            image = await self.decoder.run(fit_image, got.body, width, height)
         except ImageError as exc:
             raise image_unusable(exc.key, f"image unusable ({got.content_type})", **exc.params) from None
         mime = image_mime(image)
-        return FormFile(
+        part = FormFile(
             "input_reference", image, "reference.png" if mime == "image/png" else "reference.jpg", mime
         )
+        self._fitted[kept] = part
+        while len(self._fitted) > FITTED_KEPT:
+            self._fitted.popitem(last=False)
+        return part
 
     # ------------------------------------------------------------------ reading answers
 

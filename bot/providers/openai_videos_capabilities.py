@@ -19,11 +19,13 @@ reseller really charges.
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from typing import Literal
 
 from bot.errors import InvalidRequest
 from bot.i18n import msg
-from bot.providers.base import AnyRequest, Capabilities, Kind, Orientation, RemixRequest
+from bot.providers.base import AnyRequest, Kind, Orientation, RemixRequest
+from bot.providers.capabilities import Capabilities, ModelSpec, PricePoint
 from bot.providers.profiles import ProfileError
 
 OPENAI_VIDEOS_MODELS: tuple[str, ...] = ("sora-2", "sora-2-pro")
@@ -114,23 +116,48 @@ def _check_character(url: str | None, start: float | None, end: float | None) ->
 
 
 def openai_videos_capabilities(
-    models: tuple[str, ...] | None = None, durations: tuple[int, ...] | None = None, *, profile: str = "?"
+    models: tuple[str, ...] | None = None,
+    durations: tuple[int, ...] | None = None,
+    *,
+    profile: str = "?",
+    per_model: Mapping[str, tuple[int, ...]] | None = None,
 ) -> OpenAIVideosCapabilities:
     """The reseller's models/durations, replaced by a profile's ``models``/``durations`` when given:
-    any model name and any positive number of seconds the reseller accepts (C1, C3)."""
+    any model name and any positive number of seconds the reseller accepts (C1, C3). ``per_model``
+    gives one model its own durations (a reseller whose ``sora-2-pro`` takes 15/25 s while
+    ``sora-2`` takes 10/15)."""
     names = OPENAI_VIDEOS_MODELS if models is None else tuple(models)
     if not names or any(not m.strip() for m in names):
         raise ProfileError(f"profile `{profile}`: field `models`: needs at least one non-empty model name")
-    secs = OPENAI_VIDEOS_DURATIONS if durations is None else tuple(durations)
-    if not secs or any(d <= 0 for d in secs):
+    own = dict(per_model or {})
+    unknown = sorted(set(own) - set(names))
+    if unknown:
         raise ProfileError(
-            f"profile `{profile}`: field `durations`: needs positive numbers of seconds (e.g. 10, 15)"
+            f"profile `{profile}`: field `model_durations`: {', '.join(unknown)} is not one of the "
+            f"profile's models ({', '.join(names)})"
+        )
+    specs: list[ModelSpec] = []
+    for name in names:
+        secs = own.get(name) or (OPENAI_VIDEOS_DURATIONS if durations is None else tuple(durations))
+        if not secs or any(d <= 0 for d in secs):
+            field = "model_durations" if name in own else "durations"
+            raise ProfileError(
+                f"profile `{profile}`: field `{field}`: needs positive numbers of seconds (e.g. 10, 15)"
+            )
+        specs.append(
+            ModelSpec(
+                name=name,
+                label=name,
+                family="sora" if "sora" in name.lower() else name,  # resellers sell other models too
+                kinds=frozenset({Kind.TEXT, Kind.IMAGE, Kind.REMIX}),
+                durations=tuple(secs),
+                switches=OPENAI_VIDEOS_OPTIONS,  # ``high_quality`` on a non-pro model: refused below
+                # lconai documents no prices: reference credits, overridden by the profile's ``prices``.
+                prices={PricePoint(name, d): reference_price(name, d) for d in secs},
+            )
         )
     return OpenAIVideosCapabilities(
-        kinds=frozenset({Kind.TEXT, Kind.IMAGE, Kind.REMIX}),
-        models=names,
+        specs=tuple(specs),
         default_model=OPENAI_VIDEOS_DEFAULT_MODEL if OPENAI_VIDEOS_DEFAULT_MODEL in names else names[0],
-        durations=secs,
-        options=OPENAI_VIDEOS_OPTIONS,
         pro_models=frozenset(m for m in names if is_pro_model(m)),
     )

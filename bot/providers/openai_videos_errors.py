@@ -5,6 +5,11 @@ status (https://developers.openai.com/api/reference/resources/videos; docs/vendo
 "OpenAI-compatible /v1/videos"). Resellers reuse the shape loosely — an ``error`` that is only a
 string, an error envelope on HTTP 200, a proxy's HTML page — so the reading is lenient, and the
 reseller's own words always reach the log.
+
+A relay with no channel left for a model answers ``code: model_not_found`` — HTTP 503 on new-api
+relays, 404 on some, and in Chinese "当前分组 … 下对于模型 … 无可用渠道" ("no available channel for
+model …"). That is the model gone, not the relay down: permanent whatever the status, never
+retried, and ``model_unavailable`` (docs/vendors.md, "OpenAI-compatible /v1/videos", C8).
 """
 
 from __future__ import annotations
@@ -17,6 +22,7 @@ from bot.i18n import Msg, msg
 from bot.providers.base import ApiKey, ProviderError, scrub
 from bot.providers.faults import (
     KEY_REJECTED,
+    MODEL_NOT_SERVED,
     TASK_GONE,
     VENDOR_INTERNAL,
     ErrorSpec,
@@ -31,6 +37,7 @@ _SOURCE_GONE = ErrorSpec("provider.openai.source_gone", "user", False)
 PRIVATE_SOURCE = ErrorSpec("provider.openai.private_source", "user", False)
 VIDEO_TOO_LARGE = ErrorSpec("provider.openai.video_too_large", "vendor", False)
 _QUOTA_WORDS = ("insufficient_quota", "quota", "balance", "billing", "credit")
+_NO_CHANNEL_WORDS = ("无可用渠道", "no available channel for model")
 
 # What a vendor `param` is called in the bot's commands, for messages that name the field.
 _FIELD_NAMES = {
@@ -75,7 +82,9 @@ def openai_error(
         else msg("provider.openai.said_none")
     )
     vocabulary = f"{code} {etype}".lower()
-    if http_status == 402 or any(word in vocabulary for word in _QUOTA_WORDS):
+    if code == "model_not_found" or any(word in message.lower() for word in _NO_CHANNEL_WORDS):
+        spec = MODEL_NOT_SERVED
+    elif http_status == 402 or any(word in vocabulary for word in _QUOTA_WORDS):
         spec, status = _QUOTA, 402
     elif http_status in (401, 403):
         spec = KEY_REJECTED

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import aiohttp
+from yarl import URL
 
 from bot.providers.adapter import StatusWords
 from bot.providers.base import ApiKey, VideoSource, scrub
@@ -33,6 +34,7 @@ OPENAI_VIDEOS_WORDS = StatusWords(
 URL_FIELDS = ("video_url", "url", "download_url")
 MAX_VIDEO_BYTES = 256 * 1024 * 1024  # a 15 s Sora clip is 5-30 MB; cap what is held in memory
 CONTENT_ACCEPT = "video/*, application/json;q=0.9, */*;q=0.5"
+REDIRECTS = frozenset({301, 302, 303, 307, 308})
 
 
 def remote_id_of(body: Mapping[str, Any]) -> str | None:
@@ -97,24 +99,30 @@ class Content:
 
 
 async def fetch_content(http: VendorHttp, url: str, key: ApiKey, *, timeout_s: float) -> Content:
-    """``GET /content`` with the key, following redirects (aiohttp drops the key on a cross-origin one)."""
+    """``GET /content`` with the key. A redirect is not followed: its target is a URL the vendor
+    named, so it is returned as the video's link and fetched (checked) by ``bot.net`` like any other."""
     max_body = http.max_body
 
     async def read(resp: aiohttp.ClientResponse) -> Content:
         ctype = resp.content_type.lower()
-        redirected = bool(resp.history)
-        is_video = _is_video_type(ctype)
-        if resp.status < 300 and is_video and redirected:
-            raw = b""  # the final URL is the answer; the member's client downloads it
-        else:
-            limit = MAX_VIDEO_BYTES if is_video and resp.status < 300 else max_body
-            raw = await resp.content.read(limit + 1)
-            if len(raw) > limit:
-                return Content(resp.status, ctype, str(resp.url), redirected, raw[:limit], True, {})
-        return Content(resp.status, ctype, str(resp.url), redirected, raw, False, dict(resp.headers))
+        location = resp.headers.get("Location")
+        if resp.status in REDIRECTS and location:
+            target = str(resp.url.join(URL(location)))
+            return Content(resp.status, ctype, target, True, b"", False, {})
+        limit = MAX_VIDEO_BYTES if _is_video_type(ctype) and resp.status < 300 else max_body
+        raw = await resp.content.read(limit + 1)
+        if len(raw) > limit:
+            return Content(resp.status, ctype, str(resp.url), False, raw[:limit], True, {})
+        return Content(resp.status, ctype, str(resp.url), False, raw, False, dict(resp.headers))
 
     content, _ = await http.get_with(
-        url, read, timeout_s=timeout_s, key=key, accept=CONTENT_ACCEPT, should_retry=lambda c: c.status >= 500
+        url,
+        read,
+        timeout_s=timeout_s,
+        key=key,
+        accept=CONTENT_ACCEPT,
+        should_retry=lambda c: c.status >= 500,
+        follow=False,
     )
     return content
 
@@ -122,14 +130,14 @@ async def fetch_content(http: VendorHttp, url: str, key: ApiKey, *, timeout_s: f
 def content_source(content: Content, url: str, key: ApiKey) -> VideoSource:
     """The video ``/content`` handed over: its bytes, the CDN link it redirected to, or the link in its
     JSON; otherwise the ``ProviderError`` to log and raise."""
+    if content.redirected:
+        return VideoSource(url=content.final_url)
     if content.status >= 400:
         text = content.body[:200].decode("utf-8", "replace")
         raise answer_error(
             content.status, _json_or_none(content.body), content.headers, "content", key, body_text=text
         )
     if _is_video_type(content.content_type):
-        if content.redirected:
-            return VideoSource(url=content.final_url)
         if content.truncated:
             detail = f"content is larger than {MAX_VIDEO_BYTES} bytes"
             raise VIDEO_TOO_LARGE.error(code="VIDEO_TOO_LARGE", detail=detail, http_status=None)

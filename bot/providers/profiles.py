@@ -76,7 +76,11 @@ class ProviderProfile(BaseModel):
     timing: Timing = Timing()
     models: tuple[str, ...] | None = None  # restricts the vendor's models/tiers
     durations: tuple[int, ...] | None = None  # restricts the vendor's durations
-    prices: dict[str, int] = Field(default_factory=dict)  # "model:duration" -> credits override
+    # Per model, where a vendor lets one profile's models differ (OpenAI-compatible resellers).
+    model_durations: dict[str, tuple[int, ...]] = Field(default_factory=dict)
+    retired: tuple[str, ...] = ()  # models the vendor no longer serves: kept for old jobs, never offered
+    # Credits by price point ("model:duration[:resolution][:audio]", see PricePoint.key).
+    prices: dict[str, int] = Field(default_factory=dict)
     request_timeout: float = Field(60.0, gt=0)
 
     @field_validator("base_url")

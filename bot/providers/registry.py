@@ -4,11 +4,14 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from bot.decoding import DecodePool
 from bot.providers.base import VideoProvider
 from bot.providers.freesora import FreeSoraPro
 from bot.providers.http import VendorHttp
 from bot.providers.nanophoto import NanophotoSora
+from bot.providers.nanophoto_seedance import NanophotoSeedance
 from bot.providers.nanophoto_tvc import NanophotoTvc
+from bot.providers.nanophoto_veo import NanophotoVeo
 from bot.providers.openai_videos import OpenAIVideos
 from bot.providers.profiles import ProfileError, ProviderProfile
 
@@ -17,14 +20,23 @@ ProviderFactory = Callable[[ProviderProfile, VendorHttp], VideoProvider]
 PROVIDER_KINDS: dict[str, ProviderFactory] = {
     "nanophoto": NanophotoSora,
     "nanophoto_tvc": NanophotoTvc,
+    "nanophoto_veo": NanophotoVeo,
+    "nanophoto_seedance": NanophotoSeedance,
     "freesora": FreeSoraPro,
     "freesora-url": FreeSoraPro,  # same vendor; images sent as a public imageUrl instead of imageData
     "openai_videos": OpenAIVideos,
 }
 
 
-def build_provider(profile: ProviderProfile, http: VendorHttp) -> VideoProvider:
-    """The adapter for ``profile``; an unknown kind is a configuration error naming the choices."""
+def build_provider(
+    profile: ProviderProfile, http: VendorHttp, decoder: DecodePool | None = None
+) -> VideoProvider:
+    """The adapter for ``profile``; an unknown kind is a configuration error naming the choices.
+
+    ``decoder`` is the process's one image-decode pool, for the adapter that decodes members'
+    pictures (the others send a link or the bytes as they are); one pool for every profile keeps
+    the number of pictures in memory bounded however many profiles there are.
+    """
     try:
         factory = PROVIDER_KINDS[profile.kind]
     except KeyError:
@@ -33,4 +45,6 @@ def build_provider(profile: ProviderProfile, http: VendorHttp) -> VideoProvider:
             f"profile `{profile.name}`: field `kind`: `{profile.kind}` is not a known provider kind "
             f"(known: {known})"
         ) from None
+    if factory is OpenAIVideos:  # it fits each picture to the video frame before sending it
+        return OpenAIVideos(profile, http, decoder=decoder)
     return factory(profile, http)

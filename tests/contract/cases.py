@@ -16,12 +16,14 @@ from bot.providers.base import AnyRequest, TaskState, TextToVideo, TvcRequest
 from bot.providers.freesora import FreeSoraPro
 from bot.providers.http import VendorHttp
 from bot.providers.nanophoto import NanophotoSora
+from bot.providers.nanophoto_seedance import NanophotoSeedance
 from bot.providers.nanophoto_tvc import NanophotoTvc
+from bot.providers.nanophoto_veo import NanophotoVeo
 from bot.providers.openai_videos import OpenAIVideos
 from bot.providers.profiles import ProviderProfile
 from bot.providers.registry import build_provider
 from tests.contract.openai_spec import check_exchange
-from tests.fakes import freesora, nanophoto, nanophoto_tvc, openai_videos
+from tests.fakes import freesora, nanophoto, nanophoto_seedance, nanophoto_tvc, nanophoto_veo, openai_videos
 from tests.fakes.vendor import FakeVendor
 
 Script = Callable[[Any], None]
@@ -123,6 +125,54 @@ NANOPHOTO_TVC = VendorCase(
     jobs=lambda f: f.records,
 )
 
+NANOPHOTO_VEO = VendorCase(
+    name="nanophoto_veo",
+    kind="nanophoto_veo",
+    adapter=NanophotoVeo,
+    fake_class=nanophoto_veo.FakeNanophotoVeo,
+    request=TextToVideo(prompt="A lighthouse in a storm, slow dolly in", duration=8),
+    create_route="generate",
+    image_by_url=True,
+    script_success=lambda f: f.script_next(nanophoto_veo.VeoScript()),
+    script_failure=lambda f: f.script_next(nanophoto_veo.VeoScript(outcome="failed")),
+    script_never=lambda f: f.script_next(nanophoto_veo.VeoScript(outcome="never")),
+    script_immediate=lambda f: f.script_next(nanophoto_veo.VeoScript(immediate=True)),
+    first_poll={"state": TaskState.RUNNING, "step": None, "video_url": None},
+    video_url=lambda f, remote_id: f.video_url(remote_id),  # one shot: its own task's video
+    auth_error_at_submit=lambda f: f.fail_next("generate", status=401, code="LOGIN_REQUIRED", error="x"),
+    rate_limit_at_submit=lambda f: f.force("generate", status=429, body=nanophoto.RATE_LIMIT_BODY),
+    codes={"auth": "LOGIN_REQUIRED", "gateway": "HTTP_502", "server": "INTERNAL_ERROR"},
+    created_without_id={"success": True, "status": "processing"},
+    status_saying=lambda f, remote_id, word: {
+        "success": True,
+        "status": word,
+        "shots": [{"shotId": "shot-1", "taskId": remote_id, "status": word}],
+    },
+    jobs=lambda f: f.jobs,
+)
+
+NANOPHOTO_SEEDANCE = VendorCase(
+    name="nanophoto_seedance",
+    kind="nanophoto_seedance",
+    adapter=NanophotoSeedance,
+    fake_class=nanophoto_seedance.FakeNanophotoSeedance,
+    request=TextToVideo(prompt="A lighthouse in a storm, slow dolly in", duration=8),
+    create_route="generate",
+    image_by_url=True,
+    script_success=lambda f: f.script_next(nanophoto.TaskScript(stages=("generating",))),
+    script_failure=lambda f: f.script_next(nanophoto.TaskScript(outcome="failed")),
+    script_never=lambda f: f.script_next(nanophoto.TaskScript(outcome="never")),
+    script_immediate=lambda f: f.script_next(nanophoto.TaskScript(immediate=True)),
+    first_poll={"state": TaskState.RUNNING, "stage": "generating", "progress_pct": None},
+    video_url=lambda f, remote_id: f.video_url(remote_id),
+    auth_error_at_submit=lambda f: f.fail_next("generate", status=401, code="LOGIN_REQUIRED", error="x"),
+    rate_limit_at_submit=lambda f: f.force("generate", status=429, body=nanophoto.RATE_LIMIT_BODY),
+    codes={"auth": "LOGIN_REQUIRED", "gateway": "HTTP_502", "server": "INTERNAL_ERROR"},
+    created_without_id={"success": True, "status": "processing", "message": "Video generation in progress"},
+    status_saying=lambda f, remote_id, word: {"success": True, "status": word, "taskId": remote_id},
+    jobs=lambda f: f.tasks,
+)
+
 FREESORA = VendorCase(
     name="freesora",
     kind="freesora",
@@ -178,5 +228,5 @@ OPENAI_VIDEOS = VendorCase(
     spec_problems=check_exchange,
 )
 
-NANOPHOTO_CASES = [NANOPHOTO, NANOPHOTO_TVC]
+NANOPHOTO_CASES = [NANOPHOTO, NANOPHOTO_TVC, NANOPHOTO_VEO, NANOPHOTO_SEEDANCE]
 CASES = [*NANOPHOTO_CASES, FREESORA, OPENAI_VIDEOS]

@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 
+from bot.net import Fetcher
 from bot.providers.base import ApiKey
 from bot.providers.http import RetryPolicy, VendorHttp
 from tests.contract.support import RecordedSleep
@@ -21,9 +22,15 @@ def sleeps() -> RecordedSleep:
 
 @pytest.fixture
 async def http(sleeps: RecordedSleep) -> AsyncIterator[VendorHttp]:
-    async with VendorHttp(
-        retry=RetryPolicy(attempts=3, base_delay=0.5, max_delay=4.0), sleep=sleeps, rng=random.Random(7)
-    ) as client:
+    async with (
+        Fetcher(allow_private=True) as private,  # members' images are served on 127.0.0.1 here
+        VendorHttp(
+            retry=RetryPolicy(attempts=3, base_delay=0.5, max_delay=4.0),
+            sleep=sleeps,
+            rng=random.Random(7),
+            fetcher=private,
+        ) as client,
+    ):
         yield client
 
 

@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import socket
 
-from bot.providers.base import ApiKey, RemoteTask, TaskSnapshot, TaskState, VideoProvider
+from bot.engine.pricing import cost_of
+from bot.providers.base import AnyRequest, ApiKey, RemoteTask, TaskSnapshot, TaskState, VideoProvider
+from bot.providers.capabilities import PricePoint
+from bot.providers.profiles import ProviderProfile
 
 MAX_POLLS = 10
 
@@ -36,3 +39,17 @@ async def poll_until_done(provider: VideoProvider, task: RemoteTask, key: ApiKey
         if snap.state in (TaskState.SUCCEEDED, TaskState.FAILED):
             return snaps
     raise AssertionError(f"task did not finish: {snaps}")
+
+
+def vendor_cost(provider: VideoProvider, req: AnyRequest, profile: ProviderProfile | None = None) -> int:
+    """What ``req`` costs on ``provider`` (validated first), with ``profile``'s overrides if given."""
+    caps = provider.capabilities
+    caps.validate_request(req)
+    spec = caps.spec(caps.resolve_model(req))
+    chosen = profile or provider.profile  # type: ignore[attr-defined]
+    return cost_of(chosen, spec, spec.price_point(req))
+
+
+def point_cost(provider: VideoProvider, profile: ProviderProfile, model: str, duration: int) -> int:
+    """What one model at one duration costs on ``provider`` with ``profile``'s overrides."""
+    return cost_of(profile, provider.capabilities.spec(model), PricePoint(model, duration))

@@ -15,7 +15,6 @@ from typing import Any
 
 import pytest
 
-from bot.engine.pricing import cost_of
 from bot.errors import InvalidRequest
 from bot.media import sniff
 from bot.providers.base import (
@@ -32,15 +31,11 @@ from bot.providers.base import (
     TextToVideo,
     TvcRequest,
 )
-from bot.providers.freesora import (
-    FREESORA_PRICES,
-    FreeSoraCapabilities,
-    FreeSoraPro,
-    freesora_error,
-)
+from bot.providers.freesora import FreeSoraCapabilities, FreeSoraPro, freesora_error
+from bot.providers.freesora_capabilities import FREESORA_PRICES
 from bot.providers.http import USER_AGENT, VendorHttp
 from bot.providers.profiles import ProfileError
-from tests.contract.support import RecordedSleep, closed_port, poll_until_done
+from tests.contract.support import RecordedSleep, closed_port, poll_until_done, vendor_cost
 from tests.fakes.freesora import PNG_1X1, FakeClock, FakeFreeSora, TaskScript
 
 PROMPT = "A golden retriever running on a beach at sunset, cinematic light"
@@ -577,31 +572,39 @@ async def test_an_envelope_without_data_while_polling_is_retryable(
 @pytest.mark.parametrize(
     ("req", "field", "allowed"),
     [
-        (TextToVideo(prompt=PROMPT, model="sora-3"), "tier", "sora-2, sora-2-stable, sora-2-pro"),
+        (TextToVideo(prompt=PROMPT, model="sora-3"), "model", "sora-2, sora-2-stable, sora-2-pro"),
         (TextToVideo(prompt="  "), "prompt", "characters"),
-        (TextToVideo(prompt=PROMPT, duration=12), "duration", "10 s, 15 s, 25 s"),
+        (TextToVideo(prompt=PROMPT, duration=12), "duration", "10 s, 15 s"),
         (TextToVideo(prompt=PROMPT, duration=25), "duration", "10 s, 15 s"),
         (ImageToVideo(prompt=PROMPT, image_url="https://x/y.png", duration=25), "duration", "10 s, 15 s"),
-        (TextToVideo(prompt=PROMPT, options=Options(high_quality=True)), "high_quality", "sora-2-pro"),
+        (
+            TextToVideo(prompt=PROMPT, options=Options(high_quality=True)),
+            "high_quality",
+            "private, watermark",
+        ),
         (
             TextToVideo(prompt=PROMPT, model="sora-2-stable", options=Options(high_quality=False)),
             "high_quality",
-            "sora-2-pro",
+            "private",
         ),
         (StoryboardRequest(shots=STORY, options=Options(high_quality=True)), "high_quality", "sora-2-pro"),
         (
             TextToVideo(prompt=PROMPT, model="sora-2-stable", options=Options(watermark=True)),
             "watermark",
-            "sora-2 and sora-2-pro",
+            "private",
         ),
         (
             StoryboardRequest(shots=STORY, options=Options(watermark=False)),
             "watermark",
             "sora-2 and sora-2-pro",
         ),
-        (TextToVideo(prompt=PROMPT, options=Options(character_url="https://x")), "character", "high_quality"),
-        (StoryboardRequest(shots=STORY, model="sora-2"), "tier", "sora-2-pro"),
-        (StoryboardRequest(shots=()), "shots", "adding up to 10 s"),
+        (
+            TextToVideo(prompt=PROMPT, options=Options(character_url="https://x")),
+            "character",
+            "private, watermark",
+        ),
+        (StoryboardRequest(shots=STORY, model="sora-2"), "model", "Sora 2 Pro"),
+        (StoryboardRequest(shots=()), "shots", "1 to 15 shots"),
         (
             StoryboardRequest(shots=(Shot(scene="a", duration=10), Shot(scene="b", duration=0))),
             "shot 2 duration",
@@ -642,20 +645,24 @@ async def test_capabilities(provider: FreeSoraPro) -> None:
     assert caps.models == ("sora-2", "sora-2-stable", "sora-2-pro") and caps.default_model == "sora-2"
     assert caps.kinds == {Kind.TEXT, Kind.IMAGE, Kind.STORYBOARD}
     assert caps.durations == (10, 15, 25)
-    assert caps.options == {"watermark", "private", "high_quality"}
+    assert [s.switches for s in caps.specs] == [
+        {"watermark", "private"},
+        {"private"},
+        {"watermark", "private", "high_quality"},
+    ]
 
 
 async def test_a_profile_narrows_tiers_models_and_durations(fake: FakeFreeSora, http: VendorHttp) -> None:
     only_stable = FreeSoraPro(fake.profile(models=("sora-2-stable",), durations=(15,)), http).capabilities
     assert (only_stable.models, only_stable.default_model) == (("sora-2-stable",), "sora-2-stable")
-    assert only_stable.kinds == {Kind.TEXT, Kind.IMAGE} and only_stable.options == {"private"}
+    assert only_stable.kinds == {Kind.TEXT, Kind.IMAGE} and only_stable.specs[0].switches == {"private"}
 
     mixed = FreeSoraPro(fake.profile(models=("sora-2", "sora-2-pro-text-to-video")), http).capabilities
     assert mixed.models == ("sora-2", "sora-2-pro") and Kind.STORYBOARD not in mixed.kinds
     mixed.validate_request(TextToVideo(prompt=PROMPT, model="sora-2-pro"))
     with pytest.raises(InvalidRequest) as info:
         mixed.validate_request(ImageToVideo(prompt=PROMPT, model="sora-2-pro", image_url="https://x/y.png"))
-    assert (info.value.field, info.value.allowed) == ("tier", "sora-2")
+    assert (info.value.field, info.value.allowed) == ("model", "Sora 2")
 
     boards = FreeSoraPro(fake.profile(models=("sora-2-pro-storyboard",)), http).capabilities
     assert boards.kinds == {Kind.STORYBOARD} and boards.models == ("sora-2-pro",)
@@ -678,11 +685,9 @@ async def test_prices_follow_the_tier_the_engine_quotes(fake: FakeFreeSora, http
     }
     profile = fake.profile(prices={"sora-2:10": 90})
     provider = FreeSoraPro(profile, http)
-    caps, prices = provider.capabilities, provider.default_prices
 
     def quote(req: Any) -> int:
-        caps.validate_request(req)
-        return cost_of(profile, prices, caps.resolve_model(req), req.duration)
+        return vendor_cost(provider, req, profile)
 
     board = StoryboardRequest(shots=(Shot(scene="a", duration=20), Shot(scene="b", duration=5)), duration=25)
     assert quote(board) == 875

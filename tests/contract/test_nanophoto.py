@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from bot.engine.pricing import PriceUnknown, cost_of
+from bot.engine.pricing import PriceUnknown
 from bot.errors import InvalidRequest
 from bot.providers.base import (
     ApiKey,
@@ -28,7 +28,7 @@ from bot.providers.base import (
 from bot.providers.http import USER_AGENT, VendorHttp
 from bot.providers.nanophoto import NANOPHOTO_ERRORS, NANOPHOTO_PRICES, NanophotoSora
 from bot.providers.profiles import ProfileError
-from tests.contract.support import RecordedSleep, poll_until_done
+from tests.contract.support import RecordedSleep, point_cost, poll_until_done
 from tests.fakes.nanophoto import FakeClock, FakeNanophoto, TaskScript
 
 PROMPT = "A golden retriever running on a beach at sunset, cinematic light"
@@ -250,7 +250,7 @@ async def test_capabilities(provider: NanophotoSora) -> None:
 @pytest.mark.parametrize(
     ("req", "field"),
     [
-        (TextToVideo(prompt=PROMPT, model="sora3-ultra"), "tier"),
+        (TextToVideo(prompt=PROMPT, model="sora3-ultra"), "model"),
         (TextToVideo(prompt=PROMPT, duration=12), "duration"),
         (ImageToVideo(prompt=PROMPT, image_url=IMAGE, duration=25), "duration"),
         (TextToVideo(prompt="   "), "prompt"),
@@ -279,7 +279,7 @@ async def test_a_profile_narrows_the_capabilities(fake: FakeNanophoto, http: Ven
         provider.capabilities.validate_request(TextToVideo(prompt=PROMPT, duration=15, model="sora2"))
     with pytest.raises(InvalidRequest) as duration:
         provider.capabilities.validate_request(TextToVideo(prompt=PROMPT, duration=10))
-    assert (tier.value.field, duration.value.field) == ("tier", "duration")
+    assert (tier.value.field, duration.value.field) == ("model", "duration")
 
     await provider.submit(TextToVideo(prompt=PROMPT, duration=15), fake.api_key())
     assert fake.calls("generate")[0].json["modelTier"] == "sora2-pro-standard"
@@ -303,13 +303,12 @@ async def test_prices_and_overrides(fake: FakeNanophoto, http: VendorHttp) -> No
         ("sora2-pro-high", 10): 120,
         ("sora2-pro-high", 15): 240,
     }
-    assert NanophotoSora.default_prices == NANOPHOTO_PRICES
     profile = fake.profile(prices={"sora2:10": 5})
     provider = NanophotoSora(profile, http)
-    assert cost_of(profile, provider.default_prices, "sora2", 10) == 5
-    assert cost_of(profile, provider.default_prices, "sora2-pro-high", 15) == 240
+    assert point_cost(provider, profile, "sora2", 10) == 5
+    assert point_cost(provider, profile, "sora2-pro-high", 15) == 240
     with pytest.raises(PriceUnknown):
-        cost_of(profile, provider.default_prices, "sora2", 25)
+        point_cost(provider, profile, "sora2", 25)
 
 
 # --------------------------------------------------------------------------- the fake is strict

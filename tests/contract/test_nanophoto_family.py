@@ -16,7 +16,7 @@ import pytest
 from bot.providers.base import ApiKey, ProviderError, TaskState, VideoProvider
 from bot.providers.http import VendorHttp
 from tests.contract.cases import NANOPHOTO_CASES, VendorCase
-from tests.contract.support import RecordedSleep, closed_port
+from tests.contract.support import RecordedSleep, closed_port, vendor_cost
 from tests.fakes.nanophoto import RATE_LIMIT_BODY
 from tests.fakes.vendor import FakeClock
 
@@ -71,7 +71,7 @@ async def raises(coro: Any) -> ProviderError:
 
 def price(provider: VideoProvider, case: VendorCase) -> int:
     """The vendor credits ``case.request`` costs."""
-    return provider.default_prices[(provider.capabilities.resolve_model(case.request), case.request.duration)]
+    return vendor_cost(provider, case.request)
 
 
 # --------------------------------------------------------------------------- the envelope (A5)

@@ -17,7 +17,7 @@ import pytest
 from pydantic import SecretStr
 
 from bot.engine.events import JobEvent
-from bot.engine.pricing import PriceUnknown, cost_of
+from bot.engine.pricing import PriceUnknown
 from bot.errors import InvalidRequest
 from bot.providers.base import (
     ApiKey,
@@ -35,7 +35,7 @@ from bot.providers.base import (
 from bot.providers.http import USER_AGENT, RetryPolicy, VendorHttp
 from bot.providers.nanophoto_tvc import TVC_PRICES, NanophotoTvc, TvcCapabilities
 from bot.providers.profiles import ProfileError
-from tests.contract.support import RecordedSleep, poll_until_done
+from tests.contract.support import RecordedSleep, point_cost, poll_until_done
 from tests.fakes.nanophoto_tvc import (
     RATE_LIMIT_BODY,
     STEP_NAMES,
@@ -466,7 +466,7 @@ async def test_capabilities_and_protocol(provider: NanophotoTvc) -> None:
     assert isinstance(caps, TvcCapabilities)
     assert (caps.models, caps.default_model, caps.durations) == (("tvc",), "tvc", (10, 15))
     assert {k.value for k in caps.kinds} == {"tvc"}
-    assert caps.orientations == (Orientation.PORTRAIT, Orientation.LANDSCAPE)
+    assert caps.specs[0].orientations == (Orientation.PORTRAIT, Orientation.LANDSCAPE)
     assert caps.resolve_model(TvcRequest(ad_theme=THEME)) == "tvc"
     assert as_protocol.name == "nano-tvc"
 
@@ -477,7 +477,7 @@ async def test_capabilities_and_protocol(provider: NanophotoTvc) -> None:
         (TvcRequest(ad_theme="   "), "theme"),
         (TvcRequest(ad_theme="x" * 2001), "theme"),
         (TvcRequest(ad_theme=THEME, duration=12), "duration"),
-        (TvcRequest(ad_theme=THEME, model="sora2"), "tier"),
+        (TvcRequest(ad_theme=THEME, model="sora2"), "model"),
         (TvcRequest(ad_theme=THEME, options=Options(watermark=False)), "watermark"),
         (
             TvcRequest(ad_theme=THEME, reference_image_url="data:image/png;base64,iVBORw0KGgo="),
@@ -517,13 +517,12 @@ async def test_a_profile_narrows_the_durations(fake: FakeNanophotoTvc, http: Ven
 
 async def test_prices_and_overrides(fake: FakeNanophotoTvc, http: VendorHttp) -> None:
     assert TVC_PRICES == {("tvc", 10): 8, ("tvc", 15): 8}
-    assert NanophotoTvc.default_prices == TVC_PRICES
     profile = fake.profile(prices={"tvc:15": 12})
     provider = NanophotoTvc(profile, http)
-    assert cost_of(profile, provider.default_prices, "tvc", 10) == 8
-    assert cost_of(profile, provider.default_prices, "tvc", 15) == 12
+    assert point_cost(provider, profile, "tvc", 10) == 8
+    assert point_cost(provider, profile, "tvc", 15) == 12
     with pytest.raises(PriceUnknown):
-        cost_of(profile, provider.default_prices, "tvc", 25)
+        point_cost(provider, profile, "tvc", 25)
 
 
 def test_the_fake_profile_is_of_the_tvc_kind(fake: FakeNanophotoTvc) -> None:

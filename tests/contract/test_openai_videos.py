@@ -18,9 +18,11 @@ import pytest
 from aiohttp import web
 from PIL import Image
 
-from bot.engine.pricing import PriceUnknown, cost_of
+from bot.decoding import DecodePool
+from bot.engine.pricing import PriceUnknown
 from bot.errors import InvalidRequest
 from bot.media import ImageError, fit_image, image_mime
+from bot.providers import openai_videos
 from bot.providers.base import (
     ApiKey,
     ImageToVideo,
@@ -32,11 +34,13 @@ from bot.providers.base import (
     TextToVideo,
     TvcRequest,
 )
+from bot.providers.capabilities import PricePoint
 from bot.providers.http import USER_AGENT, VendorHttp
 from bot.providers.openai_videos import OpenAIVideos
 from bot.providers.openai_videos_errors import openai_error
 from bot.providers.openai_videos_objects import OPENAI_VIDEOS_WORDS as WORDS
 from bot.providers.profiles import ProfileError
+from bot.providers.registry import build_provider
 from tests.contract.openai_spec import (
     check_exchange,
     create_validator,
@@ -45,7 +49,7 @@ from tests.contract.openai_spec import (
     spec_route,
     video_validator,
 )
-from tests.contract.support import RecordedSleep, poll_until_done
+from tests.contract.support import RecordedSleep, point_cost, poll_until_done
 from tests.fakes.openai_videos import (
     INPAINT_MISMATCH,
     FakeClock,
@@ -53,6 +57,7 @@ from tests.fakes.openai_videos import (
     VideoScript,
     mp4_bytes,
 )
+from tests.fakes.pictures import png_bomb
 
 PROMPT = "A paper boat sailing down a rainy street, macro lens"
 
@@ -319,10 +324,12 @@ async def test_content_redirect_returns_the_cdn_link_without_leaking_the_key(
 
     assert source.data is None and source.url == fake.cdn_url(task.remote_id)
     assert fake.calls("content")[0].status == 302
-    (cdn,) = fake.calls("cdn")
-    assert cdn.authorization is None  # another origin: the key is dropped on the redirect
-    got = await http.get_bytes(source.url, timeout_s=2.0, max_bytes=1 << 20)
+    # Not followed: the target is the vendor's to name, so only bot.net fetches it (and sends no key).
+    assert fake.calls("cdn") == []
+    got = await http.fetcher.get(source.url, max_bytes=1 << 20)
     assert (got.status, got.content_type) == (200, "video/mp4")
+    (cdn,) = fake.calls("cdn")
+    assert cdn.authorization is None
 
 
 @pytest.mark.parametrize("field", ["video_url", "url", "download_url"])
@@ -420,11 +427,42 @@ async def test_a_transparent_image_stays_png(
     assert (ref.size, ref.content_type, ref.filename) == ((720, 1280), "image/png", "reference.png")
 
 
+async def test_a_create_sent_again_after_a_rate_limit_does_not_decode_the_picture_again(
+    fake: FakeOpenAIVideos, http: VendorHttp, key: ApiKey, images: ImageHost, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    fitted: list[tuple[int, int]] = []
+
+    def counting_fit(data: bytes, width: int, height: int) -> bytes:
+        fitted.append((width, height))
+        return fit_image(data, width, height)
+
+    monkeypatch.setattr(openai_videos, "fit_image", counting_fit)
+    async with DecodePool() as pool:
+        provider = build_provider(fake.profile(), http, pool)
+        assert isinstance(provider, OpenAIVideos) and provider.decoder is pool  # the process's one pool
+        req = ImageToVideo(prompt="Make the cat blink", image_url=images.put("cat.jpg", _image(3000, 2000)))
+        fake.rate_limit_next("create")
+        with pytest.raises(ProviderError) as limited:
+            await provider.submit(req, key)
+        assert limited.value.rate_limited
+        await provider.submit(req, key)  # what the engine does: the same request, its turn again
+    assert fitted == [(720, 1280)] and len(images.auth_seen) == 1  # fetched once, decoded once, on the pool
+    first, second = fake.calls("create")
+    assert first.files["input_reference"].data == second.files["input_reference"].data
+    assert pool.peak == 1
+
+
 @pytest.mark.parametrize(
     ("name", "body", "ctype", "words"),
     [
         ("notes.jpg", b"this is not an image", "image/jpeg", "not an image"),
         ("cut.jpg", _image(800, 600)[:300], "image/jpeg", "damaged"),
+        (
+            "bomb.png",
+            png_bomb(7000, 7000),
+            "image/png",
+            "7000x7000 pixels, and a reference image can have at most 16",
+        ),
         ("gone.jpg", None, "", "could not download"),
     ],
 )
@@ -576,6 +614,25 @@ async def test_seconds_follow_the_profile(make_fake: FakeFactory, http: VendorHt
 
     assert info.value.field == "duration"
     assert [c.form["seconds"] for c in fake.calls("create") if c.form] == ["12"]
+
+
+async def test_one_profile_gives_each_model_its_own_seconds(make_fake: FakeFactory, http: VendorHttp) -> None:
+    """A reseller whose sora-2-pro takes 15/25 s while sora-2 takes 10/15 works with one profile."""
+    fake = await make_fake(allowed_seconds=(10, 15, 25))
+    profile = fake.profile(
+        models=("sora-2", "sora-2-pro"), durations=(10, 15), model_durations={"sora-2-pro": (15, 25)}
+    )
+    provider, key = OpenAIVideos(profile, http), fake.api_key()
+    caps = provider.capabilities
+    assert [(s.name, s.durations) for s in caps.specs] == [("sora-2", (10, 15)), ("sora-2-pro", (15, 25))]
+
+    await provider.submit(TextToVideo(prompt=PROMPT, model="sora-2-pro", duration=25), key)
+    with pytest.raises(InvalidRequest) as info:
+        await provider.submit(TextToVideo(prompt=PROMPT, model="sora-2", duration=25), key)
+    assert (info.value.field, info.value.allowed) == ("duration", "10 s, 15 s")
+    assert [c.form["seconds"] for c in fake.calls("create") if c.form] == ["25"]
+    with pytest.raises(ProfileError, match="model_durations"):
+        OpenAIVideos(fake.profile(model_durations={"sora-3": (10,)}), http)
 
 
 async def test_defaults_are_ten_and_fifteen_and_the_vendor_has_the_last_word(
@@ -807,7 +864,7 @@ async def test_capabilities_and_profile_checks(
 ) -> None:
     caps = provider.capabilities
     assert {k.value for k in caps.kinds} == {"text", "image", "remix"}
-    assert caps.options == {"watermark", "private", "high_quality", "character"}
+    assert all(s.switches == {"watermark", "private", "high_quality", "character"} for s in caps.specs)
     with pytest.raises(InvalidRequest) as kind:
         caps.validate_request(TvcRequest(ad_theme="shoes"))
     assert kind.value.field == "kind"
@@ -823,18 +880,19 @@ async def test_capabilities_and_profile_checks(
 async def test_reference_prices_and_profile_overrides(fake: FakeOpenAIVideos, http: VendorHttp) -> None:
     profile = fake.profile(models=("sora-2", "sora-2-pro"), durations=(10, 15, 25), prices={"sora-2:10": 12})
     provider = OpenAIVideos(profile, http)
-    assert dict(provider.default_prices) == {  # lconai publishes none: nanophoto's comparable tiers
-        ("sora-2", 10): 4,
-        ("sora-2", 15): 8,
-        ("sora-2", 25): 13,
-        ("sora-2-pro", 10): 60,
-        ("sora-2-pro", 15): 100,
-        ("sora-2-pro", 25): 163,
+    vendor = {p: c for s in provider.capabilities.specs for p, c in s.prices.items()}
+    assert vendor == {  # lconai publishes none: nanophoto's comparable tiers
+        PricePoint("sora-2", 10): 4,
+        PricePoint("sora-2", 15): 8,
+        PricePoint("sora-2", 25): 13,
+        PricePoint("sora-2-pro", 10): 60,
+        PricePoint("sora-2-pro", 15): 100,
+        PricePoint("sora-2-pro", 25): 163,
     }
-    assert cost_of(profile, provider.default_prices, "sora-2", 10) == 12
-    assert cost_of(profile, provider.default_prices, "sora-2-pro", 15) == 100
+    assert point_cost(provider, profile, "sora-2", 10) == 12
+    assert point_cost(provider, profile, "sora-2-pro", 15) == 100
     with pytest.raises(PriceUnknown):
-        cost_of(profile, provider.default_prices, "sora-2", 12)
+        point_cost(provider, profile, "sora-2", 12)
 
 
 # ------------------------------------------------------------------------------------ the fake is strict

@@ -1,7 +1,10 @@
 """The whole bot under test: the real discord.py client ↔ fake Discord ↔ engine ↔ fake vendor.
 
 Everything is real but the two far ends: a SQLite file in ``tmp_path``, the engine, the cogs and
-discord.py itself; Discord and nanophoto are fakes serving their protocols on 127.0.0.1.
+discord.py itself; Discord and nanophoto are fakes serving their protocols on 127.0.0.1. That is a
+loopback address, which the bot refuses to fetch from unless told: the stack sets
+``FETCH_ALLOW_PRIVATE`` explicitly (``fetch_allow_private=False`` or a ``fetcher`` of its own to test
+the refusals).
 """
 
 from __future__ import annotations
@@ -17,6 +20,7 @@ import pytest
 from bot.app import SoraBot
 from bot.config import Settings
 from bot.engine.engine import Engine
+from bot.net import Fetcher
 from bot.providers.http import RetryPolicy, VendorHttp
 from bot.providers.profiles import ProviderProfile
 from bot.providers.registry import build_provider
@@ -103,9 +107,15 @@ async def make_stack(
     profile: ProviderProfile | None = None,
     *,
     extra_profiles: Sequence[ProviderProfile] = (),
+    fetcher: Fetcher | None = None,
     **settings: Any,
 ) -> AsyncIterator[Stack]:
-    """``profile`` is the default one; ``extra_profiles`` are configured after it (other fakes)."""
+    """``profile`` is the default one; ``extra_profiles`` are configured after it (other fakes).
+
+    ``fetcher`` is shared by the vendors' client and the bot when given; otherwise each builds its
+    own from the settings, as the bot does, where ``fetch_allow_private`` is on: every fake here
+    listens on 127.0.0.1.
+    """
     db = await Database.open(tmp_path / "bot.db")
     profile = profile or vendor.profile()
     profiles = {p.name: p for p in (profile, *extra_profiles)}
@@ -115,18 +125,23 @@ async def make_stack(
         "dev_guild_id": fake_discord.guild.id,
         "welcome_credits": 0,
         "progress_edit_interval": 0.05,
+        "fetch_allow_private": True,
     }
     values.update(settings)
     config = Settings.model_validate(values)
+    vendors_fetcher = fetcher or Fetcher(allow_private=config.fetch_allow_private)
     try:
-        async with VendorHttp(retry=RetryPolicy(base_delay=0.001, max_delay=0.01)) as http:
+        async with (
+            vendors_fetcher,
+            VendorHttp(retry=RetryPolicy(base_delay=0.001, max_delay=0.01), fetcher=vendors_fetcher) as http,
+        ):
             engine = Engine(
                 db,
                 profiles,
                 {name: build_provider(p, http) for name, p in profiles.items()},
                 welcome_credits=config.welcome_credits,
             )
-            async with fake_discord.run_bot(SoraBot(config, engine)) as bot:
+            async with fake_discord.run_bot(SoraBot(config, engine, fetcher=fetcher)) as bot:
                 assert isinstance(bot, SoraBot)
                 yield Stack(fake_discord, vendor, db, bot)
                 fake_discord.assert_no_violations()

@@ -10,6 +10,7 @@ import pytest
 from bot.app import SoraBot
 from bot.config import Settings
 from bot.engine.engine import Engine
+from bot.net import Fetcher
 from bot.providers.http import RetryPolicy, VendorHttp
 from bot.providers.registry import build_provider
 from storage import jobs
@@ -211,6 +212,7 @@ async def test_buttons_work_after_a_restart(
             "dev_guild_id": fake_discord.guild.id,
             "welcome_credits": 0,
             "progress_edit_interval": 0.05,
+            "fetch_allow_private": True,  # the fakes are on 127.0.0.1
         }
     )
 
@@ -218,7 +220,11 @@ async def test_buttons_work_after_a_restart(
         engine = Engine(db, {profile.name: profile}, {profile.name: build_provider(profile, http)})
         return SoraBot(config, engine)
 
-    async with VendorHttp(retry=RetryPolicy(base_delay=0.001, max_delay=0.01)) as http:
+    private = Fetcher(allow_private=True)  # the fakes are on 127.0.0.1
+    async with (
+        private,
+        VendorHttp(retry=RetryPolicy(base_delay=0.001, max_delay=0.01), fetcher=private) as http,
+    ):
         db = await Database.open(tmp_path / "bot.db")
         try:
             async with fake_discord.run_bot(await bot_on(db, http)) as first:

@@ -148,7 +148,7 @@ async def test_prices_follow_the_server_multiplier_and_explicit_prices(stack: St
     fake = stack.discord
     boss = owner(fake)
     h = await fake.invoke_slash("credits prices")
-    assert "`sora2` · 10 s — **4** credits" in (await reply(fake, h)).embeds[0]["description"]
+    assert "**Sora 2**\n10 seconds — **4** credits\n" in (await reply(fake, h)).embeds[0]["description"]
     await reply(fake, await fake.invoke_slash("credits-admin multiplier", {"value": 1.5}, user=boss))
     await reply(
         fake,
@@ -158,9 +158,8 @@ async def test_prices_follow_the_server_multiplier_and_explicit_prices(stack: St
     )
     h = await fake.invoke_slash("credits prices")
     text = (await reply(fake, h)).embeds[0]["description"]
-    assert "`sora2` · 10 s — **6** credits" in text
-    assert "`sora2` · 15 s — **12** credits" in text
-    assert "`sora2-pro-high` · 15 s — **200** credits" in text
+    assert "**Sora 2**\n10 seconds — **6** credits\n15 seconds — **12** credits" in text
+    assert "**Sora 2 Pro High**\n10 seconds — **180** credits\n15 seconds — **200** credits" in text
 
     await stack.grant(6)
     stack.vendor.script_next(TaskScript())

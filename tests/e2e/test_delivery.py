@@ -29,7 +29,7 @@ def status(message: StoredMessage) -> str:
 
 async def result_of(stack: Stack, job_id: int) -> StoredMessage:
     return await stack.discord.wait_for_message(
-        lambda m: f"(job #{job_id})" in m.content or f"job #{job_id}:" in m.content
+        lambda m: f"(job #{job_id} · " in m.content or f"job #{job_id}:" in m.content
     )
 
 
@@ -143,7 +143,7 @@ async def test_everyone_in_a_prompt_pings_no_one(stack: Stack) -> None:
     handle = await fake.invoke_slash("sora", {"prompt": prompt})
     job = await stack.settle(handle)
     result = await result_of(stack, job.id)
-    assert "@everyone" in result.content  # quoted as written ...
+    assert "@\u200beveryone" in result.content  # quoted as written, made inert (a zero-width space) ...
     assert result.mentions == [stack.member_id]  # ... but only the requester is pinged
     for message in fake.channel_messages(fake.channel.id):
         assert message.data["mention_everyone"] is False

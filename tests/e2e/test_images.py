@@ -7,7 +7,9 @@ where the bot cannot post — is shown only to the member, and nothing is charge
 from __future__ import annotations
 
 import io
+import threading
 from pathlib import Path
+from typing import Any
 
 import pytest
 from PIL import Image
@@ -17,6 +19,7 @@ from tests.e2e.conftest import Stack, make_stack
 from tests.fakes.discord import FakeDiscord, FakeInteraction, Perm, StoredMessage
 from tests.fakes.nanophoto import TaskScript
 from tests.fakes.openai_videos import FakeOpenAIVideos, VideoScript
+from tests.fakes.pictures import png_bomb
 
 PROMPT = "The cat slowly turns its head and blinks"
 MP4_HEAD = b"\x00\x00\x00\x20ftypisom\x00\x00\x02\x00isomiso2avc1mp41" + b"\x00" * 64
@@ -67,18 +70,28 @@ async def test_sora_with_an_image_on_nanophoto_sends_the_attachment_url(stack: S
 
 
 async def test_sora_with_an_image_on_openai_sends_the_fitted_picture(
-    tmp_path: Path, fake_discord: FakeDiscord
+    tmp_path: Path, fake_discord: FakeDiscord, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    picture, decoded_on, real_open = png(300, 200), [], Image.open
+
+    def open_spy(fp: Any, *args: Any, **kwargs: Any) -> Image.Image:
+        if isinstance(fp, io.BytesIO) and fp.getvalue() == picture:
+            decoded_on.append(threading.current_thread().name)
+        return real_open(fp, *args, **kwargs)
+
+    monkeypatch.setattr(Image, "open", open_spy)
     async with FakeOpenAIVideos() as vendor:
         vendor.script_next(VideoScript())
         async for stack in make_stack(tmp_path, fake_discord, vendor, vendor.profile()):  # type: ignore[arg-type]
             await stack.grant(1000)
-            attachment = fake_discord.make_attachment(png(300, 200), "cat.png", width=300, height=200)
+            attachment = fake_discord.make_attachment(picture, "cat.png", width=300, height=200)
             handle = await fake_discord.invoke_slash("sora", {"prompt": PROMPT, "image": attachment})
             job = await stack.settle(handle)
             assert job.state == "succeeded", job.error_message
             (create,) = vendor.calls("create")
             assert create.files["input_reference"].size == (720, 1280)  # portrait, cover-fitted
+    # Intake read only the header; the one decode was the fit, on the decode pool.
+    assert len(decoded_on) == 1 and decoded_on[0].startswith("decode"), decoded_on
 
 
 @pytest.mark.parametrize(
@@ -99,9 +112,9 @@ async def test_sora_with_an_image_on_openai_sends_the_fitted_picture(
         pytest.param(
             png(),
             "wide.png",
-            {"width": 10_000, "height": 6_000},
-            ("10000x6000", "50 megapixels"),
-            id="over-50-MP",
+            {"width": 5_000, "height": 4_000},
+            ("5000x4000", "at most 16 megapixels"),
+            id="over-16-MP",
         ),
     ],
 )
@@ -130,6 +143,9 @@ async def test_bad_attachment_refused_before_deferring(
             b"just some words\n" * 4, "cat.png", ("a text file", "ends in `.png`"), id="text-renamed-png"
         ),
         pytest.param(png()[:60], "cat.png", ("`cat.png`", "damaged or incomplete"), id="corrupt-png"),
+        pytest.param(
+            png_bomb(7000, 7000), "cat.png", ("`cat.png`", "7000x7000", "at most 16 megapixels"), id="bomb"
+        ),
         pytest.param(b"", "cat.png", ("`cat.png`", "empty"), id="empty"),
     ],
 )
@@ -172,7 +188,7 @@ async def test_animate_a_member_message_with_an_image(stack: Stack) -> None:
     fake = stack.discord
     attachment = fake.make_attachment(png(), "cat.png", width=64, height=48)
     posted = await fake.post_member_message("A cat on a windowsill", attachments=[attachment])
-    opened = await fake.invoke_message_command("Animate with Sora", posted)
+    opened = await fake.invoke_message_command("Animate", posted)
     await fake.wait_for_ack(opened)
     assert opened.modal is not None
     (row,) = opened.modal["components"]
@@ -191,7 +207,7 @@ async def test_animate_a_message_without_an_image(stack: Stack) -> None:
     await stack.grant(10)
     fake = stack.discord
     posted = await fake.post_member_message("just words")
-    handle = await fake.invoke_message_command("Animate with Sora", posted)
+    handle = await fake.invoke_message_command("Animate", posted)
     await fake.wait_for_ack(handle)
     reply = fake.original_message(handle)
     assert reply.ephemeral and reply.content == "That message has no image."

@@ -70,9 +70,9 @@ async def test_synced_commands_carry_zh_cn_names_and_descriptions(stack: Stack) 
     assert chinese(sora["description_localizations"][ZH])
     options = {o["name"]: o for o in sora["options"]}
     assert options["prompt"]["name_localizations"][ZH] == "提示词"
-    assert [c["name_localizations"][ZH] for c in options["duration"]["choices"]] == ["10 秒", "15 秒"]
+    assert [c["name_localizations"][ZH] for c in options["orientation"]["choices"]] == ["竖屏", "横屏"]
     menu = next(c for c in synced if c["type"] == 3)
-    assert menu["name"] == "Animate with Sora" and chinese(menu["name_localizations"][ZH])
+    assert menu["name"] == "Animate" and chinese(menu["name_localizations"][ZH])
     # Only zh-CN is offered: other locales fall back to the default (en-US) texts.
     assert set(sora["name_localizations"]) == {ZH}
     stack.discord.assert_no_violations()  # Discord's name rule and length limits, per locale
@@ -88,12 +88,12 @@ async def test_zh_cn_blank_prompt_is_refused_in_chinese(stack: Stack) -> None:
     await assert_nothing_charged(stack)
 
 
-async def test_zh_cn_unknown_tier_is_refused_in_chinese_naming_the_tiers(stack: Stack) -> None:
+async def test_zh_cn_unknown_model_is_refused_in_chinese_naming_the_models(stack: Stack) -> None:
     await stack.grant(10)
-    handle = await stack.discord.invoke_slash("sora", {"prompt": PROMPT, "tier": "sora3-ultra"}, locale=ZH)
+    handle = await stack.discord.invoke_slash("sora", {"prompt": PROMPT, "model": "sora3-ultra"}, locale=ZH)
     text = await refused(stack.discord, handle)
-    assert chinese(text) and "`tier`" in text and "`sora3-ultra`" in text, text
-    assert "sora2, sora2-pro-standard, sora2-pro-high" in text  # the values stay literal
+    assert chinese(text) and "`model`" in text and "`sora3-ultra`" in text, text
+    assert "Sora 2, Sora 2 Pro, Sora 2 Pro High" in text  # the names stay literal
     await assert_nothing_charged(stack)
 
 
@@ -144,7 +144,7 @@ async def test_zh_cn_progress_and_result_are_in_chinese(stack: Stack) -> None:
     progress = [e.body["embeds"][0]["fields"][0]["value"] for e in original.edits if e.body.get("embeds")]
     assert progress and all(chinese(s) for s in progress), progress
     (result,) = fake.followup_messages(handle)
-    assert f"<@{stack.member_id}> 你的视频已生成（任务 #{row.id}）" in result.content
+    assert f"<@{stack.member_id}> 你的视频已生成（任务 #{row.id} · Sora 2）" in result.content
     labels = [c["label"] for row_ in result.data["components"] for c in row_["components"]]
     assert labels == ["再来一次", "详情"]
     fake.assert_no_violations()
@@ -174,4 +174,4 @@ async def test_en_us_and_other_locales_are_unchanged(stack: Stack) -> None:
     assert field(original, "Status") == "✅ Your video is ready"
     assert field(original, "Cost") == "4 credits spent"
     (result,) = fake.followup_messages(handle)
-    assert result.content.startswith(f"<@{stack.member_id}> your video is ready (job #{row.id})")
+    assert result.content.startswith(f"<@{stack.member_id}> your video is ready (job #{row.id} · Sora 2)")

@@ -38,20 +38,22 @@ async def reply(fake: FakeDiscord, handle: FakeInteraction) -> StoredMessage:
     return message
 
 
-async def test_sora_tier_autocomplete_offers_the_servers_provider(switched: Stack) -> None:
+async def test_sora_model_autocomplete_offers_the_servers_provider_first(switched: Stack) -> None:
     fake = switched.discord
-    handle = await fake.invoke_autocomplete("sora", {"prompt": "x"}, focused="tier")
+    handle = await fake.invoke_autocomplete("sora", {"prompt": "x"}, focused="model")
     await fake.wait_for_ack(handle)
     assert handle.response_data is not None
-    assert [c["value"] for c in handle.response_data["choices"]] == ["sora-2", "sora-2-stable", "sora-2-pro"]
+    values = [c["value"] for c in handle.response_data["choices"]]
+    assert values[:3] == ["fsg/sora-2", "fsg/sora-2-stable", "fsg/sora-2-pro"]
     fake.assert_no_violations()
 
 
-async def test_credits_prices_lists_the_servers_provider(switched: Stack) -> None:
+async def test_credits_prices_lists_every_model_the_server_can_use(switched: Stack) -> None:
     fake = switched.discord
     shown = (await reply(fake, await fake.invoke_slash("credits prices"))).embeds[0]["description"]
-    assert "sora-2-pro" in shown and "675" in shown  # freesora's 15-second pro storyboard
-    assert "sora2-pro-high" not in shown  # nanophoto is no longer where this server's videos go
+    assert shown.index("**Sora 2** (fsg)") < shown.index("**Sora 2** (nano)")  # the server's own first
+    assert "**Sora 2 Pro** (fsg)\n10 seconds — **375** credits\n15 seconds — **675** credits" in shown
+    assert "**Sora 2 Pro High**\n10 seconds — **120** credits" in shown  # one profile sells it: no name
     fake.assert_no_violations()
 
 

@@ -32,9 +32,9 @@ async def test_commands_sync_to_the_dev_guild(stack: Stack) -> None:
     assert "sora" in synced
     options = {o["name"]: o for o in synced["sora"]["options"]}
     assert options["prompt"]["required"] is True and options["prompt"]["max_length"] == 2000
-    assert [c["value"] for c in options["duration"]["choices"]] == [10, 15]
+    assert options["duration"]["autocomplete"] is True and "choices" not in options["duration"]
     assert [c["value"] for c in options["orientation"]["choices"]] == ["portrait", "landscape"]
-    assert options["tier"]["autocomplete"] is True
+    assert options["model"]["autocomplete"] is True
     stack.discord.assert_no_violations()
 
 
@@ -162,13 +162,13 @@ async def test_over_long_prompt_is_refused(stack: Stack) -> None:
     await assert_refused(stack, {"prompt": "x" * 2001}, "`prompt`", "2001 characters", "at most 2000")
 
 
-async def test_unknown_tier_is_refused_naming_the_tiers(stack: Stack) -> None:
+async def test_unknown_model_is_refused_naming_the_models(stack: Stack) -> None:
     await stack.grant(10)
     await assert_refused(
         stack,
-        {"prompt": PROMPT, "tier": "sora3-ultra"},
-        "`tier`",
-        "sora2, sora2-pro-standard, sora2-pro-high",
+        {"prompt": PROMPT, "model": "sora3-ultra"},
+        "`model`",
+        "Sora 2, Sora 2 Pro, Sora 2 Pro High",
     )
 
 

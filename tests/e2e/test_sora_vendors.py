@@ -41,7 +41,7 @@ async def test_provider_options_reach_the_vendor(tmp_path: Path, fake_discord: F
             await stack.grant(1000)
             options = {
                 "prompt": "rain on a tin roof",
-                "tier": "sora-2-pro",
+                "model": "sora-2-pro",
                 "high_quality": True,
                 "watermark": False,
                 "private": True,
@@ -62,7 +62,7 @@ async def test_an_option_the_provider_lacks_is_refused_before_any_charge(
             handle = await fake_discord.invoke_slash("sora", {"prompt": "x", "watermark": True})
             await fake_discord.wait_for_ack(handle)
             reply = fake_discord.original_message(handle)
-            assert reply.ephemeral and "`watermark`" in reply.content and "not offered" in reply.content
+            assert reply.ephemeral and "`watermark`" in reply.content and "cannot be set for Sora 2" in reply.content
             assert vendor.requests == [] and await stack.balance() == 100
 
 

@@ -13,6 +13,7 @@ import pytest
 from bot.engine.admission import JobOrigin
 from bot.engine.engine import Engine
 from bot.engine.events import JobEvent
+from bot.net import Fetcher
 from bot.providers.http import RetryPolicy, VendorHttp
 from bot.providers.profiles import ProviderProfile
 from bot.providers.registry import build_provider
@@ -70,7 +71,8 @@ async def harness(tmp_path: Path) -> AsyncIterator[Harness]:
     engines: list[Engine] = []
     async with (
         FakeNanophoto() as fake,
-        VendorHttp(retry=RetryPolicy(base_delay=0.001, max_delay=0.01)) as http,
+        Fetcher(allow_private=True) as private,  # the fake is on 127.0.0.1
+        VendorHttp(retry=RetryPolicy(base_delay=0.001, max_delay=0.01), fetcher=private) as http,
     ):
 
         async def make(profile: ProviderProfile | None = None, **kwargs: Any) -> tuple[Engine, Recorder]:

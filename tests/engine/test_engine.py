@@ -125,7 +125,7 @@ async def test_not_enough_credits_stores_nothing(harness: Harness) -> None:
     [
         (TextToVideo(prompt="   "), "prompt"),
         (TextToVideo(prompt="x" * 2001), "prompt"),
-        (TextToVideo(prompt="ok", model="sora3-ultra"), "tier"),
+        (TextToVideo(prompt="ok", model="sora3-ultra"), "model"),
         (TextToVideo(prompt="ok", duration=12), "duration"),
     ],
 )

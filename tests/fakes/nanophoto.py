@@ -8,6 +8,7 @@ and is scriptable per test::
     async with FakeNanophoto(credits=10) as fake:
         fake.script_next(TaskScript(stages=("queued", "generating"), outcome="completed"))
         fake.fail_next("status", status=503)          # the next status check gets a 503
+        fake.stop_serving()                           # from now on: "this model is not served" (A11)
         provider = NanophotoSora(fake.profile(), http)
         ...
         assert fake.count(route="generate") == 1
@@ -157,6 +158,7 @@ class FakeNanophoto(FakeVendor):
         self.rate_window = rate_window
         self.tasks: dict[str, FakeTask] = {}
         self._window: dict[str, deque[float]] = {}
+        self.gone: tuple[int, dict[str, Any]] | None = None  # see ``stop_serving``
 
     def _add_routes(self, router: web.UrlDispatcher) -> None:
         router.add_post(GENERATE_PATH, self._route("generate", self._generate_logic))
@@ -213,7 +215,8 @@ class FakeNanophoto(FakeVendor):
         return _err(401, "LOGIN_REQUIRED", "Authentication required")
 
     def _gate(self, rec: RecordedRequest) -> web.Response | None:
-        """Authentication, then the per-key hourly budget (which every accepted call uses)."""
+        """Authentication, then the per-key hourly budget (which every accepted call uses), then
+        whether the model is still served (``stop_serving``)."""
         if (denied := self._auth(rec)) is not None:
             return denied
         if self.rate_limit is not None:
@@ -224,7 +227,24 @@ class FakeNanophoto(FakeVendor):
             if len(window) >= self.rate_limit:
                 return web.json_response(RATE_LIMIT_BODY, status=429)
             window.append(now)
+        if self.gone is not None:
+            status, body = self.gone
+            if rec.route == "generate":
+                return web.json_response(body, status=status)
+            return web.json_response({**body, "status": "failed"}, status=500)  # as A6's failed task
         return None
+
+    def stop_serving(
+        self,
+        *,
+        code: str = "MODEL_NOT_AVAILABLE",
+        error: str = "This model is no longer available",
+        status: int = 503,
+    ) -> None:
+        """From now on the model is not served (A11, our reading): generate answers the envelope
+        ``{"success": false, "error", "errorCode"}`` with ``status``; check-status reports every task
+        failed with the same code. ``fake.gone = None`` serves it again."""
+        self.gone = (status, {"success": False, "error": error, "errorCode": code})
 
     # ------------------------------------------------------------------ routes
 
@@ -260,19 +280,29 @@ class FakeNanophoto(FakeVendor):
                 isinstance(u, str) and u.startswith(("http://", "https://")) for u in urls
             ):
                 return _err(400, "IMAGE_URLS_REQUIRED", "API requires imageUrls (public URLs), not base64")
-        price = PRICES[(tier, int(duration))]
+        return self._start(rec, body, tier, int(duration), PRICES[(tier, int(duration))])
+
+    def _charge(self, price: int) -> web.Response | None:
+        """Take ``price`` credits; the documented 402 body (no "success" field, A5) when short."""
         if self.credits is not None:
             if self.credits < price:
-                # The documented 402 body: no "success" field (A5).
                 return _err(402, "INSUFFICIENT_CREDITS", "Insufficient credits", requiredCredits=price)
             self.credits -= price
+        return None
+
+    def _start(
+        self, rec: RecordedRequest, body: dict[str, Any], tier: str, duration: int, price: int
+    ) -> web.Response:
+        """Charge, start a task with the next script and answer generate (Sora 2's accepted body)."""
+        if (short := self._charge(price)) is not None:
+            return short
         script: TaskScript = self._next_script()
         task = FakeTask(
             task_id=f"task_{uuid.uuid4().hex[:12]}",
             key_name=rec.key_name or "",
             body=dict(body),
             tier=tier,
-            duration=int(duration),
+            duration=duration,
             price=price,
             script=script,
             created_at=self.clock(),
@@ -303,10 +333,9 @@ class FakeNanophoto(FakeVendor):
     def _status_logic(self, rec: RecordedRequest) -> web.Response:
         if (gate := self._gate(rec)) is not None:
             return gate
-        body = rec.json
-        task_id = body.get("taskId") if isinstance(body, dict) else None
+        task_id = self._task_id_of(rec.json if isinstance(rec.json, dict) else {})
         if not isinstance(task_id, str) or not task_id:
-            return _err(400, "TASK_ID_REQUIRED", "Task ID is required")
+            return self._no_task_id()
         task = self.tasks.get(task_id)
         if task is None or task.key_name != rec.key_name:
             return _err(404, "TASK_NOT_FOUND", "Task not found")
@@ -343,6 +372,13 @@ class FakeNanophoto(FakeVendor):
                 "taskId": task.task_id,
             }
         )
+
+    def _task_id_of(self, body: dict[str, Any]) -> Any:
+        """The task a status body names (Sora 2: ``taskId``); anything but a string is a missing id."""
+        return body.get("taskId")
+
+    def _no_task_id(self) -> web.Response:
+        return _err(400, "TASK_ID_REQUIRED", "Task ID is required")
 
     def _advance(self, task: FakeTask) -> str:
         """Move ``task`` along its script; return the stage word to report while processing."""

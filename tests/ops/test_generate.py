@@ -13,6 +13,8 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
+from bot.errors import UserError
+from bot.net import Fetcher
 from bot.ops.generate import add_arguments, generate
 from bot.providers.http import RetryPolicy, VendorHttp
 from storage import ledger
@@ -37,7 +39,10 @@ async def db(tmp_path: Path) -> AsyncIterator[Database]:
 
 @pytest.fixture
 async def http() -> AsyncIterator[VendorHttp]:
-    async with VendorHttp(retry=RetryPolicy(base_delay=0.001, max_delay=0.01)) as client:
+    async with (
+        Fetcher(allow_private=True) as private,  # the fake vendors serve their videos on 127.0.0.1
+        VendorHttp(retry=RetryPolicy(base_delay=0.001, max_delay=0.01), fetcher=private) as client,
+    ):
         yield client
 
 
@@ -83,6 +88,32 @@ async def test_image_file_is_fitted_and_downloaded(db: Database, http: VendorHtt
     (sent,) = fake.calls("create")
     assert sent.files["input_reference"].size == (720, 1280)  # fitted to the portrait size
     assert out_file.stat().st_size > 0 and f"saved {out_file}" in out
+
+
+async def test_with_private_addresses_refused_only_the_served_file_gets_through(
+    db: Database, tmp_path: Path
+) -> None:
+    """The operator's own file, served on 127.0.0.1 for the adapter, is the one exception: the video
+    link the vendor answers (on 127.0.0.1 too, here) is still refused, and nothing is written."""
+    picture = tmp_path / "cat.png"
+    Image.new("RGB", (300, 200), "orange").save(picture)
+    out_file = tmp_path / "video.mp4"
+    strict = Fetcher()  # as in production: FETCH_ALLOW_PRIVATE off
+    async with strict, VendorHttp(retry=RetryPolicy(base_delay=0.001), fetcher=strict) as client:
+        async with openai_videos.FakeOpenAIVideos() as fake:
+            fake.script_next(openai_videos.VideoScript())
+            code, out = await run(
+                db, client, fake.profile(), "--kind", "image", "--prompt", "x", "--image", str(picture)
+            )
+            assert code == 0, out
+            (sent,) = fake.calls("create")
+            assert sent.files["input_reference"].size == (720, 1280)
+        async with nanophoto.FakeNanophoto() as fake:
+            fake.script_next(nanophoto.TaskScript())
+            with pytest.raises(UserError, match="video link is refused"):
+                await run(db, client, fake.profile(), "--prompt", "a lighthouse", "--out", str(out_file))
+            assert fake.calls("video") == []
+    assert not out_file.exists()
 
 
 async def test_local_image_for_a_vendor_that_downloads_itself_is_refused(

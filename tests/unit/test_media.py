@@ -1,21 +1,23 @@
-"""Image intake: metadata checks before deferring, then the real bytes (magic bytes, size, decode)."""
+"""Image intake: metadata checks before deferring, then the real bytes (magic bytes, size, header),
+never a decode; and the one decode, fitting, refusing a bomb before it starts."""
 
 from __future__ import annotations
 
 import io
 
 import pytest
-from PIL import Image
+from PIL import Image, ImageChops, ImageOps, ImageStat
 
 from bot import media
-from bot.media import ImageError, check_attachment, describe, sniff, verify_image
+from bot.media import ImageError, check_attachment, describe, fit_image, sniff, verify_image
+from tests.fakes.pictures import animated, apng_with_frame, png_bomb, with_exif_orientation
 
 MP4 = b"\x00\x00\x00\x20ftypisom\x00\x00\x02\x00isomiso2avc1mp41" + b"\x00" * 16
 
 
-def encode(fmt: str, size: tuple[int, int] = (32, 24), mode: str = "RGB") -> bytes:
+def encode(fmt: str, size: tuple[int, int] = (32, 24), mode: str = "RGB", **params: object) -> bytes:
     out = io.BytesIO()
-    Image.new(mode, size).save(out, format=fmt)
+    Image.new(mode, size).save(out, format=fmt, **params)
     return out.getvalue()
 
 
@@ -92,3 +94,89 @@ def test_attachment_metadata_checks(args: tuple[object, ...], needle: str) -> No
 def test_attachment_metadata_ok() -> None:
     check_attachment("cat.png", "image/png", 1000, 64, 64)
     check_attachment("cat", None, 1000)  # unknown type: the bytes decide after the download
+
+
+# ------------------------------------------------------------------------- decompression bombs
+
+
+def _no_decoding(monkeypatch: pytest.MonkeyPatch) -> None:
+    def refuse(*_args: object, **_kwargs: object) -> None:
+        raise AssertionError("the picture was handed to Pillow")
+
+    monkeypatch.setattr(Image, "open", refuse)
+
+
+@pytest.mark.parametrize(
+    ("bomb", "size"), [((7000, 7000, 6), "7000x7000"), ((14000, 14000, 0), "14000x14000")]
+)
+def test_a_bomb_is_refused_from_its_header_alone(
+    monkeypatch: pytest.MonkeyPatch, bomb: tuple[int, int, int], size: str
+) -> None:
+    data = png_bomb(*bomb)
+    _no_decoding(monkeypatch)
+    messages = set()
+    for _ in range(3):
+        with pytest.raises(ImageError) as caught:
+            verify_image(data, "bomb.png")
+        messages.add(caught.value.message)
+    assert messages == {
+        f"`bomb.png` is too large: {size} pixels, and a reference image can have at most 16 megapixels. "
+        "Attach a smaller picture; the video needs far fewer pixels."
+    }
+    with pytest.raises(ImageError, match=f"{size} pixels.*at most 16 megapixels"):
+        fit_image(data, 720, 1280)  # the provider's own fetch is checked the same way
+
+
+def test_discord_metadata_that_lies_is_caught_by_the_header() -> None:
+    check_attachment("cat.png", "image/png", 190_000, 64, 48)  # what the metadata claims passes
+    with pytest.raises(ImageError, match="7000x7000"):
+        verify_image(png_bomb(7000, 7000), "cat.png")
+
+
+def test_webp_has_a_lower_limit_and_every_frame_counts() -> None:
+    verify_image(encode("WEBP", (2000, 2000), lossless=True), "ok.webp")
+    with pytest.raises(ImageError, match="at most 4 megapixels"):
+        verify_image(encode("WEBP", (2100, 2000), lossless=True), "big.webp")
+    with pytest.raises(ImageError, match="at most 4 megapixels"):
+        check_attachment("big.webp", "image/webp", 1000, 2100, 2000)
+    info = verify_image(animated("WEBP"), "loop.webp")
+    assert (info.width, info.height, info.frames) == (64, 48, 3)
+    with pytest.raises(ImageError, match="damaged or incomplete"):
+        verify_image(apng_with_frame(animated("PNG"), 1, 9000, 9000), "loop.png")
+
+
+def test_intake_decodes_nothing(monkeypatch: pytest.MonkeyPatch) -> None:
+    data = encode("PNG", (640, 480))
+    _no_decoding(monkeypatch)
+    assert verify_image(data, "cat.png").width == 640
+
+
+# ------------------------------------------------------------------------------------- fitting
+
+
+@pytest.mark.parametrize("orientation", range(1, 9))
+def test_exif_orientation_is_applied_as_pillow_does(orientation: int) -> None:
+    source = Image.new("RGB", (400, 240), (0, 0, 255))
+    source.paste((255, 0, 0), (0, 0, 120, 120))  # a red corner, to see where it ends up
+    data = with_exif_orientation(source, orientation)
+    with Image.open(io.BytesIO(data)) as img:
+        expected = ImageOps.fit(ImageOps.exif_transpose(img), (90, 160), Image.Resampling.LANCZOS)
+    with Image.open(io.BytesIO(fit_image(data, 90, 160))) as out:
+        assert out.size == (90, 160)
+        # The same picture; a JPEG decoded at a smaller scale differs only a little along edges.
+        diff = ImageStat.Stat(ImageChops.difference(out.convert("RGB"), expected.convert("RGB")))
+        assert max(diff.mean) < 4, diff.mean
+
+
+def test_a_large_jpeg_is_fitted_exactly_and_a_transparent_palette_stays_png() -> None:
+    out = fit_image(encode("JPEG", (4000, 3000)), 1280, 720)  # decoded at a quarter of its size
+    with Image.open(io.BytesIO(out)) as img:
+        assert img.size == (1280, 720) and img.format == "JPEG"
+    palette = Image.new("P", (200, 100), 0)
+    palette.info["transparency"] = 0
+    buf = io.BytesIO()
+    palette.save(buf, format="PNG", transparency=0)
+    fitted = fit_image(buf.getvalue(), 50, 50)
+    assert media.image_mime(fitted) == "image/png"
+    with Image.open(io.BytesIO(fitted)) as img:
+        assert img.mode == "RGBA" and img.getchannel("A").getextrema() == (0, 0)

@@ -914,12 +914,13 @@ class FakeDiscord:
         channel_id: int | None = None,
         author: Member | None = None,
         attachments: list[JSON] | None = None,
+        embeds: list[JSON] | None = None,
     ) -> StoredMessage:
+        """``embeds``: what Discord unfurls from links in the text (``{"type": "image", "url": …}``)."""
         _, channel, member = self._where(channel_id, author)
         ready = [dict(a, ephemeral=False) for a in attachments or []]
-        message = self.messages.create(
-            channel, {"content": content}, [], author=member.user, via="member", attachments=ready
-        )
+        body: JSON = {"content": content, "embeds": list(embeds or [])}
+        message = self.messages.create(channel, body, [], author=member.user, via="member", attachments=ready)
         await self._dispatch_message("MESSAGE_CREATE", message)
         self.notify()
         return message

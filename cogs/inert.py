@@ -15,8 +15,8 @@ ordered lists alone, and needs ``escape_mentions`` for ``@everyone``. What is ke
   emphasis, so names stay readable even inside a code span, where a backslash would show.
 
 Each escape stays with its character, so ``inert(text, limit)`` never cuts one in half.
-Mentions never ping from the bot's messages anyway (every send passes ``allowed_mentions``); the
-escapes make them read as the text they are, not as a highlighted name.
+Mentions never ping from the bot's messages anyway (the client allows none by default, a result
+allows only its requester); the escapes make them read as text, not as a highlighted name.
 """
 
 from __future__ import annotations

@@ -106,3 +106,12 @@ async def update(db: Database, guild_id: int, **changes: object) -> GuildSetting
     changed = replace(current, **changes)  # type: ignore[arg-type]
     await save(db, changed)
     return changed
+
+
+async def default_models(db: Database) -> list[tuple[int, str, str]]:
+    """(server, profile, model) for every server that chose a default model (``doctor``)."""
+    rows = await db.fetchall(
+        "SELECT guild_id, default_profile, default_model FROM guild_settings"
+        " WHERE default_model IS NOT NULL AND default_profile IS NOT NULL"
+    )
+    return [(int(r["guild_id"]), str(r["default_profile"]), str(r["default_model"])) for r in rows]

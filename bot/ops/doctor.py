@@ -22,15 +22,15 @@ import os
 import sqlite3
 import tomllib
 from collections.abc import Awaitable, Callable, Mapping, Sequence
-from dataclasses import dataclass, field
-from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
 from bot.config import README_SECTION, Settings
+from bot.ops.checks import CheckResult, Context, Status, fail, ok, warn
+from bot.ops.doctor_models import check_models, check_models_online
 from bot.providers.base import ApiKey, ProviderError, RemoteTask, VideoProvider
 from bot.providers.http import RetryPolicy, TransportError, VendorHttp
-from bot.providers.profiles import ProfileError, ProviderProfile, load_profiles
+from bot.providers.profiles import ProfileError, load_profiles
 from bot.providers.registry import PROVIDER_KINDS, build_provider
 from storage import jobs, ledger
 from storage.db import Database, latest_version
@@ -38,44 +38,6 @@ from storage.db import Database, latest_version
 ONLINE_TIMEOUT = 15.0
 PROBE_TASK_ID = "soracord-doctor-probe"  # a task id no vendor knows: an authenticated, harmless status call
 AUTH_CODES = frozenset({"LOGIN_REQUIRED", "UNAUTHORIZED", "INVALID_API_KEY", "INVALID_KEY", "FORBIDDEN"})
-
-
-class Status(StrEnum):
-    OK = "OK"
-    WARN = "WARN"
-    FAIL = "FAIL"
-
-
-@dataclass(frozen=True)
-class CheckResult:
-    check: str
-    status: Status
-    detail: str
-
-
-def ok(check: str, detail: str) -> CheckResult:
-    return CheckResult(check, Status.OK, detail)
-
-
-def warn(check: str, detail: str) -> CheckResult:
-    return CheckResult(check, Status.WARN, detail)
-
-
-def fail(check: str, detail: str) -> CheckResult:
-    return CheckResult(check, Status.FAIL, detail)
-
-
-@dataclass
-class Context:
-    """What the checks share. Earlier checks fill ``profiles`` and ``db`` for later ones."""
-
-    settings: Settings
-    env: Mapping[str, str] = field(default_factory=lambda: dict(os.environ))
-    online: bool = False
-    quick: bool = False
-    profiles: dict[str, ProviderProfile] | None = None
-    db: Database | None = None
-    db_current: bool = False  # the database exists and its schema is the latest
 
 
 Check = Callable[[Context], Awaitable[list[CheckResult]]]
@@ -340,7 +302,9 @@ CHECKS: tuple[Check, ...] = (
     check_profiles,
     check_database,
     check_ledger,
+    check_models,
     check_vendors,
+    check_models_online,
 )
 QUICK_CHECKS: tuple[Check, ...] = (check_token, check_settings, check_profiles, check_database)
 

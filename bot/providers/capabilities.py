@@ -171,8 +171,9 @@ class Capabilities(BaseModel):
         return req.model or self.default_for(req.kind)
 
     def default_for(self, kind: Kind) -> str:
-        """The profile's default model when it makes ``kind``, else the first that does."""
-        if kind in self.spec(self.default_model).kinds:
+        """The profile's default model when it makes ``kind``, else the first live one that does."""
+        default = self.spec(self.default_model)
+        if kind in default.kinds and not default.retired:
             return self.default_model
         offering = self.models_for(kind)
         return offering[0] if offering else self.default_model

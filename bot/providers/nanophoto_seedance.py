@@ -108,7 +108,6 @@ def seedance_capabilities(profile: ProviderProfile) -> Capabilities:
         switches=frozenset({"audio", "fixed_lens"}),
         max_prompt_chars=MAX_PROMPT,
         prices=SEEDANCE_PRICES,
-        retired=SEEDANCE_MODEL in profile.retired,
     )
     return Capabilities(specs=(spec,), default_model=SEEDANCE_MODEL, image_by_url=True)  # public URLs only
 

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from bot.errors import InvalidRequest
 from bot.i18n import msg
-from bot.providers.base import AnyRequest, Kind, Orientation, StoryboardRequest
+from bot.providers.base import AnyRequest, Kind, StoryboardRequest
 from bot.providers.capabilities import Capabilities, ModelSpec, PricePoint, ShotRules
 from bot.providers.profiles import ProviderProfile, narrowed
 
@@ -71,7 +71,6 @@ def veo_capabilities(profile: ProviderProfile) -> VeoCapabilities:
         family="veo",
         kinds=frozenset({Kind.TEXT, Kind.IMAGE, Kind.REFERENCE, Kind.STORYBOARD}),
         durations=(SHOT_SECONDS,),
-        orientations=(Orientation.LANDSCAPE, Orientation.PORTRAIT),
         resolutions=RESOLUTIONS,
         default_resolution="720p",
         end_frame=True,
@@ -83,7 +82,6 @@ def veo_capabilities(profile: ProviderProfile) -> VeoCapabilities:
         ),
         max_prompt_chars=MAX_PROMPT,
         prices=VEO_PRICES,
-        retired=VEO_MODEL in profile.retired,
     )
     return VeoCapabilities(specs=(spec,), default_model=VEO_MODEL, image_by_url=True)  # public URLs only
 

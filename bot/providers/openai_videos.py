@@ -46,7 +46,7 @@ from bot.providers.base import (
     WireBody,
     scrub,
 )
-from bot.providers.faults import no_video
+from bot.providers.faults import malformed, no_video
 from bot.providers.http import FormFile, HttpResponse, VendorHttp, redact_url
 from bot.providers.images import MB, fetch_image, image_unusable
 from bot.providers.openai_videos_capabilities import (
@@ -71,6 +71,7 @@ log = logging.getLogger(__name__)
 
 CREATE_PATH = "/v1/videos"
 STATUS_PATH = "/v1/videos/{id}"
+MODELS_PATH = "/v1/models"
 CONTENT_PATH = "/v1/videos/{id}/content"
 REMIX_PATH = "/v1/videos/{id}/remix"
 
@@ -205,6 +206,19 @@ class OpenAIVideos(VendorAdapter):
         )
         body = self._read(await self._send(call, "status", key, submit=False), "status", key, submit=False)
         return self._snapshot(body, task.remote_id, task.extra, key)
+
+    async def served_models(self, key: ApiKey) -> frozenset[str]:
+        """The model ids the reseller lists for ``key`` (``GET /v1/models``). A model missing from it
+        is not served; a listed one may still fail at call time, since the list reflects the
+        reseller's configuration rather than upstream (docs/vendors.md, "OpenAI-compatible")."""
+        call = self.http.request_json(
+            "GET", self._base + MODELS_PATH, key=key, timeout_s=self.profile.request_timeout, idempotent=True
+        )
+        body = self._read(await self._send(call, "models", key, submit=False), "models", key, submit=False)
+        entries = body.get("data")
+        if not isinstance(entries, list):
+            raise self._logged(malformed("model list without `data`", 200), "models", key)
+        return frozenset(str(e["id"]) for e in entries if isinstance(e, dict) and e.get("id"))
 
     async def open_result(self, snap: TaskSnapshot, key: ApiKey) -> VideoSource:
         """A direct link when the vendor gave one; else whatever ``/content`` hands over.

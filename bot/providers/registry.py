@@ -5,7 +5,9 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from bot.decoding import DecodePool
+from bot.providers.adapter import VendorAdapter
 from bot.providers.base import VideoProvider
+from bot.providers.capabilities import Capabilities
 from bot.providers.freesora import FreeSoraPro
 from bot.providers.http import VendorHttp
 from bot.providers.nanophoto import NanophotoSora
@@ -46,5 +48,23 @@ def build_provider(
             f"(known: {known})"
         ) from None
     if factory is OpenAIVideos:  # it fits each picture to the video frame before sending it
-        return OpenAIVideos(profile, http, decoder=decoder)
-    return factory(profile, http)
+        provider: VideoProvider = OpenAIVideos(profile, http, decoder=decoder)
+    else:
+        provider = factory(profile, http)
+    if profile.retired and isinstance(provider, VendorAdapter):
+        provider.capabilities = retire(provider.capabilities, profile)
+    return provider
+
+
+def retire(caps: Capabilities, profile: ProviderProfile) -> Capabilities:
+    """``caps`` with the profile's ``retired`` models kept (old jobs name them) but never offered."""
+    unknown = [m for m in profile.retired if m not in caps.models]
+    if unknown:
+        raise ProfileError(
+            f"profile `{profile.name}`: field `retired`: {', '.join(unknown)} is not one of the profile's "
+            f"models ({', '.join(caps.models)})"
+        )
+    specs = tuple(s.model_copy(update={"retired": s.name in profile.retired}) for s in caps.specs)
+    live = [s.name for s in specs if not s.retired]
+    default = caps.default_model if caps.default_model in live else (live[0] if live else caps.default_model)
+    return caps.model_copy(update={"specs": specs, "default_model": default})

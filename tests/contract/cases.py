@@ -39,7 +39,7 @@ class VendorCase:
     HTML 5xx (``gateway``) and a server error at create (``server``). ``created_without_id`` is a
     create answer that starts something without naming it; ``status_saying`` a status answer with
     another status word. ``jobs`` are the jobs the fake has started; ``spec_problems`` what its
-    exchanges broke of a published spec.
+    exchanges broke of a published spec; ``family`` its model's family.
     """
 
     name: str
@@ -62,6 +62,7 @@ class VendorCase:
     status_saying: Callable[[Any, str, str], dict[str, Any]]
     jobs: Callable[[Any], Mapping[str, Any]]
     spec_problems: Callable[[Any], list[str]] = field(default=lambda fake: [])
+    family: str = "sora"  # the family of the case's model (``/sora`` makes only Sora-family videos)
 
     def open(self, **options: Any) -> FakeVendor:
         """A new fake of this vendor, to run with ``async with`` (``options``: the fake's own)."""
@@ -149,6 +150,7 @@ NANOPHOTO_VEO = VendorCase(
         "shots": [{"shotId": "shot-1", "taskId": remote_id, "status": word}],
     },
     jobs=lambda f: f.jobs,
+    family="veo",
 )
 
 NANOPHOTO_SEEDANCE = VendorCase(
@@ -171,6 +173,7 @@ NANOPHOTO_SEEDANCE = VendorCase(
     created_without_id={"success": True, "status": "processing", "message": "Video generation in progress"},
     status_saying=lambda f, remote_id, word: {"success": True, "status": word, "taskId": remote_id},
     jobs=lambda f: f.tasks,
+    family="seedance",
 )
 
 FREESORA = VendorCase(

@@ -37,6 +37,7 @@ from bot.providers.capabilities import PricePoint
 from bot.providers.http import RetryPolicy, VendorHttp
 from bot.providers.nanophoto_veo import VEO_TIMING, NanophotoVeo
 from bot.providers.profiles import ProfileError, ProviderProfile, Timing
+from bot.providers.registry import build_provider
 from storage import jobs, ledger
 from storage.db import Database
 from tests.contract.support import poll_until_done, vendor_cost
@@ -381,7 +382,7 @@ def test_a_profile_narrows_veo_or_is_refused(fake: FakeNanophotoVeo, http: Vendo
         NanophotoVeo(fake.profile(durations=(10,)), http)
     with pytest.raises(ProfileError, match="models"):
         NanophotoVeo(fake.profile(models=("veo-3.0",)), http)
-    assert NanophotoVeo(fake.profile(retired=("veo-3.1",)), http).capabilities.live_models == ()
+    assert build_provider(fake.profile(retired=("veo-3.1",)), http).capabilities.live_models == ()
 
 
 # --------------------------------------------------------------------------- cadence by size (V1, V2)

@@ -10,6 +10,7 @@ way, from its text inputs (``storyboard:shots`` from the shot grammar).
 from __future__ import annotations
 
 import asyncio
+import itertools
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -71,7 +72,8 @@ def text_values(min_size: int = 0, max_size: int = TEXT_MAX) -> Strategy:
     unit = st.one_of(
         st.sampled_from(("x", "*", "[a](b) ", "漢", " ", "@everyone ")), st.text(min_size=1, max_size=4)
     )
-    run = st.builds(lambda u, n: u * n, unit, st.integers(1, max_size))
+    length = st.one_of(st.integers(1, 64), st.integers(1, max_size), st.just(max_size))  # long is rare else
+    run = st.builds(lambda u, n: u * n, unit, length)
     return st.one_of(mixed, run).map(lambda s: s[:max_size]).filter(lambda s: len(s) >= min_size)
 
 
@@ -102,9 +104,7 @@ def adding_up(total: int, scene: Strategy) -> Strategy:
         count = draw(st.integers(1, min(16, halves)))
         cuts = sorted(draw(st.sets(st.integers(1, halves - 1), min_size=count - 1, max_size=count - 1)))
         bounds = [0, *cuts, halves]
-        lines = [
-            f"{(b - a) / 2:g} | {draw(scene) or 'a shot'}" for a, b in zip(bounds, bounds[1:], strict=False)
-        ]
+        lines = [f"{(b - a) / 2:g} | {draw(scene) or 'a shot'}" for a, b in itertools.pairwise(bounds)]
         return "\n".join(lines)
 
     return board()
@@ -201,9 +201,13 @@ def modal_values(modal: JSON, overrides: Mapping[str, Strategy]) -> Strategy:
         low = max(box.get("min_length", 0), 1 if required else 0)
         high = box.get("max_length", 4000)
         values = overrides.get(box["custom_id"], text_values(low, high))
-        values = values.filter(lambda v, low=low, high=high: low <= len(v) <= high)
+        values = values.filter(_between(low, high))
         (fields if required else optional)[box["custom_id"]] = values
     return st.fixed_dictionaries(fields, optional=optional)
+
+
+def _between(low: int, high: int) -> Callable[[str], bool]:
+    return lambda text: low <= len(text) <= high
 
 
 @dataclass
@@ -224,17 +228,14 @@ class Refusals:
 async def snapshot(db: Database) -> dict[str, list[tuple[Any, ...]]]:
     """Every row of every table: a refusal must leave all of them as they were."""
     tables = await db.fetchall("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name")
-    return {
-        t["name"]: [tuple(r) for r in await db.fetchall(f'SELECT * FROM "{t["name"]}"')]  # noqa: S608
-        for t in tables
-    }
+    return {t["name"]: [tuple(r) for r in await db.fetchall(f'SELECT * FROM "{t["name"]}"')] for t in tables}
 
 
 async def answered(fake: FakeDiscord, db: Database, handle: FakeInteraction) -> None:
     """Wait (bounded) until the bot has answered: at once, with a modal, or after deferring with a job
     or a refusal."""
-    await fake.wait_for_ack(handle, timeout=10)
-    async with asyncio.timeout(10):
+    await fake.wait_for_ack(handle)
+    async with asyncio.timeout(5):
         while handle.response_type == 5 and not handle.followup_ids:
             if await db.fetchone("SELECT id FROM jobs WHERE interaction_token = ?", (handle.token,)):
                 return

@@ -26,7 +26,11 @@ async def names(fake: FakeDiscord, handle: FakeInteraction) -> list[str]:
 async def test_sora_model_offers_the_profiles_models_matching_what_is_typed(stack: Stack) -> None:
     fake = stack.discord
     typed_nothing = await fake.invoke_autocomplete("sora", {}, focused="model")
-    assert await choices(fake, typed_nothing) == ["nano/sora2", "nano/sora2-pro-standard", "nano/sora2-pro-high"]
+    assert await choices(fake, typed_nothing) == [
+        "nano/sora2",
+        "nano/sora2-pro-standard",
+        "nano/sora2-pro-high",
+    ]
     assert await names(fake, typed_nothing) == ["Sora 2", "Sora 2 Pro", "Sora 2 Pro High"]
     typed_pro = await fake.invoke_autocomplete("sora", {"prompt": "x", "model": "PRO"}, focused="model")
     assert await choices(fake, typed_pro) == ["nano/sora2-pro-standard", "nano/sora2-pro-high"]

@@ -14,7 +14,7 @@ import pytest
 
 from storage import jobs
 from tests.e2e.conftest import Stack, make_stack
-from tests.fakes.discord import FakeDiscord, FakeInteraction
+from tests.fakes.discord import FakeDiscord, FakeInteraction, Member
 from tests.fakes.discord.records import StoredMessage
 from tests.fakes.freesora import FakeFreeSora
 from tests.fakes.freesora import TaskScript as FsgScript
@@ -24,7 +24,7 @@ HOSTILE = "[click](https://evil.example/x) @everyone <@&123> **loud** ||hidden||
 SHOUTING = "# Free credits\n-# small print\n> quoted"
 
 
-def owner(fake: FakeDiscord):  # the server owner has Manage Server
+def owner(fake: FakeDiscord) -> Member:  # the server owner has Manage Server
     return fake.guild.members[fake.owner.id]
 
 
@@ -36,7 +36,7 @@ async def refusal(fake: FakeDiscord, handle: FakeInteraction) -> StoredMessage:
 
 
 def field(message: StoredMessage, name: str) -> str:
-    return next(f["value"] for f in message.embeds[0].get("fields", []) if f["name"] == name)
+    return str(next(f["value"] for f in message.embeds[0].get("fields", []) if f["name"] == name))
 
 
 def assert_inert(text: str) -> None:

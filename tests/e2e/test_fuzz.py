@@ -18,13 +18,13 @@ function-scoped fixture) on an event loop of its own.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Iterator
+from collections.abc import AsyncGenerator, Callable, Iterator
 from contextlib import AsyncExitStack
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import pytest
-from hypothesis import HealthCheck, event, given, settings
+from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import cogs.errors
@@ -129,7 +129,6 @@ class Harness:
         async with asyncio.timeout(20):
             await self.stack.bot.engine.wait_idle()
             await self.stack.bot.delivery.wait_idle()
-        event("a job" if row is not None else "refused" if self.refusals.seen else "answered")
         if row is not None:
             job = await jobs.get(db, int(row["id"]))
             assert job is not None and not job.state.active, job
@@ -152,7 +151,10 @@ async def open_harness(tmp_path: Path, exits: AsyncExitStack, refusals: fuzzing.
     vendor = await exits.enter_async_context(FakeNanophoto(rate_limit=None))
     tvc = await exits.enter_async_context(FakeNanophotoTvc(rate_limit=None))
     fsg = await exits.enter_async_context(FakeFreeSora())
-    stacks = make_stack(tmp_path, fake, vendor, extra_profiles=[tvc.profile(), fsg.profile()])
+    stacks = cast(
+        AsyncGenerator[Stack, None],
+        make_stack(tmp_path, fake, vendor, extra_profiles=[tvc.profile(), fsg.profile()]),
+    )
     stack = await anext(stacks)
     exits.push_async_callback(stacks.aclose)
     for user in (fake.member.user.id, fake.owner.id):

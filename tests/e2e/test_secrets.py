@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 
 from tests.e2e.conftest import Stack, make_stack
+from tests.e2e.fuzzing import snapshot
 from tests.fakes import freesora, nanophoto
 from tests.fakes.discord import FakeDiscord
 from tests.fakes.freesora import FakeFreeSora
@@ -53,12 +54,7 @@ async def assert_no_secret_anywhere(stack: Stack) -> None:
     """Not in what the bot sent Discord, not in what members see, not in any database row."""
     sent = [json.dumps(r.json) for r in stack.discord.requests if r.json is not None]
     shown = [json.dumps(m.data) for m in stack.discord.messages.by_id.values()]
-    tables = await stack.db.fetchall("SELECT name FROM sqlite_master WHERE type = 'table'")
-    rows = [
-        repr(tuple(row))
-        for table in tables
-        for row in await stack.db.fetchall(f'SELECT * FROM "{table["name"]}"')  # noqa: S608
-    ]
+    rows = [repr(table) for table in (await snapshot(stack.db)).values()]
     for secret in SECRETS:
         for text in (*sent, *shown, *rows):
             assert secret not in text

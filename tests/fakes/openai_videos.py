@@ -63,7 +63,7 @@ __all__ = [
     "openai_error_body",
 ]
 
-Route = Literal["create", "status", "content", "remix", "cdn"]
+Route = Literal["create", "status", "content", "remix", "cdn", "models"]
 Outcome = Literal["completed", "failed", "never"]
 ContentStyle = Literal["bytes", "redirect", "json"]
 
@@ -236,6 +236,7 @@ class FakeOpenAIVideos(FakeVendor):
             video_size=video_size,
         )
         self.models = models
+        self.listed_models: tuple[str, ...] | None = None  # GET /v1/models (None: ``models``)
         self.allowed_seconds = allowed_seconds
         self.vocabulary = VOCABULARIES[vocabulary] if isinstance(vocabulary, str) else vocabulary
         self.content_style: ContentStyle = content_style
@@ -251,6 +252,7 @@ class FakeOpenAIVideos(FakeVendor):
         router.add_get(CREATE_PATH + "/{video_id}/content", self._content)
         router.add_post(CREATE_PATH + "/{video_id}/remix", self._remix)
         router.add_get("/cdn/{video_id}.mp4", self._cdn)
+        router.add_get("/v1/models", self._route("models", self._models_logic))
 
     async def start(self) -> Self:
         await super().start()
@@ -365,6 +367,23 @@ class FakeOpenAIVideos(FakeVendor):
             ),
             401,
         )
+
+    def _models_logic(self, rec: RecordedRequest) -> web.Response:
+        """A new-api relay's model list: what this token may call, not what upstream still serves."""
+        if (denied := self._auth(rec)) is not None:
+            return denied
+        listed = self.models if self.listed_models is None else self.listed_models
+        data = [
+            {
+                "id": m,
+                "object": "model",
+                "created": 1626777600,
+                "owned_by": "custom",
+                "supported_endpoint_types": ["video"],
+            }
+            for m in listed
+        ]
+        return _json({"object": "list", "data": data, "success": True})
 
     def _video(self, rec: RecordedRequest, video_id: str) -> FakeVideo | web.Response:
         """The caller's video, or the error to answer (401 without a key, 404 not theirs)."""

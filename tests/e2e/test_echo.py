@@ -124,7 +124,7 @@ async def test_storyboard_lines_and_its_prompt_are_inert(on_freesora: Stack, fsg
     fsg.script_next(FsgScript())
     opened = await fake.invoke_slash("storyboard", {"duration": 10})
     await fake.wait_for_ack(opened)
-    shots = f"5 | {HOSTILE}\n5 | " + "~" * 3000
+    shots = f"5 | {HOSTILE}\n5 | " + "~" * 1900  # escaped, the second shot no longer fits the field
     submit = await fake.invoke_modal_submit(opened, {"storyboard:shots": shots, "storyboard:prompt": HOSTILE})
     job = await stack.settle(submit)
     assert job.state == "succeeded", job.error_message

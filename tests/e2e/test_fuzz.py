@@ -39,6 +39,7 @@ from tests.fakes.nanophoto_tvc import FakeNanophotoTvc
 # Slash command (or subcommand) -> examples. Commands that run a job cost more per example.
 COMMANDS: dict[str, int] = {
     "sora": 40,
+    "video": 40,
     "tvc": 30,
     "storyboard": 50,
     "credits balance": 10,
@@ -56,12 +57,24 @@ COMMANDS: dict[str, int] = {
     "settings role": 10,
     "settings open": 5,
     "settings limits": 30,
+    "settings fallback": 20,
+    "settings admin-channel": 10,
     "jobs list": 10,
     "jobs show": 20,
     "jobs cancel": 20,
 }
 SKIPPED: set[str] = set()  # commands not fuzzed here, with the reason beside each
-MODELS = ("sora2", "sora2-pro-standard", "sora2-pro-high", "sora-2", "sora-2-pro", "sora-2-pro-storyboard")
+MODELS = (
+    "sora2",
+    "sora2-pro-high",
+    "sora-2",
+    "sora-2-pro-storyboard",
+    "Sora 2",
+    "nano/sora2",
+    "nano/bogus",
+    "fsg/sora-2",
+    "nope/sora2",
+)
 PROFILES = ("nano", "nano-tvc", "fsg")
 
 
@@ -73,6 +86,9 @@ def overrides() -> dict[str, fuzzing.Strategy]:
         "profile": PROFILES,
         "from": ("2026-01-01", "2001-01-01"),
         "to": ("2026-12-31", "1999-01-01"),
+        "aspect": ("16:9", "9:16", "portrait", "landscape", "1:1"),
+        "resolution": ("720p", "1080p", "4k"),
+        "profiles": ("nano fsg", "nano-tvc, nano", "nope"),
     }
     return {name: st.one_of(st.sampled_from(words), fuzzing.text_values(1)) for name, words in known.items()}
 

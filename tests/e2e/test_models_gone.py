@@ -143,3 +143,18 @@ async def test_fallbacks_are_checked_when_set(two: Stack) -> None:
     cleared = await manager_sets(two, "settings fallback", {"kind": "text"})
     assert "backup → nano" not in str(cleared.embeds)
     assert (await jobs.active(two.db)) == []
+
+
+async def test_a_vendor_that_keeps_failing_opens_its_circuit_and_jobs_go_to_the_fallback(
+    two: Stack, vendor: FakeNanophoto, backup: FakeNanophoto
+) -> None:
+    await manager_sets(two, "settings fallback", {"kind": "text", "profiles": "backup"})
+    await two.grant(100)
+    vendor.fail_next("generate", status=500, code="INTERNAL_ERROR", error="Internal server error", times=3)
+    made = []
+    for n in range(4):  # one after another, so the circuit sees each answer in turn
+        made.append(await two.settle(await two.discord.invoke_slash("sora", {"prompt": f"{PROMPT} {n}"})))
+    assert [(j.state, j.profile) for j in made] == [(JobState.SUCCEEDED, "backup")] * 4
+    assert vendor.count(route="generate") == 3  # the fourth job never reached the failing vendor
+    assert await two.balance() == 100 - 4 * 3
+    assert await ledger.invariant_violations(two.db) == []

@@ -129,7 +129,11 @@ class OpenAIVideos(VendorAdapter):
         # kept (a few hundred KB each, the last few) so that it is not fetched and decoded twice.
         self._fitted: OrderedDict[tuple[str, int, int], FormFile] = OrderedDict()
         self.capabilities = openai_videos_capabilities(
-            profile.models, profile.durations, profile=profile.name, per_model=profile.model_durations
+            profile.models,
+            profile.durations,
+            profile=profile.name,
+            per_model=profile.model_durations,
+            sizes=profile.model_sizes,
         )
         self._base = self._base.removesuffix("/v1")  # accept "https://host" and "https://host/v1"
         # Videos made with ``private=true`` cannot be remixed; known for jobs this process submitted

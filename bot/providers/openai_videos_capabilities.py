@@ -67,6 +67,7 @@ class OpenAIVideosCapabilities(Capabilities):
     """``Capabilities`` plus the rules that depend on the model and on option values."""
 
     pro_models: frozenset[str] = frozenset()
+    sizes: dict[str, frozenset[str]] = {}  # a model's own sizes, where the profile names them
 
     def validate_request(self, req: AnyRequest) -> None:
         super().validate_request(req)
@@ -85,6 +86,16 @@ class OpenAIVideosCapabilities(Capabilities):
                 "high_quality",
                 "invalid.needs_pro",
                 msg("allowed.off_or_pro", tiers=pro) if pro else msg("allowed.off_no_pro"),
+                model=model,
+            )
+        own = self.sizes.get(model)
+        size = SIZES[(bool(opts.high_quality) and model in self.pro_models, req.orientation)]
+        if own is not None and size not in own:
+            raise InvalidRequest(
+                "high_quality" if opts.high_quality else "orientation",
+                "invalid.size_not_offered",
+                ", ".join(sorted(own)),
+                value=size,
                 model=model,
             )
         if "character" in opts.chosen():
@@ -121,11 +132,13 @@ def openai_videos_capabilities(
     *,
     profile: str = "?",
     per_model: Mapping[str, tuple[int, ...]] | None = None,
+    sizes: Mapping[str, tuple[str, ...]] | None = None,
 ) -> OpenAIVideosCapabilities:
     """The reseller's models/durations, replaced by a profile's ``models``/``durations`` when given:
     any model name and any positive number of seconds the reseller accepts (C1, C3). ``per_model``
     gives one model its own durations (a reseller whose ``sora-2-pro`` takes 15/25 s while
-    ``sora-2`` takes 10/15)."""
+    ``sora-2`` takes 10/15); ``sizes`` one model its own sizes (its aspect ratios follow, and the
+    large sizes make it a pro model whatever its name)."""
     names = OPENAI_VIDEOS_MODELS if models is None else tuple(models)
     if not names or any(not m.strip() for m in names):
         raise ProfileError(f"profile `{profile}`: field `models`: needs at least one non-empty model name")
@@ -136,6 +149,7 @@ def openai_videos_capabilities(
             f"profile `{profile}`: field `model_durations`: {', '.join(unknown)} is not one of the "
             f"profile's models ({', '.join(names)})"
         )
+    own_sizes = _checked_sizes(sizes or {}, names, profile)
     specs: list[ModelSpec] = []
     for name in names:
         secs = own.get(name) or (OPENAI_VIDEOS_DURATIONS if durations is None else tuple(durations))
@@ -151,6 +165,7 @@ def openai_videos_capabilities(
                 family="sora" if "sora" in name.lower() else name,  # resellers sell other models too
                 kinds=frozenset({Kind.TEXT, Kind.IMAGE, Kind.REMIX}),
                 durations=tuple(secs),
+                orientations=_orientations(own_sizes.get(name)),
                 switches=OPENAI_VIDEOS_OPTIONS,  # ``high_quality`` on a non-pro model: refused below
                 # lconai documents no prices: reference credits, overridden by the profile's ``prices``.
                 prices={PricePoint(name, d): reference_price(name, d) for d in secs},
@@ -159,5 +174,36 @@ def openai_videos_capabilities(
     return OpenAIVideosCapabilities(
         specs=tuple(specs),
         default_model=OPENAI_VIDEOS_DEFAULT_MODEL if OPENAI_VIDEOS_DEFAULT_MODEL in names else names[0],
-        pro_models=frozenset(m for m in names if is_pro_model(m)),
+        pro_models=frozenset(m for m in names if _is_pro(m, own_sizes.get(m))),
+        sizes={m: frozenset(v) for m, v in own_sizes.items()},
     )
+
+
+def _checked_sizes(
+    sizes: Mapping[str, tuple[str, ...]], names: tuple[str, ...], profile: str
+) -> dict[str, tuple[str, ...]]:
+    known = set(SIZES.values())
+    for model, given in sizes.items():
+        if model not in names:
+            raise ProfileError(
+                f"profile `{profile}`: field `model_sizes`: {model} is not one of the profile's models"
+            )
+        bad = [s for s in given if s not in known]
+        if bad or not given:
+            raise ProfileError(
+                f"profile `{profile}`: field `model_sizes`: {model} takes sizes from {', '.join(sorted(known))}"
+                + (f"; unknown: {', '.join(bad)}" if bad else "; the list is empty")
+            )
+    return dict(sizes)
+
+
+def _orientations(sizes: tuple[str, ...] | None) -> tuple[Orientation, ...]:
+    if sizes is None:
+        return (Orientation.PORTRAIT, Orientation.LANDSCAPE)
+    return tuple(o for o in Orientation if any(SIZES[(pro, o)] in sizes for pro in (False, True)))
+
+
+def _is_pro(model: str, sizes: tuple[str, ...] | None) -> bool:
+    if sizes is None:
+        return is_pro_model(model)
+    return any(SIZES[(True, o)] in sizes for o in Orientation)

@@ -78,6 +78,7 @@ class ProviderProfile(BaseModel):
     durations: tuple[int, ...] | None = None  # restricts the vendor's durations
     # Per model, where a vendor lets one profile's models differ (OpenAI-compatible resellers).
     model_durations: dict[str, tuple[int, ...]] = Field(default_factory=dict)
+    model_sizes: dict[str, tuple[str, ...]] = Field(default_factory=dict)  # e.g. "720x1280" (resellers)
     retired: tuple[str, ...] = ()  # models the vendor no longer serves: kept for old jobs, never offered
     # Credits by price point ("model:duration[:resolution][:audio]", see PricePoint.key).
     prices: dict[str, int] = Field(default_factory=dict)

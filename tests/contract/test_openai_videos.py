@@ -635,6 +635,32 @@ async def test_one_profile_gives_each_model_its_own_seconds(make_fake: FakeFacto
         OpenAIVideos(fake.profile(model_durations={"sora-3": (10,)}), http)
 
 
+async def test_one_profile_gives_each_model_its_own_sizes(make_fake: FakeFactory, http: VendorHttp) -> None:
+    """Sizes per model: a portrait-only model, and a pro model this reseller gives no large size."""
+    fake = await make_fake(models=("sora-2", "sora-2-pro"))
+    sizes = {"sora-2": ("720x1280",), "sora-2-pro": ("720x1280", "1280x720")}
+    profile = fake.profile(models=("sora-2", "sora-2-pro"), model_sizes=sizes)
+    provider, key = OpenAIVideos(profile, http), fake.api_key()
+    caps = provider.capabilities
+    assert caps.spec("sora-2").orientations == (Orientation.PORTRAIT,)
+    assert caps.spec("sora-2-pro").orientations == (Orientation.PORTRAIT, Orientation.LANDSCAPE)
+    assert caps.pro_models == frozenset()
+    landscape = TextToVideo(prompt=PROMPT, model="sora-2", orientation=Orientation.LANDSCAPE)
+    with pytest.raises(InvalidRequest) as info:
+        await provider.submit(landscape, key)
+    assert info.value.field == "aspect" and info.value.allowed == "portrait"
+    large = TextToVideo(prompt=PROMPT, model="sora-2-pro", options=Options(high_quality=True))
+    with pytest.raises(InvalidRequest) as info:
+        await provider.submit(large, key)
+    assert info.value.field == "high_quality"
+    await provider.submit(
+        TextToVideo(prompt=PROMPT, model="sora-2-pro", orientation=Orientation.LANDSCAPE), key
+    )
+    assert [c.form["size"] for c in fake.calls("create") if c.form] == ["1280x720"]
+    with pytest.raises(ProfileError, match="model_sizes"):
+        OpenAIVideos(fake.profile(model_sizes={"sora-2": ("640x480",)}), http)
+
+
 async def test_defaults_are_ten_and_fifteen_and_the_vendor_has_the_last_word(
     fake: FakeOpenAIVideos, http: VendorHttp, key: ApiKey
 ) -> None:

@@ -104,6 +104,26 @@ async def model_choices(
     return out[:MAX_CHOICES]
 
 
+async def _fitting(
+    engine: Engine, interaction: discord.Interaction, family: str | None, kind: Kind | None, option: str
+) -> list[Any]:
+    """The chosen model's values of ``option`` that fit the other options already chosen."""
+    target = await _target(engine, interaction, family, kind)
+    if target is None:
+        return []
+    where, kind = target
+    caps = where.provider.capabilities
+    spec = caps.spec(where.model)
+    fixed_shots = kind is Kind.STORYBOARD and spec.shots is not None and bool(spec.shots.seconds_per_shot)
+    values: dict[str, tuple[Any, ...]] = {
+        "duration": () if fixed_shots else spec.durations_for(kind),  # the shots set the length
+        "orientation": spec.orientations,
+        "resolution": spec.resolutions,
+    }
+    others = {k: v for k, v in _chosen(interaction).items() if k != option}
+    return [v for v in values[option] if caps.allows(where.model, kind, **others, **{option: v})]
+
+
 async def duration_choices(
     engine: Engine,
     interaction: discord.Interaction,
@@ -113,17 +133,11 @@ async def duration_choices(
     kind: Kind | None = None,
 ) -> list[app_commands.Choice[int]]:
     """The chosen model's durations that fit its other options."""
-    target = await _target(engine, interaction, family, kind)
-    if target is None:
-        return []
-    where, kind = target
-    caps = where.provider.capabilities
-    chosen = {k: v for k, v in _chosen(interaction).items() if k != "duration"}
-    spec = caps.spec(where.model)
+    durations = await _fitting(engine, interaction, family, kind, "duration")
     return [
         app_commands.Choice(name=t("choice.seconds", interaction.locale, seconds=d), value=d)
-        for d in spec.durations_for(kind)
-        if caps.allows(where.model, kind, duration=d, **chosen) and str(current).strip() in str(d)
+        for d in durations
+        if str(current).strip() in str(d)
     ][:MAX_CHOICES]
 
 
@@ -135,12 +149,9 @@ async def aspect_choices(
     family: str | None = None,
     kind: Kind | None = None,
 ) -> list[app_commands.Choice[str]]:
-    target = await _target(engine, interaction, family, kind)
-    if target is None:
-        return []
-    where, _kind = target
-    spec = where.provider.capabilities.spec(where.model)
-    names = [(o.value, t(f"choice.orientation.{o.value}", interaction.locale)) for o in spec.orientations]
+    """The chosen model's aspect ratios, in the member's words."""
+    orientations = await _fitting(engine, interaction, family, kind, "orientation")
+    names = [(o.value, t(f"choice.orientation.{o.value}", interaction.locale)) for o in orientations]
     return [app_commands.Choice(name=n, value=v) for v, n in names if current.lower() in n.lower()]
 
 
@@ -152,17 +163,9 @@ async def resolution_choices(
     family: str | None = None,
     kind: Kind | None = None,
 ) -> list[app_commands.Choice[str]]:
-    target = await _target(engine, interaction, family, kind)
-    if target is None:
-        return []
-    where, kind = target
-    caps = where.provider.capabilities
-    chosen = {k: v for k, v in _chosen(interaction).items() if k != "resolution"}
-    return [
-        app_commands.Choice(name=r, value=r)
-        for r in caps.spec(where.model).resolutions
-        if caps.allows(where.model, kind, resolution=r, **chosen) and current.lower() in r.lower()
-    ]
+    """The chosen model's resolutions that fit its other options (a shot count, say)."""
+    resolutions = await _fitting(engine, interaction, family, kind, "resolution")
+    return [app_commands.Choice(name=r, value=r) for r in resolutions if current.lower() in r.lower()]
 
 
 def default_duration(where: Resolved, kind: Kind) -> int:

@@ -229,15 +229,17 @@ class Capabilities(BaseModel):
         for switch in ("audio", "fixed_lens", "watermark", "private", "high_quality"):
             if chosen.get(switch) is not None and switch not in spec.switches:
                 return False
-        shots = chosen.get("shots")
-        if resolution is not None and spec.shots is not None and spec.shots.seconds_per_shot:
-            n = shots if shots is not None else (duration or 0) // spec.shots.seconds_per_shot
-            if (
-                n > 1
-                and spec.shots.multi_shot_resolutions
-                and resolution not in spec.shots.multi_shot_resolutions
-            ):
-                return False
+        rules = spec.shots
+        if (
+            kind is Kind.STORYBOARD
+            and rules is not None
+            and rules.seconds_per_shot
+            and resolution is not None
+        ):
+            shots = chosen.get("shots") or (duration or 0) // rules.seconds_per_shot
+            multi = rules.multi_shot_resolutions
+            if shots > 1 and multi and resolution not in multi:
+                return False  # e.g. 1080p on a 16-second (two-shot) storyboard
         return True
 
 

@@ -27,7 +27,9 @@ ENV PATH=/venv/bin:$PATH \
     PROVIDERS_FILE=/data/providers.toml
 USER 10001:10001
 VOLUME ["/data"]
-# SIGTERM (docker stop) closes the bot cleanly: jobs stay in the database and resume at the next start.
+# SIGTERM (docker stop) closes the bot cleanly: creates in flight get SHUTDOWN_GRACE (60 s) to come back,
+# jobs stay in the database and resume at the next start. `docker stop` waits only 10 s unless told
+# (`--time 75`; compose.yaml sets stop_grace_period: 75s).
 STOPSIGNAL SIGTERM
 # Cheap and local (settings, token form, profiles and keys, database version); no network, no writes.
 HEALTHCHECK --interval=60s --timeout=15s --start-period=30s --retries=3 \

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from bench import interactions, ledger, poller
+from bench import interactions, ledger, poller, restart, size
 
-BENCHMARKS = (ledger, poller, interactions)
+BENCHMARKS = (ledger, poller, interactions, restart, size)
 
 
 def main() -> None:

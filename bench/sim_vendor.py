@@ -1,7 +1,7 @@
 """Simulated video vendors for the poller benchmark, and a loopback fake served from its own process.
 
 ``SimVendor`` is an in-process ``VideoProvider`` (no HTTP) living on the benchmark's clock, in one
-of two styles:
+of three styles:
 
 * ``"nanophoto"``: status words only (``progress`` is a stage text, so ``progress_pct`` is None);
   with ``per_hour`` set the *vendor itself* enforces a rolling hour per key, counting create and
@@ -10,10 +10,14 @@ of two styles:
   fill the window — the reading most generous to a client that keeps calling after a 429.
 * ``"openai"``: ``progress_pct = floor(100 * elapsed / T)`` while running, as an integer, the way
   ``/v1/videos`` reports it.
+* ``"tvc"``: nanophoto's three-step ad pipeline (script 20% of T, storyboard 20%, video 60%), with
+  the hourly limit as ``"nanophoto"``; step 1 is already in the create answer.
 
 Each created task draws its generation time ``T`` from a seeded RNG, uniform in ``gen_range``, and
-is done at ``created + T``. Every call is recorded (virtual time, route, key, task, HTTP status) and
-every task keeps its true finish time, so detection lag = (engine's terminal event) − (true finish).
+is done at ``created + T``; a finished task reports ``T`` as the vendor's own timing (nanophoto's
+``generationTime``, whole seconds; ``completed_at - created_at`` for ``/v1/videos``). Every call is
+recorded (virtual time, route, key, task, HTTP status) and every task keeps its true finish time,
+so detection lag = (engine's terminal event) − (true finish).
 
 ``python -m bench.sim_vendor serve-openai …`` runs the real ``tests.fakes.openai_videos`` server on
 127.0.0.1 in a separate process, on a ``ScaledClock`` whose epoch the parent passes in; it prints
@@ -30,7 +34,6 @@ import math
 import random
 import sys
 from collections import deque
-from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -40,7 +43,6 @@ from bot.engine.clock import Clock
 from bot.providers.base import (
     AnyRequest,
     ApiKey,
-    Capabilities,
     Kind,
     ProviderError,
     RemoteTask,
@@ -48,12 +50,18 @@ from bot.providers.base import (
     TaskState,
     VideoSource,
 )
+from bot.providers.capabilities import Capabilities, ModelSpec, PricePoint
 from bot.providers.profiles import ProviderProfile, Timing
 
-Style = Literal["nanophoto", "openai"]
+Style = Literal["nanophoto", "openai", "tvc"]
 WINDOW = 3600.0
 RATE_LIMIT_TEXT = (
     "API key rate limit exceeded. Default: 100 requests/hour. Contact support@nanophoto.ai for higher limits."
+)
+TVC_STEPS = (
+    (1, "Generating Storyboard Prompt", 0.0),
+    (2, "Generating Storyboard", 0.2),
+    (3, "Generating Ad Video", 0.4),
 )
 
 
@@ -77,6 +85,25 @@ class SimTask:
     def finish_at(self) -> float:
         return self.created_at + self.generation
 
+    def step_starts(self) -> list[tuple[int, float]]:
+        """When each TVC step begins (absolute time)."""
+        return [(step, self.created_at + share * self.generation) for step, _, share in TVC_STEPS]
+
+
+def capabilities(style: Style) -> Capabilities:
+    """One model per style, priced 4/8 credits for 10/15 s, making what the style makes."""
+    model = {"nanophoto": "sora2", "openai": "sora-2", "tvc": "sora2-tvc"}[style]
+    kind = Kind.TVC if style == "tvc" else Kind.TEXT
+    spec = ModelSpec(
+        name=model,
+        label=model,
+        family="sora",
+        kinds=frozenset({kind}),
+        durations=(10, 15),
+        prices={PricePoint(model, 10): 4, PricePoint(model, 15): 8},
+    )
+    return Capabilities(specs=(spec,), default_model=model)
+
 
 @dataclass
 class SimVendor:
@@ -88,15 +115,14 @@ class SimVendor:
     gen_range: tuple[float, float]
     seed: int = 1
     per_hour: int | None = None
+    timing: Timing = field(default_factory=Timing)
     calls: list[Call] = field(default_factory=list)
     tasks: dict[str, SimTask] = field(default_factory=dict)
     _windows: dict[str, deque[float]] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         self._rng = random.Random(self.seed)
-        model = "sora2" if self.style == "nanophoto" else "sora-2"
-        self._caps = Capabilities(kinds=frozenset({Kind.TEXT}), models=(model,), default_model=model)
-        self._prices: Mapping[tuple[str, int], int] = {(model, 10): 4, (model, 15): 8}
+        self._caps = capabilities(self.style)
 
     # ---- VideoProvider -------------------------------------------------------------------------
 
@@ -108,30 +134,52 @@ class SimVendor:
     def capabilities(self) -> Capabilities:
         return self._caps
 
-    @property
-    def default_prices(self) -> Mapping[tuple[str, int], int]:
-        return self._prices
+    def timing_for(self, req: AnyRequest) -> Timing:
+        return self.timing
+
+    async def preflight(self, req: AnyRequest, key: ApiKey) -> None:
+        return None
 
     async def submit(self, req: AnyRequest, key: ApiKey) -> RemoteTask:
         self._admit(key, "create", None)
         remote_id = f"task_{len(self.tasks) + 1:05d}"
         lo, hi = self.gen_range
-        self.tasks[remote_id] = SimTask(remote_id, key.name, self.clock.now(), self._rng.uniform(lo, hi))
-        return RemoteTask(remote_id=remote_id)
+        sim = SimTask(remote_id, key.name, self.clock.now(), self._rng.uniform(lo, hi))
+        self.tasks[remote_id] = sim
+        first = self._running(sim) if self.style == "tvc" else None  # the create answer says step 1
+        return RemoteTask(remote_id=remote_id, snapshot=first)
 
     async def poll(self, task: RemoteTask, key: ApiKey) -> TaskSnapshot:
         self._admit(key, "status", task.remote_id)
         sim = self.tasks[task.remote_id]
         elapsed = self.clock.now() - sim.created_at
         if elapsed >= sim.generation:
+            took = float(math.floor(sim.generation) if self.style == "openai" else round(sim.generation))
+            steps = {"step": 3, "step_count": 3, "step_name": "Completed"} if self.style == "tvc" else {}
             return TaskSnapshot(
-                state=TaskState.SUCCEEDED, video_url=f"https://cdn.sim.invalid/{sim.remote_id}.mp4"
+                state=TaskState.SUCCEEDED,
+                video_url=f"https://cdn.sim.invalid/{sim.remote_id}.mp4",
+                vendor_seconds=took,
+                **steps,
             )
         if self.style == "openai":
             return TaskSnapshot(
                 state=TaskState.RUNNING, progress_pct=math.floor(100 * elapsed / sim.generation)
             )
+        if self.style == "tvc":
+            return self._running(sim)
         return TaskSnapshot(state=TaskState.RUNNING, stage="generating")
+
+    def _running(self, sim: SimTask) -> TaskSnapshot:
+        share = (self.clock.now() - sim.created_at) / sim.generation
+        step, name, _ = next(s for s in reversed(TVC_STEPS) if share >= s[2])
+        return TaskSnapshot(
+            state=TaskState.RUNNING,
+            step=step,
+            step_count=3,
+            step_name=name,
+            stage="generating" if step == 3 else None,
+        )
 
     async def open_result(self, snap: TaskSnapshot, key: ApiKey) -> VideoSource:
         assert snap.video_url is not None

@@ -3,13 +3,13 @@
 ``VirtualClock`` implements ``bot.engine.clock.Clock``. ``sleep(d)`` parks the caller on a future due
 at ``now + d``; nothing moves time but ``run_until``, which advances it to the earliest due sleeper —
 and only once the whole system is *quiescent*, i.e. nothing could still happen at the current
-instant. The engine's database calls make that the hard part: aiosqlite runs each statement on its
-own thread and wakes the awaiting coroutine with ``call_soon_threadsafe``, so an event loop with
-nothing ready may still have work in flight. Quiescence is therefore decided exactly, from two
+instant. The engine's database calls make that the hard part: each connection runs its calls on its
+own thread (``storage.worker``) and wakes the awaiting coroutine with ``call_soon_threadsafe``, so an
+event loop with nothing ready may still have work in flight. Quiescence is therefore decided exactly, from two
 facts, not guessed from a pause:
 
-* ``track_sqlite(conn)`` wraps the aiosqlite connection's ``_execute`` (the single funnel every
-  connection and cursor call goes through) with an in-flight counter: it is non-zero from the moment
+* ``track_sqlite(conn)`` wraps a connection's ``_execute`` (the single funnel every call to its
+  thread goes through; tracked for each of the database's connections) with an in-flight counter: it is non-zero from the moment
   a statement is queued for the worker thread until the coroutine that awaited it has resumed;
 * the event loop's ready queue (``loop._ready``, a CPython ``BaseEventLoop`` internal) is empty when
   the driver looks, so no callback — a woken future, a task step — is waiting to run.
@@ -18,7 +18,7 @@ When both hold twice in a row across a loop iteration, every coroutine is blocke
 an ``asyncio.Event``/future that only another coroutine could complete, or nothing at all: time may
 jump. Error bound: zero — every event happens at exactly the virtual instant it was scheduled for,
 and computation takes no virtual time (so a lag measured on this clock is the policy's own lag, not
-the machine's). The two internals are CPython's and aiosqlite 0.2x's; if the loop has no ``_ready``
+the machine's). The two internals are CPython's and ``storage.worker``'s; if the loop has no ``_ready``
 (another loop implementation) the driver falls back to a heuristic — ``FALLBACK_SPINS`` empty loop
 iterations and a ``FALLBACK_PAUSE`` real pause with the in-flight counter at zero — whose error is
 that a callback arriving later than the pause would run after time advanced: it would be late by at
@@ -74,7 +74,7 @@ class VirtualClock:
     # ---- quiescence ----------------------------------------------------------------------------
 
     def track_sqlite(self, conn: Any) -> None:
-        """Count statements in flight on ``conn`` (an ``aiosqlite.Connection``) until they resume."""
+        """Count calls in flight on ``conn`` (a ``storage.worker.Worker``) until they resume."""
         inner = conn._execute
 
         @functools.wraps(inner)

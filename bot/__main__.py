@@ -1,11 +1,14 @@
 """``python -m bot [run|migrate|doctor|backup]``: build the settings once, then hand them to what runs.
 
 - ``run`` (the default) runs the bot until SIGTERM/SIGINT, then shuts down cleanly: the bot is
-  closed (which stops the engine — unfinished jobs stay in the database and resume at the next
-  start), the database is closed, and the exit status is 0.
+  closed (which stops the engine — creates in flight get up to ``SHUTDOWN_GRACE`` seconds to come
+  back with their remote ids; unfinished jobs stay in the database and resume at the next start),
+  the database is closed, and the exit status is 0. It holds the database's lock file for its
+  lifetime (``bot.instance``): a second process on the same file exits 2 naming the first.
 - ``migrate`` applies database migrations (the bot also does so at start).
 - ``doctor [--online] [--quick]`` checks the installation and prints a table; non-zero on a FAIL.
-- ``generate --kind text|image|tvc|storyboard …`` runs one job from the terminal (no Discord).
+- ``generate --kind text|image|tvc|storyboard …`` runs one job from the terminal (no Discord), on a
+  database of its own (``--database`` to name another).
 - ``backup PATH [--force]`` copies the database safely while the bot runs.
 
 Configuration problems end with exit status 2 and one line that names the setting — never a
@@ -17,21 +20,26 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import functools
 import logging
 import os
 import signal
 import sys
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from dotenv import dotenv_values
 
 from bot import metrics
 from bot.config import Settings, SettingsError, load_settings
+from bot.instance import AlreadyRunning, InstanceLock
 from bot.logs import add_secrets, configure_logging
 from bot.providers.profiles import ProfileError, ProviderProfile, load_profiles
 from storage.db import Database
+
+if TYPE_CHECKING:
+    from bot.engine.db_retry import DbStatus
 
 log = logging.getLogger("bot")
 CONFIG_EXIT = 2
@@ -91,7 +99,9 @@ async def serve(
         if stop.is_set():
             log.info("%s again: already shutting down", sig.name)
         else:
-            log.info("%s: shutting down (jobs in flight resume at the next start)", sig.name)
+            log.info(
+                "%s: shutting down (creates in flight may finish; jobs resume at the next start)", sig.name
+            )
         stop.set()
 
     for sig in signals:
@@ -137,7 +147,14 @@ async def run(settings: Settings, *, stop: asyncio.Event | None = None) -> None:
     from bot.providers.registry import build_provider
 
     profiles = _profiles(settings)
-    db = await Database.open(settings.database_path)
+    memory = str(settings.database_path) == ":memory:"
+    lock = None if memory else InstanceLock.acquire(settings.database_path, command="run")
+    try:
+        db = await Database.open(settings.database_path)
+    except BaseException:
+        if lock is not None:
+            lock.release()
+        raise
     server: metrics.MetricsServer | None = None
     fetcher = Fetcher(allow_private=settings.fetch_allow_private)  # one for the vendors and the bot
     try:
@@ -153,6 +170,8 @@ async def run(settings: Settings, *, stop: asyncio.Event | None = None) -> None:
                 default_profile=settings.default_profile,
                 welcome_credits=settings.welcome_credits,
             )
+            if lock is not None:
+                engine.db_health.watch(functools.partial(_report, lock))
             bot = SoraBot(settings, engine, fetcher=fetcher)
             await serve(bot, settings.discord_token.get_secret_value(), stop=stop)
     finally:
@@ -160,7 +179,19 @@ async def run(settings: Settings, *, stop: asyncio.Event | None = None) -> None:
         if server is not None:
             await server.stop()
         await db.close()
+        if lock is not None:
+            lock.release()
         log.info("stopped")
+
+
+def _report(lock: InstanceLock, status: DbStatus) -> None:
+    """Tell ``doctor`` (through the lock file) whether the database's writes are failing, and why."""
+    lock.publish(
+        db_failing_since=status.failing_since,
+        db_errors=status.errors or None,
+        db_error=status.last_error,
+        db_advice=status.advice,
+    )
 
 
 async def migrate(settings: Settings) -> None:
@@ -238,20 +269,24 @@ def main(argv: Sequence[str] | None = None) -> int:
         elif command == "generate":
             from bot.ops import generate
 
-            return asyncio.run(
-                generate.main(
-                    settings.database_path,
-                    _profiles(settings),
-                    args,
-                    settings.default_profile,
-                    allow_private=settings.fetch_allow_private,
+            path = args.database or generate.own_database(settings.database_path)
+            profiles = _profiles(settings)
+            memory = str(path) == ":memory:"
+            with contextlib.nullcontext() if memory else InstanceLock.acquire(path, command="generate"):
+                return asyncio.run(
+                    generate.main(
+                        path,
+                        profiles,
+                        args,
+                        settings.default_profile,
+                        allow_private=settings.fetch_allow_private,
+                    )
                 )
-            )
         elif command == "backup":
             return asyncio.run(backup(settings, args.path, force=args.force))
         else:
             asyncio.run(run(settings))
-    except (ProfileError, SettingsError) as exc:
+    except (ProfileError, SettingsError, AlreadyRunning) as exc:
         print(f"soracord: {exc}", file=sys.stderr)
         return CONFIG_EXIT
     except KeyboardInterrupt:  # a signal before the handlers were installed

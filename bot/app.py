@@ -103,7 +103,7 @@ class SoraBot(commands.Bot):
         await self.engine.start()
 
     async def close(self) -> None:
-        await self.engine.stop()
+        await self.engine.stop(grace=self.settings.shutdown_grace)  # creates in flight finish first
         await self.delivery.close()
         if self._owns_fetcher:
             await self.fetcher.close()

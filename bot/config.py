@@ -36,6 +36,13 @@ class Settings(BaseSettings):
     progress_edit_interval: float = Field(
         3.0, ge=0.0, le=60.0, description="Seconds between two edits of one progress message."
     )
+    shutdown_grace: float = Field(
+        60.0,
+        ge=0.0,
+        le=600.0,
+        description="Seconds a stopping bot waits for creates in flight to come back, so their videos "
+        "are not refunded while the vendor bills them (compose's stop_grace_period must be longer).",
+    )
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     log_format: Literal["plain", "json"] = Field(
         "plain", description="`plain` lines for people, `json` lines for a log collector."

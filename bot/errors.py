@@ -96,3 +96,11 @@ class InsufficientCredits(UserError):
         super().__init__("errors.not_enough_credits", balance=balance, cost=cost)
         self.balance = balance
         self.cost = cost
+
+
+class AlreadyMade(UserError):
+    """A confirmation pressed again: the job it asked for exists already (``job_id``)."""
+
+    def __init__(self, job_id: int) -> None:
+        super().__init__("again.already", id=job_id)
+        self.job_id = job_id

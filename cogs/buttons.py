@@ -18,6 +18,7 @@ from bot.engine import member_jobs
 from bot.engine.admission import Quote
 from bot.engine.engine import Engine
 from bot.engine.views import JobView
+from bot.errors import AlreadyMade
 from bot.i18n import EN, resolve, t
 from bot.logs import tag_interaction
 from bot.providers.base import MAX_PROMPT_CHARS, AnyRequest
@@ -25,6 +26,7 @@ from cogs import render
 from cogs.errors import respond_error
 from cogs.inert import inert
 from cogs.launch import is_manager, origin_from
+from cogs.limits import fit_embed
 from storage.states import JobState
 
 log = logging.getLogger(__name__)
@@ -175,7 +177,7 @@ def details_embed(job: JobView, locale: object = None) -> discord.Embed:
     why = render.error_text(job, loc)
     if why and job.state is not JobState.SUCCEEDED:
         embed.add_field(name=t("details.why", loc), value=why[:1000], inline=False)
-    return embed
+    return fit_embed(embed)  # the vendor's remote id and words are theirs: any length
 
 
 # ---- Again ----------------------------------------------------------------------------------------
@@ -226,22 +228,35 @@ class ConfirmAgain(discord.ui.View):
     async def interaction_check(self, interaction: discord.Interaction, /) -> bool:
         return interaction.user.id == self.asked.user.id
 
+    @property
+    def once_key(self) -> str:
+        """The question's key: however often Confirm is pressed, it makes one job (``enqueue``)."""
+        return f"again:{self.asked.id}"
+
     async def on_timeout(self) -> None:
+        if await self.engine.admission.made_by(self.once_key) is not None:
+            return  # confirmed: the question already says which job it made
         with contextlib.suppress(discord.HTTPException):
             await self.asked.edit_original_response(content=t("again.timeout", self.locale), view=None)
 
     @discord.ui.button(label="Confirm", style=discord.ButtonStyle.success)
     async def confirm(self, interaction: discord.Interaction, _button: discord.ui.Button[Any]) -> None:
-        self.stop()
+        # The view stays listening until it times out: a second press is answered ("already made"),
+        # never left to fail, and the key in the database keeps it from making a second job.
+        admission = self.engine.admission
         try:
             assert interaction.guild_id is not None
-            await self.engine.admission.precheck(interaction.guild_id, interaction.user.id, self.quote)
+            made = await admission.made_by(self.once_key)
+            if made is not None:
+                raise AlreadyMade(made)
+            await admission.precheck(interaction.guild_id, interaction.user.id, self.quote)
             callback = await interaction.response.defer(thinking=True)
-            new = await self.engine.admission.enqueue(
-                origin_from(interaction, callback), self.request, self.quote.profile
+            new = await admission.enqueue(
+                origin_from(interaction, callback), self.request, self.quote.profile, once_key=self.once_key
             )
         except Exception as exc:
-            await respond_error(interaction, exc)
+            made = None if isinstance(exc, AlreadyMade) else await admission.made_by(self.once_key)
+            await respond_error(interaction, AlreadyMade(made) if made is not None else exc)
             return
         try:
             await self.asked.edit_original_response(
@@ -252,6 +267,10 @@ class ConfirmAgain(discord.ui.View):
 
     @discord.ui.button(label="Cancel", style=discord.ButtonStyle.secondary)
     async def cancel(self, interaction: discord.Interaction, _button: discord.ui.Button[Any]) -> None:
+        made = await self.engine.admission.made_by(self.once_key)
+        if made is not None:
+            await respond_error(interaction, AlreadyMade(made))
+            return
         self.stop()
         await interaction.response.edit_message(content=t("again.cancelled", self.locale), view=None)
 
@@ -270,13 +289,16 @@ async def ask_remix(interaction: discord.Interaction, job: JobView) -> None:
         )
         await interaction.response.send_message(reason, ephemeral=True, allowed_mentions=NONE)
         return
-    await interaction.response.send_modal(RemixModal(engine, job, interaction.locale))
+    once_key = f"remix:{interaction.id}"  # the form this press opened makes one job, however often sent
+    await interaction.response.send_modal(RemixModal(engine, job, interaction.locale, once_key=once_key))
 
 
 class RemixModal(discord.ui.Modal):
-    def __init__(self, engine: Engine, job: JobView, locale: object = None) -> None:
+    def __init__(
+        self, engine: Engine, job: JobView, locale: object = None, *, once_key: str | None = None
+    ) -> None:
         super().__init__(title=t("remix.modal.title", locale, id=job.id), timeout=600)
-        self.engine, self.job = engine, job
+        self.engine, self.job, self.once_key = engine, job, once_key
         self.prompt: discord.ui.TextInput[RemixModal] = discord.ui.TextInput(
             label=t("remix.modal.prompt_label", locale),
             style=discord.TextStyle.paragraph,
@@ -288,11 +310,16 @@ class RemixModal(discord.ui.Modal):
 
     async def on_submit(self, interaction: discord.Interaction, /) -> None:
         assert interaction.guild_id is not None
+        made = await self.engine.admission.made_by(self.once_key) if self.once_key else None
+        if made is not None:
+            raise AlreadyMade(made)
         request = member_jobs.remix_request(self.job, self.prompt.value)
         quote = await self.engine.admission.quote(request, interaction.guild_id, self.job.profile)
         await self.engine.admission.precheck(interaction.guild_id, interaction.user.id, quote)
         callback = await interaction.response.defer(thinking=True)
-        await self.engine.admission.enqueue(origin_from(interaction, callback), request, quote.profile)
+        await self.engine.admission.enqueue(
+            origin_from(interaction, callback), request, quote.profile, once_key=self.once_key
+        )
 
     async def on_error(self, interaction: discord.Interaction, error: Exception, /) -> None:  # type: ignore[override]
         await respond_error(interaction, error)

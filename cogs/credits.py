@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-import io
+import asyncio
+import contextlib
 from collections.abc import Awaitable, Callable
 
 import discord
@@ -15,11 +16,16 @@ from bot.providers.capabilities import PricePoint
 from cogs import render
 from cogs.inert import EMBED_TITLE, inert
 from cogs.launch import is_manager
+from cogs.limits import fit_embed, lines_within
 from cogs.prices import point_words, price_list
 from cogs.translator import L
 from storage.ledger import Entry
 
 NONE = discord.AllowedMentions.none()
+# An export that is written this fast, and small enough to upload at once, is the command's answer;
+# any other is acknowledged first (Discord's 3 s) and attached when ready.
+EXPORT_ANSWER_WITHIN = 1.0  # seconds
+EXPORT_DIRECT_BYTES = 1 << 20
 ENTRY_WORDS = {kind: f"ledger.kind.{kind}" for kind in ("grant", "hold", "capture", "release", "adjust")}
 
 
@@ -55,10 +61,10 @@ def history_embed(member: discord.abc.User, page: HistoryPage, locale: object = 
     lines = [entry_line(e, page.jobs, locale) for e in page.entries] or [t("ledger.empty", locale)]
     embed = discord.Embed(
         title=t("ledger.title", locale, name=inert(member.display_name, EMBED_TITLE // 2)),
-        description="\n".join(lines),
+        description=lines_within(lines),  # ten reasons of 200 characters, escaped, can pass 4,096
     )
     embed.set_footer(text=t("ledger.footer", locale, page=page.page + 1, pages=page.pages))
-    return embed
+    return fit_embed(embed)
 
 
 class HistoryView(discord.ui.View):
@@ -103,6 +109,7 @@ class HistoryView(discord.ui.View):
             self.page.page + delta,
             actor_id=interaction.user.id,
             is_manager=is_manager(interaction),
+            beside=self.page,
         )
         self._sync()
         await interaction.response.edit_message(
@@ -339,11 +346,24 @@ class CreditsAdminGroup(
         self, interaction: discord.Interaction, start: str | None = None, end: str | None = None
     ) -> None:
         assert interaction.guild_id is not None
-        name, data, count = await self.credits.export(
+        span = await self.credits.export_span(
             interaction.guild_id, start, end, is_manager=is_manager(interaction)
-        )
-        await interaction.response.send_message(
-            t("credits.exported", interaction.locale, count=count),
-            file=discord.File(io.BytesIO(data), filename=name),
-            ephemeral=True,
-        )
+        )  # refusals before any deferral: an ephemeral reply
+        writing = asyncio.ensure_future(self.credits.export(span, upload_limit=interaction.filesize_limit))
+        try:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(asyncio.shield(writing), EXPORT_ANSWER_WITHIN)
+            if not writing.done() or writing.result().size > EXPORT_DIRECT_BYTES:
+                await interaction.response.defer(ephemeral=True, thinking=True)  # attach when ready
+            done = await writing
+            file = discord.File(done.path, filename=done.filename)
+            text = t("credits.exported", interaction.locale, count=done.rows)
+            if interaction.response.is_done():
+                await interaction.edit_original_response(content=text, attachments=[file])
+            else:
+                await interaction.response.send_message(text, file=file, ephemeral=True)
+        finally:
+            if not writing.done():
+                writing.cancel()  # the export removes its own file when cancelled
+            elif not writing.cancelled() and writing.exception() is None:
+                writing.result().discard()

@@ -46,7 +46,9 @@ async def respond_error(interaction: discord.Interaction, error: BaseException) 
 
     Not answered yet: an ephemeral reply. Deferred publicly ("thinking…"): that message is removed
     and the refusal follows ephemerally (edited in place if it cannot be removed). Answered
-    otherwise (a modal, a confirm): an ephemeral followup.
+    otherwise (a modal, a confirm): an ephemeral followup. When that fails (Discord refused it, the
+    deferred message was deleted), a fresh followup; when that fails too, a short channel message
+    that mentions the member (``_in_channel``) — a member is always answered.
     """
     message, ref = friendly(error, interaction.locale)
     message = clip(message, CONTENT)
@@ -60,8 +62,35 @@ async def respond_error(interaction: discord.Interaction, error: BaseException) 
             await _replace_thinking(interaction, message)
         else:
             await interaction.followup.send(message, ephemeral=True, allowed_mentions=NONE)
-    except discord.HTTPException:
+        return
+    except discord.HTTPException as exc:
+        log.info(
+            "interaction %s: the refusal was not taken (%s); trying a fresh followup", interaction.id, exc
+        )
+    if interaction.response.is_done():  # a followup needs an acknowledged interaction
+        try:
+            await interaction.followup.send(message, ephemeral=True, allowed_mentions=NONE)
+            return
+        except discord.HTTPException as exc:
+            log.info("interaction %s: the followup was not taken either (%s)", interaction.id, exc)
+    if not await _in_channel(interaction, message):
         log.warning("could not tell interaction %s about its error (ref %s)", interaction.id, ref)
+
+
+async def _in_channel(interaction: discord.Interaction, message: str) -> bool:
+    """The refusal as a channel message, pinging only the member: public, so used only as a last resort."""
+    if interaction.channel_id is None:
+        return False
+    channel = interaction.client.get_partial_messageable(
+        interaction.channel_id, guild_id=interaction.guild_id
+    )
+    user = interaction.user.id
+    text = clip(t("errors.for_member", interaction.locale, user_id=user, message=message), CONTENT)
+    try:
+        await channel.send(text, allowed_mentions=discord.AllowedMentions(users=[discord.Object(user)]))
+    except discord.HTTPException:
+        return False
+    return True
 
 
 async def _replace_thinking(interaction: discord.Interaction, message: str) -> None:

@@ -13,6 +13,7 @@ from bot.i18n import t
 from cogs import buttons, render
 from cogs.inert import inert
 from cogs.launch import is_manager
+from cogs.limits import lines_within
 from cogs.translator import L
 
 NONE = discord.AllowedMentions.none()
@@ -57,7 +58,7 @@ class JobsGroup(app_commands.Group, name=L("cmd.jobs.name"), description=L("cmd.
         loc = interaction.locale
         title = t("jobs.list.title_all", loc) if all else t("jobs.list.title", loc)
         lines = [list_line(j, show_owner=all, locale=loc) for j in found] or [t("jobs.list.empty", loc)]
-        embed = discord.Embed(title=title, description="\n".join(lines))
+        embed = discord.Embed(title=title, description=lines_within(lines))
         embed.set_footer(text=t("jobs.list.footer", loc, limit=member_jobs.LIST_LIMIT))
         await interaction.response.send_message(embed=embed, ephemeral=True, allowed_mentions=NONE)
 

@@ -16,6 +16,7 @@ from bot.engine.views import JobView
 from bot.i18n import EN, Msg, has, resolve, t
 from bot.providers.base import Kind
 from cogs.inert import FIELD_VALUE, clip, inert, inert_msg, link_target
+from cogs.limits import fit_embed
 from storage.states import JobState
 
 COLOURS = {
@@ -219,4 +220,4 @@ def job_embed(event: JobEvent, *, now: float | None = None, locale: object = Non
     if link and len(link) <= FIELD_VALUE:
         embed.add_field(name=t("job.field.video", loc), value=link, inline=False)
     embed.set_footer(text=t("job.footer", loc, id=job.id, profile=job.profile))
-    return embed
+    return fit_embed(embed)  # a vendor's over-long storyboard link, say, must not sink the card

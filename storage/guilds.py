@@ -7,7 +7,7 @@ import time
 from dataclasses import dataclass, field, replace
 from typing import Literal
 
-from storage.db import Database
+from storage.db import Database, Tx
 
 Period = Literal["week", "month"]
 
@@ -63,7 +63,9 @@ async def _read(db: Database, guild_id: int) -> GuildSettings:
 
 
 async def save(db: Database, settings: GuildSettings) -> None:
-    async with db.transaction() as tx:
+    """Write the server's settings (one trip) and the memo."""
+
+    async def body(tx: Tx) -> None:
         await tx.execute(
             "INSERT INTO guild_settings (guild_id, price_multiplier, prices_json, allowance_amount,"
             " allowance_period, max_active_per_member, max_active_per_server, max_daily_spend_per_member,"
@@ -97,6 +99,8 @@ async def save(db: Database, settings: GuildSettings) -> None:
                 time.time(),
             ),
         )
+
+    await db.write(body)
     db.memo[("guild", settings.guild_id)] = settings
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import sqlite3
 import time
+from collections.abc import Iterable
 from dataclasses import dataclass, fields
 from typing import Any
 
@@ -19,7 +20,7 @@ _ACTIVE_SQL = sql_set(ACTIVE)
 _NOT_SPENT_SQL = sql_set(NOT_SPENT)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)  # slots: a restart holds tens of thousands of rows at once
 class JobRow:
     id: int
     guild_id: int
@@ -61,6 +62,8 @@ class JobRow:
     video_path: str | None = None  # the saved video when the vendor gave bytes (003_delivery)
     error_i18n: str | None = None  # error_message as a catalog key + params, JSON (005_job_error_i18n)
     model_label: str | None = None  # the model as members read it (006_job_model_label)
+    generation_seconds: float | None = None  # how long the vendor took, for estimates (008_call_log)
+    once_key: str | None = None  # the confirmation that made the job; unique (009_delivery_outbox)
 
     @property
     def request(self) -> dict[str, Any]:
@@ -131,8 +134,8 @@ async def transition_in(
 
 
 async def update(db: Database, job_id: int, **values: Any) -> None:
-    async with db.transaction() as tx:
-        await update_in(tx, job_id, **values)
+    """Change a job's columns, as one write transaction in one trip."""
+    await db.write(lambda tx: update_in(tx, job_id, **values))
 
 
 async def get(db: Database, job_id: int) -> JobRow | None:
@@ -140,9 +143,37 @@ async def get(db: Database, job_id: int) -> JobRow | None:
     return _row(row) if row else None
 
 
+async def get_in(tx: Tx, job_id: int) -> JobRow | None:
+    """``get`` inside the caller's transaction (a one-trip write hands back the row it made)."""
+    rows = await tx.execute_fetchall("SELECT * FROM jobs WHERE id = ?", (job_id,))
+    return _row(rows[0]) if rows else None
+
+
+async def get_many(db: Database, job_ids: Iterable[int]) -> dict[int, JobRow]:
+    """The jobs with these ids that exist, by id, in one read (a history page labels its entries)."""
+    wanted = sorted(set(job_ids))
+    if not wanted:
+        return {}
+    marks = ", ".join("?" for _ in wanted)
+    rows = await db.fetchall(f"SELECT * FROM jobs WHERE id IN ({marks})", wanted)
+    return {int(r["id"]): _row(r) for r in rows}
+
+
 async def active(db: Database) -> list[JobRow]:
     """Every job not yet in a terminal state, oldest first."""
     rows = await db.fetchall(f"SELECT * FROM jobs WHERE state IN {_ACTIVE_SQL} ORDER BY id")
+    return [_row(r) for r in rows]
+
+
+async def active_page(db: Database, *, after: int, limit: int) -> list[JobRow]:
+    """The next ``limit`` unfinished jobs with ids above ``after``, oldest first.
+
+    A restart reads the active jobs page by page (by primary key, so each page is one index range),
+    resuming each page before reading the next: tens of thousands of rows are never all in flight.
+    """
+    rows = await db.fetchall(
+        f"SELECT * FROM jobs WHERE id > ? AND state IN {_ACTIVE_SQL} ORDER BY id LIMIT ?", (after, limit)
+    )
     return [_row(r) for r in rows]
 
 
@@ -178,6 +209,19 @@ async def counts_by_state(db: Database) -> dict[JobState, int]:
     return counts
 
 
+async def made_by(db: Database, once_key: str) -> int | None:
+    """The job a confirmation (``once_key``) already made, if any."""
+    row = await db.fetchone("SELECT id FROM jobs WHERE once_key = ?", (once_key,))
+    return int(row["id"]) if row else None
+
+
+async def made_by_in(tx: Tx, once_key: str) -> int | None:
+    """``made_by`` inside the caller's write transaction, so a check and an insert cannot interleave."""
+    async with tx.execute("SELECT id FROM jobs WHERE once_key = ?", (once_key,)) as cur:
+        row = await cur.fetchone()
+    return int(row["id"]) if row else None
+
+
 async def undelivered(db: Database) -> list[int]:
     """Finished jobs whose result was never shown (the bot stopped between settling and posting)."""
     rows = await db.fetchall(
@@ -199,9 +243,11 @@ class Took:
 
 
 async def recent_timings(db: Database, *, limit: int) -> list[Took]:
-    """Submit-to-finish times of the newest succeeded jobs, newest first."""
+    """How long the newest succeeded jobs took, newest first: the learnt ``generation_seconds``
+    where stored, else (older rows) submit to finish."""
     rows = await db.fetchall(
-        "SELECT profile, kind, model, duration, finished_at - submitted_at AS took FROM jobs"
+        "SELECT profile, kind, model, duration,"
+        " COALESCE(generation_seconds, finished_at - submitted_at) AS took FROM jobs"
         " WHERE state = ? AND submitted_at IS NOT NULL AND finished_at IS NOT NULL ORDER BY id DESC LIMIT ?",
         (JobState.SUCCEEDED.value, limit),
     )

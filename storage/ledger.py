@@ -9,12 +9,16 @@ from __future__ import annotations
 
 import sqlite3
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Literal
+from typing import Literal, TypeVar
 
 from storage.db import Database, Tx
+from storage.states import ACTIVE, sql_set
 
 EntryKind = Literal["grant", "hold", "capture", "release", "adjust"]
+_ACTIVE_SQL = sql_set(ACTIVE)
+T = TypeVar("T")
 
 
 class NotEnoughCredits(Exception):
@@ -239,54 +243,142 @@ async def balance(db: Database, guild_id: int, user_id: int) -> int:
     return int(row["balance"]) if row else 0
 
 
+ENTRY_PAGE_SQL = (
+    "SELECT * FROM ledger_entries WHERE guild_id = ? AND user_id = ? ORDER BY id DESC LIMIT ? OFFSET ?"
+)
+OLDER_PAGE_SQL = (
+    "SELECT * FROM ledger_entries WHERE guild_id = ? AND user_id = ? AND id < ? ORDER BY id DESC LIMIT ?"
+)
+NEWER_PAGE_SQL = (
+    "SELECT * FROM ledger_entries WHERE guild_id = ? AND user_id = ? AND id > ? ORDER BY id LIMIT ?"
+)
+COUNT_SQL = "SELECT COUNT(*) FROM ledger_entries WHERE guild_id = ? AND user_id = ?"
+# Only active jobs are read: a hold is settled in the transaction that ends its job (``Runner.finish``,
+# ``Admission.cancel``), so an unsettled hold always belongs to an active job — and a member has a few
+# of those, against tens of thousands of settled holds. ``invariant_violations`` checks that premise.
+HELD_SQL = (
+    "SELECT COALESCE(SUM(-h.amount), 0) FROM jobs j CROSS JOIN ledger_entries h"  # CROSS: jobs first
+    f" WHERE j.guild_id = ? AND j.user_id = ? AND j.state IN {_ACTIVE_SQL}"
+    " AND h.job_id = j.id AND h.kind IN ('hold', 'adjust')"  # a trim lowers what a job holds
+    " AND h.guild_id = j.guild_id AND h.user_id = j.user_id"
+    " AND NOT EXISTS (SELECT 1 FROM ledger_entries s WHERE s.job_id = h.job_id AND s.kind IN ('capture', 'release'))"
+)
+# Keyset pages by (time, id), so each page is one range of ledger_by_guild_time, however deep.
+GUILD_PAGE_SQL = (
+    "SELECT id, created_at, user_id, kind, amount, job_id, actor_id, reason FROM ledger_entries"
+    " WHERE guild_id = ? AND (created_at, id) > (?, ?) AND created_at < ? ORDER BY created_at, id LIMIT ?"
+)
+GUILD_ANY_SQL = (
+    "SELECT 1 FROM ledger_entries WHERE guild_id = ? AND created_at >= ? AND created_at < ? LIMIT 1"
+)
+
+
 async def entries(
     db: Database, guild_id: int, user_id: int, *, offset: int = 0, limit: int = -1
 ) -> list[Entry]:
     """A member's entries, newest first (a page of them with ``offset``/``limit``)."""
-    rows = await db.fetchall(
-        "SELECT * FROM ledger_entries WHERE guild_id = ? AND user_id = ? ORDER BY id DESC LIMIT ? OFFSET ?",
-        (guild_id, user_id, limit, offset),
-    )
+    rows = await db.fetchall(ENTRY_PAGE_SQL, (guild_id, user_id, limit, offset))
     return [Entry(**dict(row)) for row in rows]
 
 
 async def count_entries(db: Database, guild_id: int, user_id: int) -> int:
-    row = await db.fetchone(
-        "SELECT COUNT(*) FROM ledger_entries WHERE guild_id = ? AND user_id = ?", (guild_id, user_id)
-    )
+    row = await db.fetchone(COUNT_SQL, (guild_id, user_id))
     return int(row[0]) if row else 0
+
+
+async def page(
+    db: Database,
+    guild_id: int,
+    user_id: int,
+    *,
+    offset: int,
+    limit: int,
+    older_than: int | None = None,
+    newer_than: int | None = None,
+) -> tuple[int, list[Entry]]:
+    """(how many entries the member has, one page of them newest first), read in one trip.
+
+    A page next to one already shown is read from its edge (``older_than``/``newer_than`` an entry id):
+    one index range however deep, and the same rows ``offset`` would have given when that page was read.
+    """
+
+    async def body(tx: Tx) -> tuple[int, list[Entry]]:
+        [total] = await tx.execute_fetchall(COUNT_SQL, (guild_id, user_id))
+        if older_than is not None:
+            rows = await tx.execute_fetchall(OLDER_PAGE_SQL, (guild_id, user_id, older_than, limit))
+        elif newer_than is not None:
+            rows = (await tx.execute_fetchall(NEWER_PAGE_SQL, (guild_id, user_id, newer_than, limit)))[::-1]
+        else:
+            rows = await tx.execute_fetchall(ENTRY_PAGE_SQL, (guild_id, user_id, limit, offset))
+        return int(total[0]), [Entry(**dict(row)) for row in rows]
+
+    return await db.read(body)
 
 
 async def held(db: Database, guild_id: int, user_id: int) -> int:
     """Credits held by the member's jobs that are not settled yet."""
-    row = await db.fetchone(
-        "SELECT COALESCE(SUM(-h.amount), 0) FROM ledger_entries h WHERE h.guild_id = ? AND h.user_id = ?"
-        " AND h.kind IN ('hold', 'adjust') AND h.job_id IS NOT NULL"  # a trim lowers what a job holds
-        " AND NOT EXISTS (SELECT 1 FROM ledger_entries s WHERE s.job_id = h.job_id"
-        " AND s.kind IN ('capture', 'release'))",
-        (guild_id, user_id),
-    )
+    row = await db.fetchone(HELD_SQL, (guild_id, user_id))
     return int(row[0]) if row else 0
 
 
-async def guild_entries(db: Database, guild_id: int, start: float, end: float) -> list[Entry]:
-    """Every entry of a server in ``[start, end)``, oldest first (for exports)."""
-    rows = await db.fetchall(
-        "SELECT * FROM ledger_entries WHERE guild_id = ? AND created_at >= ? AND created_at < ? ORDER BY id",
-        (guild_id, start, end),
-    )
-    return [Entry(**dict(row)) for row in rows]
+async def any_in(db: Database, guild_id: int, start: float, end: float) -> bool:
+    """Whether the server has an entry in ``[start, end)`` (an export checks before it defers)."""
+    return bool(await db.fetchall(GUILD_ANY_SQL, (guild_id, start, end)))
+
+
+async def guild_page(
+    db: Database,
+    guild_id: int,
+    start: float,
+    end: float,
+    *,
+    after: tuple[float, int] | None,
+    limit: int,
+    render: Callable[[list[sqlite3.Row]], T],
+) -> tuple[T, int, tuple[float, int]] | None:
+    """The next ``limit`` entries of a server in ``[start, end)`` after ``after`` (time, id), oldest
+    first, handed to ``render``: (what it made, how many rows, where the next page starts), or None
+    after the last page. Rows are ``id, created_at, user_id, kind, amount, job_id, actor_id, reason``.
+
+    Exports read page by page, each page one trip to a read connection, and ``render`` runs there
+    too (on that connection's thread): a million entries never reach the event loop as objects.
+    """
+    since, last_id = after if after is not None else (start, -1)  # the first page includes ``start``
+
+    async def body(tx: Tx) -> tuple[T, int, tuple[float, int]] | None:
+        rows = await tx.execute_fetchall(GUILD_PAGE_SQL, (guild_id, since, last_id, end, limit))
+        if not rows:
+            return None
+        return render(rows), len(rows), (float(rows[-1]["created_at"]), int(rows[-1]["id"]))
+
+    return await db.read(body)
+
+
+INVARIANT_SQL = (
+    "SELECT b.guild_id, b.user_id, b.balance, COALESCE(SUM(e.amount), 0) AS total"
+    " FROM balances b LEFT JOIN ledger_entries e ON e.guild_id = b.guild_id AND e.user_id = b.user_id"
+    " GROUP BY b.guild_id, b.user_id HAVING b.balance != total"
+    " UNION ALL"
+    " SELECT e.guild_id, e.user_id, 0, SUM(e.amount) FROM ledger_entries e"
+    " WHERE NOT EXISTS (SELECT 1 FROM balances b WHERE b.guild_id = e.guild_id AND b.user_id = e.user_id)"
+    " GROUP BY e.guild_id, e.user_id HAVING SUM(e.amount) != 0"
+)
+FINISHED_HOLDING_SQL = (
+    "SELECT j.id, j.state FROM jobs j CROSS JOIN ledger_entries h"
+    f" WHERE j.state NOT IN {_ACTIVE_SQL} AND h.job_id = j.id AND h.kind = 'hold'"
+    " AND NOT EXISTS (SELECT 1 FROM ledger_entries s WHERE s.job_id = j.id AND s.kind IN ('capture', 'release'))"
+    " ORDER BY j.id"
+)
 
 
 async def invariant_violations(db: Database) -> list[str]:
-    """Every member whose balance is not the sum of their entries (empty when the ledger is sound)."""
-    rows = await db.fetchall(
-        "SELECT b.guild_id, b.user_id, b.balance, COALESCE(SUM(e.amount), 0) AS total"
-        " FROM balances b LEFT JOIN ledger_entries e ON e.guild_id = b.guild_id AND e.user_id = b.user_id"
-        " GROUP BY b.guild_id, b.user_id HAVING b.balance != total"
-        " UNION ALL"
-        " SELECT e.guild_id, e.user_id, 0, SUM(e.amount) FROM ledger_entries e"
-        " WHERE NOT EXISTS (SELECT 1 FROM balances b WHERE b.guild_id = e.guild_id AND b.user_id = e.user_id)"
-        " GROUP BY e.guild_id, e.user_id HAVING SUM(e.amount) != 0"
-    )
-    return [f"guild {r[0]} member {r[1]}: balance {r[2]} but entries sum to {r[3]}" for r in rows]
+    """Every member whose balance is not the sum of their entries, and every finished job whose hold
+    was never settled (``held`` counts only active jobs). Empty when the ledger is sound."""
+
+    async def body(tx: Tx) -> list[str]:
+        rows = await tx.execute_fetchall(INVARIANT_SQL)
+        out = [f"guild {r[0]} member {r[1]}: balance {r[2]} but entries sum to {r[3]}" for r in rows]
+        rows = await tx.execute_fetchall(FINISHED_HOLDING_SQL)
+        return out + [f"job {r[0]} is {r[1]} but still holds its credits" for r in rows]
+
+    return await db.read(body)

@@ -9,7 +9,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from storage.db import Database
+from storage.db import Database, Tx
+
+
+async def _run(tx: Tx, sql: str, *params: object) -> None:
+    await tx.execute(sql, params)
 
 
 @dataclass(frozen=True)
@@ -22,7 +26,8 @@ class Outage:
 
 async def mark(db: Database, profile: str, model: str, since: float, code: str) -> bool:
     """Record the outage; True when it is new (not already recorded)."""
-    async with db.transaction() as tx:
+
+    async def body(tx: Tx) -> bool:
         cur = await tx.execute(
             "INSERT INTO model_outages (profile, model, since, code) VALUES (?, ?, ?, ?)"
             " ON CONFLICT (profile, model) DO NOTHING",
@@ -30,26 +35,31 @@ async def mark(db: Database, profile: str, model: str, since: float, code: str) 
         )
         return cur.rowcount == 1
 
+    return await db.write(body)
+
 
 async def clear(db: Database, profile: str, model: str) -> None:
-    async with db.transaction() as tx:
-        await tx.execute("DELETE FROM model_outages WHERE profile = ? AND model = ?", (profile, model))
+    await db.write(
+        lambda tx: _run(tx, "DELETE FROM model_outages WHERE profile = ? AND model = ?", profile, model)
+    )
 
 
 async def current(db: Database, since: float) -> list[Outage]:
     """Outages recorded at or after ``since``; older ones are dropped as they lapse."""
-    async with db.transaction() as tx:
-        await tx.execute("DELETE FROM model_outages WHERE since < ?", (since,))
+    await db.write(lambda tx: _run(tx, "DELETE FROM model_outages WHERE since < ?", since))
     rows = await db.fetchall("SELECT profile, model, since, code FROM model_outages ORDER BY since")
     return [Outage(r["profile"], r["model"], float(r["since"]), r["code"]) for r in rows]
 
 
 async def claim_notice(db: Database, guild_id: int, profile: str, model: str, day: str) -> bool:
     """True for the first caller of the day for this server and model: that one tells the managers."""
-    async with db.transaction() as tx:
+
+    async def body(tx: Tx) -> bool:
         cur = await tx.execute(
             "INSERT INTO model_notices (guild_id, profile, model, day) VALUES (?, ?, ?, ?)"
             " ON CONFLICT DO NOTHING",
             (guild_id, profile, model, day),
         )
         return cur.rowcount == 1
+
+    return await db.write(body)

@@ -21,14 +21,17 @@ from bot.engine.outcomes import CANCELLED
 from bot.engine.runner import Runner
 from bot.engine.scrub import Scrubber
 from bot.engine.views import JobView, view_of
-from bot.errors import InsufficientCredits, UserError
+from bot.errors import AlreadyMade, InsufficientCredits, UserError
 from bot.i18n import EN
+from bot.providers import attempts
 from bot.providers.base import AnyRequest, Kind, ProviderError
 from storage import allowances, guilds, jobs, ledger
-from storage.db import Database
+from storage.db import Database, Tx
+from storage.jobs import JobRow
 from storage.states import JobState
 
 INTERACTION_TOKEN_LIFETIME = 15 * 60.0
+PREFLIGHT_WAIT = 10.0  # seconds a preflight check waits for room on its key before submit decides
 
 
 @dataclass(frozen=True)
@@ -131,13 +134,13 @@ class Admission:
         """Everything ``enqueue`` would refuse for credits or caps, checked before a command defers.
 
         Lets the refusal be an ephemeral reply; ``enqueue`` checks again atomically with the hold.
-        One read on the common path; the caps' counts only when the server set caps.
+        One read on the common path; the caps' counts only when the server set caps — all of them in
+        one trip to a read connection, so a burst of commands never queues behind the write lock.
         """
         settings = await guilds.get(self._db, guild_id)
         now = self._clock.now()
         if caps.any_set(settings):
-            async with self._db.transaction() as tx:
-                await caps.check_in(tx, settings, user_id, quote.cost, now=now)
+            await self._db.read(lambda tx: caps.check_in(tx, settings, user_id, quote.cost, now=now))
         balance = await self.balance(guild_id, user_id)
         if balance < quote.cost:
             raise InsufficientCredits(balance, quote.cost)
@@ -146,21 +149,36 @@ class Admission:
         """The provider's own checks that need a network call (after the command deferred, before any
         charge). A refusal becomes a ``UserError`` in the provider's plain words."""
         provider = self._catalog.provider(quote.profile)
+        pool = self._dispatcher.pools[quote.profile]
+        key = pool.key(None)
+        # Its calls count against the key like any other; a member is not kept waiting for room.
+        gate = pool.gate(0, key.name, prepaid=0, floor=0.0, until=self._clock.now() + PREFLIGHT_WAIT)
         try:
-            await provider.preflight(req, self._dispatcher.pools[quote.profile].key(None))
+            with attempts.gated(gate):
+                await provider.preflight(req, key)
         except ProviderError as exc:
             if exc.retryable:
                 return  # the provider is slow or down right now: let submit find out and retry
             params = self._scrub.fields(exc.user_params)  # the vendor's words, shown to the member
             raise UserError(exc.user_key or "provider.generic", **params) from None
 
-    async def enqueue(self, origin: JobOrigin, req: AnyRequest, profile: str | None = None) -> JobView:
-        """Insert the job and hold its cost in one transaction, then start driving it."""
+    async def enqueue(
+        self, origin: JobOrigin, req: AnyRequest, profile: str | None = None, *, once_key: str | None = None
+    ) -> JobView:
+        """Insert the job and hold its cost in one transaction, then start driving it.
+
+        ``once_key`` names the confirmation that asks for the job (a button press may arrive twice):
+        a key that already made a job makes no other, and ``AlreadyMade`` names the first one.
+        """
         quote = await self.quote(req, origin.guild_id, profile)
         settings = await guilds.get(self._db, origin.guild_id)
         now = self._clock.now()
         expires = (origin.interaction_created_at or now) + INTERACTION_TOKEN_LIFETIME
-        async with self._db.transaction() as tx:
+
+        async def body(tx: Tx) -> JobRow | None:  # the whole transaction in one trip to the write connection
+            made = await jobs.made_by_in(tx, once_key) if once_key is not None else None
+            if made is not None:
+                raise AlreadyMade(made)
             await allowance.top_up_in(tx, settings, origin.user_id, welcome=self._welcome, now=now)
             await caps.check_in(tx, settings, origin.user_id, quote.cost, now=now)
             job_id = await jobs.insert(
@@ -183,21 +201,29 @@ class Admission:
                 cost=quote.cost,
                 created_at=now,
                 updated_at=now,
+                once_key=once_key,
             )
             try:
                 await ledger.hold(tx, origin.guild_id, origin.user_id, job_id, quote.cost)
             except ledger.NotEnoughCredits as exc:
                 raise InsufficientCredits(exc.balance, exc.cost) from None
-        job = await jobs.get(self._db, job_id)
+            return await jobs.get_in(tx, job_id)
+
+        job = await self._db.write(body)  # the row comes back in the same trip: no read before it is driven
         assert job is not None
         self._dispatcher.queue_up(job)
+        self._runner.spawn(job)  # before the event's await: from here ``wait_idle`` sees the job
         await self._events.emit(job)
-        self._runner.spawn(job)
         return view_of(job)
+
+    async def made_by(self, once_key: str) -> int | None:
+        """The job a confirmation already made (``enqueue(..., once_key=...)``), if any."""
+        return await jobs.made_by(self._db, once_key)
 
     async def cancel(self, job_id: int) -> bool:
         """Cancel a job still waiting in the queue; its credits come back at once."""
-        async with self._db.transaction() as tx:
+
+        async def body(tx: Tx) -> bool:  # one trip
             moved = await jobs.transition_in(
                 tx,
                 job_id,
@@ -210,7 +236,9 @@ class Admission:
             )
             if moved:
                 await ledger.release(tx, job_id, JobState.CANCELLED.value)
-        if not moved:
+            return moved
+
+        if not await self._db.write(body):
             return False
         self._runner.abandon(job_id)
         job = await jobs.get(self._db, job_id)

@@ -1,59 +1,37 @@
-"""Per-key budgets: calls per rolling hour, task slots, and a pause after a 429.
+"""Key budgets as the engine uses them: one profile's keys (``KeyPool``), every key's budget by id
+(``Budgets``), and the gate that makes each HTTP attempt of a job wait for its key.
 
-Vendors count every call (nanophoto: 100 requests per hour per key, create and status alike), so
-the pool keeps a log of each key's calls in the last hour — a rolling window, as strict as the
-vendor's. A running task always owes at least one more status call, so a submit is allowed only
-when the window has room for the create *and* for one poll of every task already running on that
-key: the budget is never spent on new work that could then not be checked. A 429 pauses the key;
-nothing here ever fails a job.
+A key's budget (``bot.engine.key_budget``) is shared by every profile holding that key; a profile's
+pool adds what is the profile's own: its task slots per key (``max_concurrent``), its pause after a
+429, and which key a new job gets (the one with the most headroom). The call log is persisted
+(``storage.call_log``), so a restart within the hour remembers what was spent.
 """
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
-from collections import deque
-from dataclasses import dataclass, field
+import logging
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 
 from bot.engine.clock import Clock
+from bot.engine.key_budget import WINDOW, KeyBudget, key_id, wait_any
+from bot.engine.polling import Pace
+from bot.providers.attempts import AttemptGate
 from bot.providers.base import ApiKey
+from bot.providers.profiles import ProviderProfile
+from storage import call_log
+from storage.db import Database
 
-WINDOW = 3600.0
+log = logging.getLogger(__name__)
+
+__all__ = ["WINDOW", "Budgets", "KeyPool"]
 
 
 @dataclass
-class _KeyState:
+class _Slot:
     key: ApiKey
-    per_hour: int | None
-    max_tasks: int | None
-    calls: deque[float] = field(default_factory=deque)
+    budget: KeyBudget
     tasks: int = 0
-    cool_until: float = 0.0
-
-    def prune(self, now: float) -> None:
-        while self.calls and self.calls[0] <= now - WINDOW:
-            self.calls.popleft()
-
-    def wait_for_calls(self, now: float, wanted: int) -> float:
-        """Seconds until ``wanted`` more calls fit the window (0 = now; inf = never by time alone)."""
-        self.prune(now)
-        wait = max(0.0, self.cool_until - now)
-        if self.per_hour is None:
-            return wait
-        room = self.per_hour - len(self.calls)
-        if room >= wanted:
-            return wait
-        expiring = wanted - room  # this many calls must age out first
-        if expiring > len(self.calls):
-            return float("inf")
-        return max(wait, self.calls[expiring - 1] + WINDOW - now)
-
-    def headroom(self, now: float) -> float:
-        free_slots = float("inf") if self.max_tasks is None else self.max_tasks - self.tasks
-        if self.per_hour is None:
-            return free_slots
-        self.prune(now)
-        return min(free_slots, self.per_hour - len(self.calls) - self.tasks)
 
 
 class KeyPool:
@@ -61,95 +39,231 @@ class KeyPool:
 
     def __init__(
         self,
-        keys: tuple[ApiKey, ...],
+        keys: Iterable[tuple[ApiKey, KeyBudget]],
         *,
-        per_hour: int | None,
         max_tasks: int | None,
         cooldown: float,
         clock: Clock,
     ) -> None:
         self._clock = clock
         self._cooldown = cooldown
-        self._keys = {k.name: _KeyState(k, per_hour, max_tasks) for k in keys}
-        self._changed = asyncio.Event()
+        self._max_tasks = max_tasks
+        self._slots = {key.name: _Slot(key, budget) for key, budget in keys}
+        self._jobs: dict[int, _Slot] = {}  # running job -> the key it runs on
 
     @property
     def limited(self) -> bool:
         """True when calls are budgeted per hour: then every call counts, and polls wait longer."""
-        return any(s.per_hour is not None for s in self._keys.values())
+        return any(s.budget.limited for s in self._slots.values())
 
-    def _state(self, name: str | None) -> _KeyState:
-        return self._keys.get(name or "") or next(iter(self._keys.values()))
+    def _slot(self, name: str | None) -> _Slot:
+        return self._slots.get(name or "") or next(iter(self._slots.values()))
 
     def key(self, name: str | None) -> ApiKey:
         """The key called ``name``; an unknown name (a key removed from config) falls back to the first."""
-        return self._state(name).key
+        return self._slot(name).key
+
+    def budget(self, name: str | None) -> KeyBudget:
+        return self._slot(name).budget
 
     def calls_in_window(self, name: str | None) -> int:
-        state = self._state(name)
-        state.prune(self._clock.now())
-        return len(state.calls)
+        budget = self._slot(name).budget
+        budget.prune(self._clock.now())
+        return len(budget.calls)
 
-    async def _wait(self, seconds: float) -> None:
-        """Sleep ``seconds`` (on the clock) or until a task slot or reservation is given back."""
-        self._changed.clear()
-        sleeper = asyncio.ensure_future(self._clock.sleep(seconds)) if seconds != float("inf") else None
-        waiter = asyncio.ensure_future(self._changed.wait())
-        pending = {t for t in (sleeper, waiter) if t is not None}
+    def _full(self, slot: _Slot) -> bool:
+        return self._max_tasks is not None and slot.tasks >= self._max_tasks
+
+    async def acquire_task(self, take: Callable[[], int | None]) -> tuple[int, ApiKey] | None:
+        """Wait for a key with a free task slot and room for a new job, then give it to the job
+        ``take()`` names (the next in line, asked only then): its create is counted and its polls
+        reserved. None when ``take()`` names nobody (the line emptied meanwhile)."""
+        waited: set[str] = set()
         try:
-            await asyncio.wait(pending, return_when=asyncio.FIRST_COMPLETED)
+            while True:
+                now = self._clock.now()
+                best: _Slot | None = None
+                soonest = float("inf")
+                for slot in self._slots.values():
+                    if self._full(slot):
+                        continue  # only a finishing task frees this key
+                    wait = slot.budget.admit_wait(now)
+                    if wait == 0 and (best is None or slot.budget.headroom(now) > best.budget.headroom(now)):
+                        best = slot
+                    elif wait > 0 and slot.budget.cool_until <= now and slot.key.name not in waited:
+                        waited.add(slot.key.name)  # waiting for room: the key is tight meanwhile
+                        slot.budget.waiting += 1
+                    soonest = min(soonest, wait)
+                if best is not None:
+                    job_id = take()
+                    if job_id is None:
+                        return None
+                    best.tasks += 1
+                    self._jobs[job_id] = best
+                    best.budget.claim(job_id, planned=True)
+                    await best.budget.count(now)
+                    return job_id, best.key
+                await wait_any([s.budget for s in self._slots.values()], self._clock, soonest)
         finally:
-            for task in pending:
-                task.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await task
+            for name in waited:
+                self._slots[name].budget.waiting -= 1
 
-    async def acquire_task(self) -> ApiKey:
-        """Wait for a key with a free task slot and room for the create plus one poll; take them."""
-        while True:
-            now = self._clock.now()
-            best: _KeyState | None = None
-            soonest = float("inf")
-            for state in self._keys.values():
-                if state.max_tasks is not None and state.tasks >= state.max_tasks:
-                    continue  # only a finishing task frees this key
-                wait = state.wait_for_calls(now, state.tasks + 2)
-                if wait == 0 and (best is None or state.headroom(now) > best.headroom(now)):
-                    best = state
-                soonest = min(soonest, wait)
-            if best is not None:
-                best.tasks += 1
-                best.calls.append(now)
-                return best.key
-            await self._wait(soonest)
+    def adopt_task(self, job_id: int, name: str | None, *, polls: int = 0) -> None:
+        """Count a task already running on ``name`` (a job resumed after a restart); it holds its
+        deadline poll, and the planned one too if it was never polled."""
+        if job_id in self._jobs or name not in self._slots:
+            return
+        slot = self._slots[name]
+        slot.tasks += 1
+        self._jobs[job_id] = slot
+        slot.budget.claim(job_id, planned=polls == 0)
 
-    def adopt_task(self, name: str | None) -> None:
-        """Count a task already running on ``name`` (a job resumed after a restart)."""
-        if name in self._keys:
-            self._state(name).tasks += 1
+    def watch_line(self, waiting: Callable[[], int]) -> None:
+        """``waiting()`` counts this profile's jobs in line: while any wait, its keys are tight."""
+        for slot in self._slots.values():
+            slot.budget.lines.append(waiting)
 
-    def release_task(self, name: str | None) -> None:
-        if name in self._keys:
-            state = self._state(name)
-            state.tasks = max(0, state.tasks - 1)
-        self._changed.set()
+    def release_task(self, job_id: int) -> None:
+        """The job ended (or never used its key): its task slot and what it still reserved go back."""
+        slot = self._jobs.pop(job_id, None)
+        if slot is None:
+            return
+        slot.tasks = max(0, slot.tasks - 1)
+        slot.budget.unclaim(job_id)
+        slot.budget.notify()
 
-    async def spend(self, name: str | None, *, deadline: float | None = None) -> ApiKey | None:
-        """Wait until the key called ``name`` may make one more call, then count it.
+    def _job_slot(self, job_id: int, name: str | None) -> _Slot:
+        return self._jobs.get(job_id) or self._slot(name)
 
-        None when ``deadline`` passes first: the caller's job has run out of time while waiting.
+    async def spend(
+        self,
+        job_id: int,
+        name: str | None,
+        *,
+        deadline: float | None = None,
+        due: float | None = None,
+        until: float | None = None,
+    ) -> ApiKey | None:
+        """Wait until the job may make one more call on its key, then count it (from its reservation
+        once its planned poll is ``due`` and from its ``deadline`` on, see ``KeyBudget.spend``).
+
+        None when ``until`` (by default the deadline) passes first: the job ran out of time waiting.
         """
-        state = self._state(name)
-        while (wait := state.wait_for_calls(self._clock.now(), 1)) > 0:
-            if deadline is not None:
-                left = deadline - self._clock.now()
-                if left <= 0:
-                    return None
-                wait = min(wait, left)
-            await self._clock.sleep(wait if wait != float("inf") else WINDOW)
-        state.calls.append(self._clock.now())
-        return state.key
+        slot = self._job_slot(job_id, name)
+        spent = await slot.budget.spend(job_id, deadline=deadline, due=due, until=until)
+        return slot.key if spent else None
+
+    def gate(
+        self,
+        job_id: int,
+        name: str | None,
+        *,
+        prepaid: int,
+        floor: float,
+        deadline: float | None = None,
+        due: float | None = None,
+        until: float | None = None,
+    ) -> AttemptGate:
+        """The gate for one call of the job (``bot.providers.attempts``): ``prepaid`` attempts were
+        counted already; every other one waits for the key (as ``spend``), a retry at least
+        ``floor`` seconds."""
+        when = (deadline, due, until)
+        return _Gate(self._job_slot(job_id, name), job_id, self._clock, prepaid, floor, when)
+
+    def pace(self, job_id: int, name: str | None, remaining: float) -> Pace:
+        """What the job's key can afford for its polls over the ``remaining`` expected seconds."""
+        budget = self._job_slot(job_id, name).budget
+        if not budget.limited:
+            return Pace(budgeted=False)
+        return Pace(budgeted=True, spare=budget.spare_interval(self._clock.now(), remaining))
 
     def cool_down(self, name: str | None, seconds: float | None = None) -> None:
-        state = self._state(name)
-        state.cool_until = max(state.cool_until, self._clock.now() + (seconds or self._cooldown))
+        self._slot(name).budget.cool_down(seconds or self._cooldown)
+
+
+class _Gate:
+    """``AttemptGate`` for one call of one job: attempts with the job's key wait for its budget."""
+
+    def __init__(
+        self,
+        slot: _Slot,
+        job_id: int,
+        clock: Clock,
+        prepaid: int,
+        floor: float,
+        when: tuple[float | None, float | None, float | None],
+    ) -> None:
+        self._slot, self._job, self._clock = slot, job_id, clock
+        self._prepaid, self._floor, (self._deadline, self._due, self._until) = prepaid, floor, when
+
+    async def admit(self, key: ApiKey | None, attempt: int, pause: float) -> bool:
+        budget = self._slot.budget
+        ours = key is not None and key == self._slot.key
+        if attempt > 1:
+            # A budgeted retry waits the poll interval, plus the policy's jittered pause so that the
+            # retries of jobs polled together do not keep meeting the same faults in step.
+            await self._clock.sleep(self._floor + pause if ours and budget.limited else pause)
+        if not ours:
+            return True
+        if self._prepaid > 0:
+            self._prepaid -= 1
+            return True
+        # A create's retry never eats the job's poll reservations; a poll's retry may use the
+        # deadline poll at the deadline, like any poll.
+        reserved = self._deadline is not None
+        return await budget.spend(
+            self._job, deadline=self._deadline, due=self._due, until=self._until, reserved=reserved
+        )
+
+    def answered(self, key: ApiKey | None, ok: bool) -> None:
+        if key is not None and key == self._slot.key:
+            self._slot.budget.answered(ok)
+
+
+class Budgets:
+    """Every key's budget, by key id; the pools of the profiles are built from it."""
+
+    def __init__(self, clock: Clock, db: Database | None = None) -> None:
+        self._clock = clock
+        self._db = db
+        self._by_id: dict[str, KeyBudget] = {}
+
+    def of(self, key: ApiKey, per_hour: int | None) -> KeyBudget:
+        """The budget of ``key``'s value, made on first use; the smallest limit configured wins."""
+        kid = key_id(key)
+        budget = self._by_id.get(kid)
+        if budget is None:
+            record = self._record if self._db is not None else None
+            budget = self._by_id[kid] = KeyBudget(kid, per_hour, self._clock, record)
+        budget.limit(per_hour)
+        return budget
+
+    def pool(self, profile: ProviderProfile) -> KeyPool:
+        keys = [(key, self.of(key, profile.requests_per_hour)) for key in profile.keys]
+        return KeyPool(
+            keys,
+            max_tasks=profile.max_concurrent,
+            cooldown=profile.timing.rate_limit_cooldown,
+            clock=self._clock,
+        )
+
+    def get(self, kid: str) -> KeyBudget | None:
+        return self._by_id.get(kid)
+
+    async def load(self) -> None:
+        """Read the calls of the last hour back into the budgets (after a restart)."""
+        if self._db is None:
+            return
+        now = self._clock.now()
+        logged = await call_log.since(self._db, now - WINDOW)
+        for kid, times in logged.items():
+            budget = self._by_id.get(kid)
+            if budget is not None and budget.limited:
+                budget.calls.extend(sorted(t for t in times if t > now - WINDOW))
+
+    async def _record(self, kid: str, at: float) -> None:
+        assert self._db is not None
+        try:
+            await call_log.record(self._db, kid, at, forget_before=at - WINDOW)
+        except Exception as exc:  # the call is counted in memory; only a restart could forget it
+            log.warning("key %s: could not store a call in the call log: %s", kid, exc)

@@ -173,6 +173,14 @@ class Catalog:
         profile, _, model = choice.strip().partition("/")
         if model and profile in self._providers:  # a retired or gone model is refused by the quote
             spec = self._providers[profile].capabilities.spec(model)
+            if kind not in spec.kinds or (family is not None and spec.family != family):
+                raise InvalidRequest(
+                    "model",
+                    "invalid.model_cannot_make",
+                    ", ".join(dict.fromkeys(c.spec.label for c in choices)),
+                    value=spec.label,
+                    kind=msg(f"kind.words.{kind.value}"),
+                )
             return Resolved(profile, self._providers[profile], spec.name)
         for c in choices:
             if wanted in (c.spec.name.lower(), c.spec.label.lower()):

@@ -7,13 +7,11 @@ nothing is written when one is raised.
 
 from __future__ import annotations
 
-import csv
-import io
 import math
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 
-from bot.engine import pricing
+from bot.engine import export, pricing
 from bot.engine.catalog import PriceRow
 from bot.engine.engine import Engine
 from bot.engine.views import JobView, view_of
@@ -21,7 +19,7 @@ from bot.errors import InvalidRequest, UserError
 from bot.i18n import msg
 from bot.providers.capabilities import PricePoint
 from storage import guilds, jobs, ledger
-from storage.db import Database
+from storage.db import Database, Tx
 from storage.ledger import Entry
 
 MAX_AMOUNT = 1_000_000
@@ -92,21 +90,43 @@ class Credits:
         return Balance(available, await ledger.held(self._db, guild_id, user_id))
 
     async def history(
-        self, guild_id: int, user_id: int, page: int, *, actor_id: int, is_manager: bool
+        self,
+        guild_id: int,
+        user_id: int,
+        page: int,
+        *,
+        actor_id: int,
+        is_manager: bool,
+        beside: HistoryPage | None = None,
     ) -> HistoryPage:
+        """Page ``page`` (0: the newest) of the member's entries. Turning from the page shown
+        (``beside``) reads from its edge, so every page costs one short index range however deep."""
         if user_id != actor_id:
             require_manager(is_manager)
-        total = await ledger.count_entries(self._db, guild_id, user_id)
+        page = max(page, 0)
+        older = newer = None
+        if beside is not None and beside.entries and page > 0:
+            if page == beside.page + 1:
+                older = beside.entries[-1].id
+            elif page == beside.page - 1:
+                newer = beside.entries[0].id
+        total, entries = await ledger.page(
+            self._db,
+            guild_id,
+            user_id,
+            offset=page * PAGE_SIZE,
+            limit=PAGE_SIZE,
+            older_than=older,
+            newer_than=newer,
+        )
         pages = max(1, math.ceil(total / PAGE_SIZE))
-        page = min(max(page, 0), pages - 1)
-        entries = await ledger.entries(self._db, guild_id, user_id, offset=page * PAGE_SIZE, limit=PAGE_SIZE)
-        labels: dict[int, JobView] = {}
-        for entry in entries:
-            if entry.job_id is not None and entry.job_id not in labels:
-                job = await jobs.get(self._db, entry.job_id)
-                if job is not None:
-                    labels[entry.job_id] = view_of(job)
-        return HistoryPage(entries, page, pages, labels)
+        if page > pages - 1 or (not entries and page > 0):  # past the end: show the last page
+            page = pages - 1
+            total, entries = await ledger.page(
+                self._db, guild_id, user_id, offset=page * PAGE_SIZE, limit=PAGE_SIZE
+            )
+        found = await jobs.get_many(self._db, (e.job_id for e in entries if e.job_id is not None))
+        return HistoryPage(entries, page, pages, {job_id: view_of(job) for job_id, job in found.items()})
 
     async def prices(self, guild_id: int) -> list[PriceRow]:
         """Every model and duration this server's commands can make, with what each costs here."""
@@ -126,9 +146,12 @@ class Credits:
         """Give credits; returns the new balance."""
         value, why = _check_change(amount, reason, is_manager=is_manager, target_is_bot=target_is_bot)
         await self._engine.admission.top_up(guild_id, user_id)  # any welcome grant lands before this one
-        async with self._db.transaction() as tx:
+
+        async def body(tx: Tx) -> int:
             await ledger.grant(tx, guild_id, user_id, value, actor_id=actor_id, reason=why)
             return await ledger.balance_in(tx, guild_id, user_id)
+
+        return await self._db.write(body)  # one trip
 
     async def take(
         self,
@@ -143,7 +166,8 @@ class Credits:
     ) -> int:
         """Take credits back (never below zero); returns the new balance."""
         value, why = _check_change(amount, reason, is_manager=is_manager, target_is_bot=target_is_bot)
-        async with self._db.transaction() as tx:
+
+        async def body(tx: Tx) -> int:
             try:
                 await ledger.adjust(tx, guild_id, user_id, -value, actor_id=actor_id, reason=why)
             except ledger.NotEnoughCredits as exc:
@@ -155,6 +179,8 @@ class Credits:
                     balance=exc.balance,
                 ) from None
             return await ledger.balance_in(tx, guild_id, user_id)
+
+        return await self._db.write(body)  # one trip
 
     async def set_allowance(
         self, guild_id: int, amount: int, period: str, *, is_manager: bool
@@ -197,7 +223,7 @@ class Credits:
             prices[key] = credits
         return await guilds.update(self._db, guild_id, prices=prices)
 
-    async def export(
+    async def export_span(
         self,
         guild_id: int,
         start: str | None,
@@ -205,8 +231,9 @@ class Credits:
         *,
         is_manager: bool,
         today: date | None = None,
-    ) -> tuple[str, bytes, int]:
-        """A CSV of the server's entries from ``start`` to ``end`` (inclusive dates, UTC)."""
+    ) -> ExportSpan:
+        """Check an export of the server's entries from ``start`` to ``end`` (inclusive dates, UTC):
+        who may, which days, and that there is something to export. Quick: the cog asks before deferring."""
         require_manager(is_manager)
         today = today or datetime.now(UTC).date()
         first = _parse_day("from", start) if start else date(2000, 1, 1)
@@ -220,28 +247,31 @@ class Credits:
             datetime(last.year, last.month, last.day, tzinfo=UTC).timestamp()
             + timedelta(days=1).total_seconds()
         )
-        rows = await ledger.guild_entries(self._db, guild_id, begin, stop)
-        if not rows:
+        if not await ledger.any_in(self._db, guild_id, begin, stop):
             raise UserError("errors.no_entries", first=str(first), last=str(last))
-        out = io.StringIO()
-        writer = csv.writer(out)
-        writer.writerow(["id", "time_utc", "member_id", "kind", "amount", "job_id", "actor_id", "reason"])
-        for e in rows:
-            when = datetime.fromtimestamp(e.created_at, UTC).isoformat(timespec="seconds")
-            writer.writerow(
-                [
-                    e.id,
-                    when,
-                    e.user_id,
-                    e.kind,
-                    e.amount,
-                    e.job_id or "",
-                    e.actor_id or "",
-                    inert(e.reason or ""),
-                ]
-            )
-        name = f"credits-{guild_id}-{first}-to-{last}.csv"
-        return name, out.getvalue().encode("utf-8"), len(rows)
+        return ExportSpan(guild_id, begin, stop, f"credits-{guild_id}-{first}-to-{last}.csv")
+
+    async def export(self, span: ExportSpan, *, upload_limit: int) -> export.Export:
+        """The CSV of ``span`` in a temporary file (gzip-compressed if it would not fit ``upload_limit``)."""
+        return await export.write(
+            self._db,
+            span.guild_id,
+            span.start,
+            span.end,
+            name=span.name,
+            upload_limit=upload_limit,
+            inert=inert,
+        )
+
+
+@dataclass(frozen=True)
+class ExportSpan:
+    """An export that passed its checks: the server, ``[start, end)`` in epoch seconds, the file name."""
+
+    guild_id: int
+    start: float
+    end: float
+    name: str
 
 
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")

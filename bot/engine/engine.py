@@ -3,7 +3,10 @@
 The parts, one concept each: ``catalog`` (profiles, providers, prices, which profile a request
 uses), ``admission`` (quote, checks, hold + enqueue, cancel), ``dispatcher`` (the fair submit line
 and key budgets), ``runner`` (one job's state machine and polls), ``availability`` (models a vendor
-stopped serving), ``fallbacks`` (where a refused job goes next), ``events`` and ``estimates``.
+stopped serving), ``fallbacks`` (where a refused job goes next), ``outbox`` (results to post,
+claimed and marked), ``uptime`` (deadlines count the time the bot was up), ``orphans`` (jobs whose
+profile left the configuration), ``db_health`` (database faults, retried and reported), ``events``
+and ``estimates``.
 Callers use the parts directly; this class only builds them and owns their lifetime.
 """
 
@@ -16,11 +19,16 @@ from bot.engine.admission import Admission
 from bot.engine.availability import Availability
 from bot.engine.catalog import Catalog
 from bot.engine.clock import Clock, SystemClock
+from bot.engine.db_retry import DbHealth
 from bot.engine.dispatcher import Dispatcher
 from bot.engine.estimates import History, eta
 from bot.engine.events import Events, JobObserver
 from bot.engine.fallback import Fallbacks
+from bot.engine.orphans import Orphans
+from bot.engine.outbox import Outbox
 from bot.engine.runner import Runner
+from bot.engine.slices import Slicer, settle_heap
+from bot.engine.uptime import Uptime
 from bot.engine.views import JobView, view_of
 from bot.providers.base import VideoProvider
 from bot.providers.profiles import ProviderProfile
@@ -28,6 +36,9 @@ from storage import jobs
 from storage.db import Database
 from storage.jobs import JobRow
 from storage.states import JobState
+
+RESUME_PAGE = 500  # active jobs read at a time on start
+RESUME_BATCH = 50  # drivers started per turn of the loop: their first steps run in the next turn
 
 
 class Engine:
@@ -44,12 +55,15 @@ class Engine:
     ) -> None:
         self.db = db
         self.clock = clock or SystemClock()
+        self.db_health = DbHealth(self.clock)  # what doctor and the logs say while the database fails
+        self.uptime = Uptime(db, self.clock, self.db_health)
         self.availability = Availability(db, self.clock)
         self.catalog = Catalog(profiles, providers, default_profile, is_gone=self.availability.is_gone)
         self.fallbacks = Fallbacks(db, self.catalog, self.availability, self.clock)
         self.history = History()
-        self.dispatcher = Dispatcher(profiles, self.clock)
-        self.events = Events(self.dispatcher.position, self._eta)
+        self.outbox = Outbox(db, self.clock)  # results to post, each exactly once
+        self.dispatcher = Dispatcher(profiles, self.clock, db=db)
+        self.events = Events(self.dispatcher.tell_position, self._eta)
         self.dispatcher.on_moved(self.events.emit)
         self.runner = Runner(
             db,
@@ -60,7 +74,9 @@ class Engine:
             clock=self.clock,
             planner=planner or polling.AdaptivePlanner(),
             fallback=self.fallbacks,
+            health=self.db_health,
         )
+        self.orphans = Orphans(db, self.catalog, self.events.emit, self.clock)
         self.admission = Admission(
             db,
             self.catalog,
@@ -104,26 +120,50 @@ class Engine:
         await jobs.update(self.db, job_id, delivered_at=self.clock.now())
 
     async def start(self) -> None:
-        """Resume every unfinished job, and re-announce finished jobs whose result was never shown."""
+        """Resume every unfinished job, and re-announce finished jobs whose result was never shown.
+
+        Jobs are read a page at a time and resumed a slice at a time (``slices``), so the event loop
+        keeps answering commands while tens of thousands resume; each driver starts from the row
+        read here. Queued jobs are put back in line without an event each: the line's first jobs
+        are told their places in one round (``positions``). In a large restart what each page loads
+        is kept out of the garbage collector's full passes (``settle_heap``).
+        """
+        await self.uptime.resume()  # first: the deadlines read below already count the outage out
         await self.history.seed(self.db)
         await self.availability.load()
-        for job in await jobs.active(self.db):
-            if self.runner.driving(job.id) or not self.catalog.has(job.profile):
-                continue
-            if job.state is JobState.QUEUED:
-                self.dispatcher.queue_up(job)
-            elif job.state is JobState.RUNNING:
-                self.dispatcher.pools[job.profile].adopt_task(job.key_name)
-            self.runner.spawn(job)
+        await self.dispatcher.budgets.load()  # the calls of the last hour still count
+        slicer, after, large = Slicer(every=RESUME_BATCH), 0, False
+        while page := await jobs.active_page(self.db, after=after, limit=RESUME_PAGE):
+            after = page[-1].id
+            if len(page) == RESUME_PAGE:  # a large restart: what is loaded lives as long as its jobs
+                large = True
+                settle_heap()
+            for job in page:
+                await slicer.tick()
+                if self.runner.driving(job.id) or not self.catalog.has(job.profile):
+                    continue  # an orphan (its profile is gone) is kept as it is: ``orphans``
+                if job.state is JobState.QUEUED:
+                    self.dispatcher.queue_up(job)
+                elif job.state is JobState.RUNNING:
+                    self.dispatcher.pools[job.profile].adopt_task(job.id, job.key_name, polls=job.polls)
+                self.runner.spawn(job)
+        if large:
+            settle_heap()
         for job_id in await jobs.undelivered(self.db):
             row = await jobs.get(self.db, job_id)
             if row is not None:
                 await self.events.emit(row)
+        await self.orphans.announce()
 
-    async def stop(self) -> None:
-        """Stop driving jobs; their persisted state lets the next ``start()`` resume them."""
-        await self.runner.stop()
+    async def stop(self, *, grace: float = 0.0) -> None:
+        """Stop driving jobs; their persisted state lets the next ``start()`` resume them.
+
+        Creates in flight get up to ``grace`` seconds (``SHUTDOWN_GRACE``) to come back and have
+        their remote ids stored, so a job the vendor accepted is never refunded as unconfirmed.
+        """
+        await self.runner.stop(grace)
         await self.dispatcher.stop()
+        await self.uptime.stop()
 
     async def wait_idle(self) -> None:
         """Wait until no job is being driven (tests and graceful shutdown)."""

@@ -3,6 +3,13 @@ estimates members see from them.
 
 Seeded from the database at start, added to as jobs finish; the poll planner reads the typical
 and the slow end, the card reads the time left.
+
+What is learnt is how long the vendor took, not when the bot noticed: a job seen done at its first
+poll (placed at the slow end of history) was done some time before, and recording the moment it was
+seen would only ever push estimates up. So the vendor's own timing wins where it gives one
+(``TaskSnapshot.vendor_seconds``); else the midpoint between the last poll that found the job
+unfinished (or its submit) and the first that found it done. It is stored with the job
+(``generation_seconds``), so a restart learns from the same numbers.
 """
 
 from __future__ import annotations
@@ -51,6 +58,19 @@ class History:
         """Load the newest finished jobs, oldest first so the newest are kept."""
         for took in reversed(await jobs.recent_timings(db, limit=SEED_ROWS)):
             self.add((took.profile, took.kind, took.model, took.duration), took.seconds)
+
+
+def generation_seconds(
+    vendor: float | None, submitted: float | None, last_unfinished: float | None, *, finished_seen: float
+) -> float | None:
+    """How long a finished job took: the vendor's own figure, else the middle of the interval in
+    which it must have finished. None when neither is known (a job with no submit time)."""
+    if vendor is not None and vendor > 0:
+        return vendor
+    if submitted is None:
+        return None
+    start = max(submitted, last_unfinished) if last_unfinished is not None else submitted
+    return max(0.0, (start + finished_seen) / 2 - submitted)
 
 
 def eta(

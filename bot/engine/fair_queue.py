@@ -2,11 +2,19 @@
 
 One busy member cannot starve the rest of their server, and one busy server cannot starve the
 other servers: each dispatch takes the oldest job of the next member of the next server.
+
+A line can hold tens of thousands of jobs after a restart, so neither a place in line nor the first
+few of the order is found by walking (or copying) the whole line.
 """
 
 from __future__ import annotations
 
+import itertools
 from collections import OrderedDict, deque
+from collections.abc import Callable, Iterable, Iterator
+from typing import TypeVar
+
+_G = TypeVar("_G")
 
 
 class FairQueue:
@@ -14,6 +22,7 @@ class FairQueue:
         # guild -> (user -> their job ids, oldest first); both levels rotate after each dispatch
         self._guilds: OrderedDict[int, OrderedDict[int, deque[int]]] = OrderedDict()
         self._where: dict[int, tuple[int, int]] = {}
+        self._sizes: dict[int, int] = {}  # guild -> its jobs in line (positions need no walk)
 
     def __len__(self) -> int:
         return len(self._where)
@@ -34,6 +43,7 @@ class FairQueue:
         else:
             line.append(job_id)
         self._where[job_id] = (guild_id, user_id)
+        self._sizes[guild_id] = self._sizes.get(guild_id, 0) + 1
 
     def remove(self, job_id: int) -> bool:
         where = self._where.pop(job_id, None)
@@ -44,8 +54,7 @@ class FairQueue:
         members[user_id].remove(job_id)
         if not members[user_id]:
             del members[user_id]
-        if not members:
-            del self._guilds[guild_id]
+        self._shrink(guild_id)
         return True
 
     def pop(self) -> int | None:
@@ -62,36 +71,70 @@ class FairQueue:
             del members[user_id]
         if members:
             self._guilds.move_to_end(guild_id)
-        else:
-            del self._guilds[guild_id]
+        self._shrink(guild_id)
         return job_id
 
-    def order(self, limit: int | None = None) -> list[int]:
-        """The dispatch order from now on (first ``limit`` jobs), without changing anything."""
-        guilds = [(g, [list(line) for line in members.values()]) for g, members in self._guilds.items()]
-        out: list[int] = []
-        cursors = [[0] * len(lines) for _, lines in guilds]
-        user_turn = [0] * len(guilds)
-        remaining = len(self._where)
-        want = remaining if limit is None else min(limit, remaining)
-        while len(out) < want:
-            for gi, (_, lines) in enumerate(guilds):
-                if len(out) >= want:
-                    break
-                for _ in range(len(lines)):  # the next member of this server who still has jobs
-                    ui = user_turn[gi] % len(lines)
-                    user_turn[gi] += 1
-                    if cursors[gi][ui] < len(lines[ui]):
-                        out.append(lines[ui][cursors[gi][ui]])
-                        cursors[gi][ui] += 1
-                        break
-        return out
+    def _shrink(self, guild_id: int) -> None:
+        """One job of ``guild_id`` left the line; forget the server once it has none."""
+        self._sizes[guild_id] -= 1
+        if not self._sizes[guild_id]:
+            del self._sizes[guild_id]
+            del self._guilds[guild_id]
 
-    def position(self, job_id: int, *, limit: int = 1000) -> int | None:
-        """1-based place in line (None when not queued, or further back than ``limit``)."""
-        if job_id not in self._where:
+    def order(self, limit: int | None = None) -> list[int]:
+        """The dispatch order from now on (first ``limit`` jobs), without changing anything.
+
+        Generated lazily, round by round, so the first few cost a few steps however long the line is.
+        """
+        want = len(self._where) if limit is None else min(limit, len(self._where))
+        return list(itertools.islice(_rounds(list(self._guilds.values()), _member_turns), want))
+
+    def position(self, job_id: int) -> int | None:
+        """1-based place in line (None when not queued), without walking the line.
+
+        Every member of a server gives one job per round of that server, in the order the server's
+        members now rotate; every server gives one job per round of the line, in the order servers
+        now rotate. So a job ``d`` deep in its member's line is the ``p``-th of its server's turns, with
+        ``p`` = Σ over the server's members of min(their jobs, d) + the members ahead with more than
+        ``d``; and its place is Σ over servers of min(their jobs, p) + the servers ahead with more than
+        ``p``, plus one: O(its depth + members of its server + servers), not O(length of the line).
+        """
+        where = self._where.get(job_id)
+        if where is None:
             return None
-        try:
-            return self.order(limit).index(job_id) + 1
-        except ValueError:
-            return None
+        guild_id, user_id = where
+        members = self._guilds[guild_id]
+        depth = members[user_id].index(job_id)
+        turn = _place(((u, len(line)) for u, line in members.items()), user_id, depth)
+        return _place(((g, self._sizes[g]) for g in self._guilds), guild_id, turn) + 1
+
+
+def _place(sizes: Iterable[tuple[int, int]], mine: int, depth: int) -> int:
+    """How many turns come before the ``depth``-th turn of ``mine`` when each entry of ``sizes``
+    (in rotation order) takes one turn per round while it has any left."""
+    before, ahead = 0, True
+    for who, size in sizes:
+        if who == mine:
+            ahead = False
+            before += depth
+        else:
+            before += min(size, depth) + (1 if ahead and size > depth else 0)
+    return before
+
+
+def _member_turns(members: OrderedDict[int, deque[int]]) -> Iterator[int]:
+    """One server's jobs in the order its turns take them (members round-robin, each FIFO)."""
+    return _rounds(list(members.values()), iter)
+
+
+def _rounds(groups: list[_G], expand: Callable[[_G], Iterator[int]]) -> Iterator[int]:
+    """Round-robin over ``groups`` (each expanded to its own order), dropping each when it runs out."""
+    live = [expand(g) for g in groups]
+    while live:
+        still: list[Iterator[int]] = []
+        for it in live:
+            job = next(it, None)
+            if job is not None:
+                still.append(it)
+                yield job
+        live = still

@@ -69,7 +69,13 @@ class CancelOutcome:
 
 
 async def cancel(engine: Engine, job: JobView) -> CancelOutcome:
-    """Cancel a queued job (credits back at once); say plainly why not otherwise."""
+    """Cancel a queued job (credits back at once); say plainly why not otherwise.
+
+    A job whose profile left the configuration is driven by nobody, so it may be cancelled in any
+    unfinished state (``orphans``): that is how a member or a manager lets it go cleanly.
+    """
+    if engine.orphans.is_orphan(job.profile, job.state) and await engine.orphans.cancel(job.id):
+        return CancelOutcome(True, msg("jobs.cancel.orphan_done", id=job.id, cost=job.cost))
     if job.state in (JobState.SUBMITTING, JobState.RUNNING):
         return CancelOutcome(False, msg("jobs.cancel.started", id=job.id))
     if not job.active:

@@ -3,7 +3,9 @@
 Each job is driven by one task. The remote id is stored the moment the vendor gives it; every
 state is persisted before it is acted on, so a restart picks the job up where it was. The job ends
 in exactly one terminal state that captures or releases its hold in the same transaction. Poll
-errors back off and go on until the deadline; they never fail a job. Whatever a vendor says that
+errors back off and go on until the deadline; they never fail a job, and neither does a database
+fault: every read and write of a job is repeated until it lands (``db_retry``). A create runs to its
+end even when the bot is stopping, for a bounded grace (``creates``). Whatever a vendor says that
 a person could see (stage words, failures, links) is written through ``Scrubber``: no configured key
 is ever stored, emitted or shown.
 """
@@ -12,7 +14,6 @@ from __future__ import annotations
 
 import asyncio
 import functools
-import json
 import logging
 import random
 from collections.abc import Awaitable, Callable
@@ -22,23 +23,28 @@ from bot import metrics, videos
 from bot.engine import polling
 from bot.engine.catalog import Catalog
 from bot.engine.clock import Clock
+from bot.engine.creates import InFlight
+from bot.engine.db_retry import DbHealth, Durable
 from bot.engine.dispatcher import Dispatcher
-from bot.engine.estimates import History, key_of
+from bot.engine.estimates import History, generation_seconds, key_of
 from bot.engine.fallback import Fallbacks, failure_code
+from bot.engine.key_budget import EPSILON, WINDOW
 from bot.engine.outcomes import INTERNAL_FAILURE, TIMED_OUT, UNCONFIRMED_SUBMIT, failure_message, visible
 from bot.engine.scrub import Scrubber
 from bot.i18n import EN, Msg
 from bot.logs import log_context
+from bot.providers import attempts
 from bot.providers.base import REQUEST_ADAPTER, ProviderError, RemoteTask, TaskSnapshot, TaskState
 from bot.providers.profiles import Timing
-from storage import jobs, ledger
 from storage.db import Database
+from storage.faults import is_storage_fault
 from storage.jobs import JobRow
-from storage.states import ACTIVE, JobState
+from storage.states import JobState
 
 log = logging.getLogger(__name__)
 
 Settle = Literal["capture", "release"]
+DEADLINE_GRACE = 5  # backoffs a deadline poll that got no answer is asked again for
 
 
 class Runner:
@@ -53,8 +59,13 @@ class Runner:
         clock: Clock,
         planner: polling.Planner,
         fallback: Fallbacks,
+        health: DbHealth | None = None,
     ) -> None:
         self._db = db
+        self.health = health or DbHealth(clock)
+        self._store = Durable(db, self.health)
+        self._creates = InFlight(self._store, clock)
+        self._stopping = False  # no new drivers while stopping: a job spawned now resumes at the next start
         self._fallback = fallback
         self._catalog = catalog
         self._dispatcher = dispatcher
@@ -64,6 +75,7 @@ class Runner:
         self._planner = planner
         self._scrub = Scrubber.of(catalog.profiles())
         self._tasks: dict[int, asyncio.Task[None]] = {}
+        self._seen_running: dict[int, float] = {}  # job -> its last poll that found it unfinished
 
     # ---- the tasks ------------------------------------------------------------------------------
 
@@ -71,7 +83,11 @@ class Runner:
         return job_id in self._tasks
 
     def spawn(self, job: JobRow) -> None:
-        task = asyncio.create_task(self._drive(job.id), name=f"job-{job.id}")
+        """Drive ``job`` from the row given, just read by the caller: a restart resuming thousands
+        of jobs reads each once, in pages, rather than once more per job."""
+        if self._stopping:
+            return
+        task = asyncio.create_task(self._drive(job.id, job), name=f"job-{job.id}")
         self._tasks[job.id] = task
         task.add_done_callback(functools.partial(self._forget, job.id))
 
@@ -85,12 +101,18 @@ class Runner:
         if self._tasks.get(job_id) is task:
             del self._tasks[job_id]
 
-    async def stop(self) -> None:
+    async def stop(self, grace: float = 0.0) -> None:
+        """Stop driving jobs, their state persisted; a create in flight gets up to ``grace`` seconds
+        to come back and have its remote id stored (the vendor bills it either way)."""
+        self._stopping = True
         tasks = list(self._tasks.values())
         for task in tasks:
             task.cancel()
+        await self._creates.drain(grace)
+        self.health.closing = True  # a write still retrying gives up: the next start resumes from the row
         await asyncio.gather(*tasks, return_exceptions=True)
         self._tasks.clear()
+        self._stopping = self.health.closing = False
 
     async def wait_idle(self) -> None:
         while self._tasks:
@@ -99,28 +121,33 @@ class Runner:
     # ---- one job --------------------------------------------------------------------------------
 
     async def _job(self, job_id: int) -> JobRow:
-        job = await jobs.get(self._db, job_id)
-        if job is None:
-            raise LookupError(f"job {job_id} does not exist")
-        return job
+        return await self._store.get(job_id)
 
-    async def _drive(self, job_id: int) -> None:
+    async def _drive(self, job_id: int, job: JobRow) -> None:
         with log_context(job_id=job_id):
-            job = await self._job(job_id)
-            try:
-                if job.state is JobState.QUEUED:
-                    job = await self._submit(job)
-                elif job.state is JobState.SUBMITTING:
-                    job = await self._resume_submitting(job)
-                if job.state is JobState.RUNNING:
-                    await self._run(job)
-            except asyncio.CancelledError:
-                raise
-            except Exception:
-                log.exception("job %s: internal failure", job_id)
-                await self.finish(
-                    job_id, JobState.FAILED, "release", code="INTERNAL", message=INTERNAL_FAILURE
-                )
+            while True:
+                try:
+                    if job.state is JobState.QUEUED:
+                        job = await self._submit(job)
+                    elif job.state is JobState.SUBMITTING:
+                        job = await self._resume_submitting(job)
+                    if job.state is JobState.RUNNING:
+                        await self._run(job)
+                    return
+                except asyncio.CancelledError:
+                    raise
+                except Exception as exc:
+                    if not is_storage_fault(exc):
+                        log.exception("job %s: internal failure", job_id)
+                        await self.finish(
+                            job_id, JobState.FAILED, "release", code="INTERNAL", message=INTERNAL_FAILURE
+                        )
+                        return
+                    # A fault no retried write caught: start again from what is stored, as a
+                    # restart would (unless stopping: then the next start does).
+                    if not await self.health.pause(exc, "driving a job"):
+                        return
+                    job = await self._job(job_id)
 
     async def _resume_submitting(self, job: JobRow) -> JobRow:
         if job.remote_id is None:
@@ -128,45 +155,43 @@ class Runner:
                 job.id, JobState.FAILED, "release", code="UNCONFIRMED", message=UNCONFIRMED_SUBMIT
             )
             return await self._job(job.id)
-        async with self._db.transaction() as tx:
-            await jobs.transition_in(tx, job.id, (JobState.SUBMITTING,), JobState.RUNNING)
-        self._dispatcher.pools[job.profile].adopt_task(job.key_name)
+        await self._store.move(job.id, (JobState.SUBMITTING,), JobState.RUNNING)
+        self._dispatcher.pools[job.profile].adopt_task(job.id, job.key_name, polls=job.polls)
         return await self._job(job.id)
 
     async def _submit(self, job: JobRow) -> JobRow:
         pool = self._dispatcher.pools[job.profile]
         provider = self._catalog.provider(job.profile)
-        request = REQUEST_ADAPTER.validate_json(job.request_json)
         while True:
             key = await self._dispatcher.turn(job.id)
-            async with self._db.transaction() as tx:
-                moved = await jobs.transition_in(
-                    tx, job.id, (JobState.QUEUED,), JobState.SUBMITTING, key_name=key.name
-                )
+            request = REQUEST_ADAPTER.validate_json(job.request_json)  # not held while thousands wait
+            moved = await self._store.move(job.id, (JobState.QUEUED,), JobState.SUBMITTING, key_name=key.name)
             if not moved:  # cancelled while waiting
-                pool.release_task(key.name)
+                pool.release_task(job.id)
                 return await self._job(job.id)
             await self._emit(await self._job(job.id))
             try:
                 blocked = self._fallback.blocked(job)
                 if blocked is not None:
                     raise blocked
-                task = await provider.submit(request, key)
+                # The create was counted at hand-out; a retry of it (never sent) waits for the key.
+                with attempts.gated(
+                    pool.gate(job.id, key.name, prepaid=1, floor=self._timing(job).poll_interval)
+                ):
+                    task = await self._creates.submit(job, provider, request, key, self._timing(job).timeout)
             except ProviderError as exc:
-                pool.release_task(key.name)
+                pool.release_task(job.id)
                 if exc.rate_limited:
                     log.warning("job %s: key %s rate-limited at submit; requeued", job.id, key.name)
                     pool.cool_down(key.name, exc.retry_after)
-                    async with self._db.transaction() as tx:
-                        await jobs.transition_in(
-                            tx, job.id, (JobState.SUBMITTING,), JobState.QUEUED, key_name=None
-                        )
+                    await self._store.move(job.id, (JobState.SUBMITTING,), JobState.QUEUED, key_name=None)
                     job = await self._job(job.id)
                     self._dispatcher.queue_up(job, front=True)
                     await self._emit(job)
                     continue
                 log.warning("job %s: submit refused: %s (%s)", job.id, exc.code, exc.detail)
-                fallback = await self._fallback.refused(await self._job(job.id), exc)
+                refused = functools.partial(self._fallback.refused, await self._job(job.id), exc)
+                fallback = await self._store.call("moving a job to a fallback", refused)
                 if fallback is not None:  # a fallback profile makes it: back in line there
                     self._dispatcher.queue_up(fallback, front=True)
                     await self._emit(fallback)
@@ -176,32 +201,19 @@ class Runner:
                 )
                 return await self._job(job.id)
             except Exception:
-                pool.release_task(key.name)
+                pool.release_task(job.id)
                 raise
             self._fallback.circuits.record(job.profile, None)
             return await self._submitted(job, task)
 
     async def _submitted(self, job: JobRow, task: RemoteTask) -> JobRow:
-        now = self._clock.now()
-        timeout = self._timing(job).timeout
-        async with self._db.transaction() as tx:
-            await jobs.transition_in(
-                tx,
-                job.id,
-                (JobState.SUBMITTING,),
-                JobState.RUNNING,
-                remote_id=task.remote_id,
-                remote_json=json.dumps(task.extra) if task.extra else None,
-                submitted_at=now,
-                deadline_at=now + timeout,
-            )
         job = await self._job(job.id)
         await self._emit(job)
         if task.snapshot is not None:
             await self._apply(job, task.snapshot)
             job = await self._job(job.id)
             if not job.active:  # finished in the create response: the slot is free again
-                self._dispatcher.pools[job.profile].release_task(job.key_name)
+                self._dispatcher.pools[job.profile].release_task(job.id)
         return job
 
     def _timing(self, job: JobRow) -> Timing:
@@ -220,26 +232,47 @@ class Runner:
         deadline = job.deadline_at or submitted + timing.timeout
         typical = self._history.typical(key_of(job), timing.expected)
         slow = self._history.slow(key_of(job), timing.expected)
-        budgeted = pool.limited
-        first = self._planner.first_delay(timing, typical, slow, budgeted=budgeted)
+
+        def pace() -> polling.Pace:
+            """What the key affords over the time the job may still need: until the slow end of
+            history, and once past it as long again as it already took (spare room then thins out
+            as a job overruns, rather than running dry)."""
+            now = self._clock.now()
+            return pool.pace(job.id, job.key_name, max(submitted + slow - now, now - submitted))
+
+        first = self._planner.first_delay(timing, typical, slow, pace=pace())
+        # The poll the key reserved for this job is due where the fewest-calls plan puts the first
+        # look; looks before it (spare budget buying visibility) are paid from free room only.
+        due = submitted + self._planner.first_delay(timing, typical, slow, pace=polling.Pace(budgeted=True))
         delay = max(0.0, submitted + first - self._clock.now()) if job.polls == 0 else 0.0
         failures = 0
+        # A job times out when the vendor said, at its deadline, that it is not done — not when the
+        # deadline poll got a 5xx: that one is asked again for a few more backoffs, and on a budgeted
+        # key until its hour turned over (there may be no room for it before).
+        grace = DEADLINE_GRACE * max(timing.backoff_max, timing.poll_interval)
+        answered_late, give_up = False, deadline + grace + (WINDOW if pool.limited else 0.0)
+        spending = {"floor": timing.poll_interval, "deadline": deadline, "due": due, "until": give_up}
         try:
             while job.state is JobState.RUNNING:
                 now = self._clock.now()
-                if now >= deadline:  # polled one last time at the deadline: still not done
+                if now >= deadline and (answered_late or now >= give_up):  # still not done
                     await self.finish(
                         job.id, JobState.TIMED_OUT, "release", code="TIMEOUT", message=TIMED_OUT
                     )
                     return
-                wait = min(delay, max(0.0, deadline - now))
+                wait = min(delay, max(0.0, deadline - now)) if now < deadline else delay
                 await self._clock.sleep(wait)
-                key = await pool.spend(job.key_name, deadline=deadline)
+                key = await pool.spend(job.id, job.key_name, deadline=deadline, due=due, until=give_up)
                 if key is None:  # out of time while the key had no budget: the loop times it out
                     continue
+                asked = self._clock.now()
                 metrics.observe_poll_lag(job.profile, self._clock.now() - (now + wait))
                 try:
-                    snap = await provider.poll(task, key)
+                    # A retry of the poll waits for the key too, and never sooner than the interval.
+                    with attempts.gated(pool.gate(job.id, key.name, prepaid=1, **spending)):
+                        snap = await provider.poll(task, key)
+                    if snap.state in (TaskState.QUEUED, TaskState.RUNNING):
+                        self._seen_running[job.id] = self._clock.now()
                 except ProviderError as exc:
                     if exc.rate_limited:
                         pool.cool_down(job.key_name, exc.retry_after)
@@ -255,16 +288,16 @@ class Runner:
                     )
                     return
                 failures = 0
-                await jobs.update(self._db, job.id, polls=job.polls + 1)
+                answered_late = asked >= deadline - EPSILON
+                await self._store.update(job.id, polls=job.polls + 1)
                 await self._apply(job, snap)
                 job = await self._job(job.id)
                 elapsed = self._clock.now() - submitted
-                delay = self._planner.next_delay(
-                    timing, elapsed, typical, snap.progress_pct, budgeted=budgeted
-                )
+                delay = self._planner.next_delay(timing, elapsed, typical, snap.progress_pct, pace=pace())
         finally:
+            self._seen_running.pop(job.id, None)
             if not (await self._job(job.id)).active:
-                pool.release_task(job.key_name)
+                pool.release_task(job.id)
 
     async def _apply(self, job: JobRow, snap: TaskSnapshot) -> None:
         """Persist what a person could see of ``snap``; settle the job when it is terminal."""
@@ -285,31 +318,42 @@ class Runner:
         seen = self._scrub.fields(visible(snap))
         if all(getattr(job, k) == v for k, v in seen.items()):
             return
-        await jobs.update(self._db, job.id, **seen)
+        await self._store.update(job.id, **seen)
         await self._emit(await self._job(job.id))
 
     async def _succeeded(self, job: JobRow, snap: TaskSnapshot) -> None:
         provider = self._catalog.provider(job.profile)
-        key = self._dispatcher.pools[job.profile].key(job.key_name)
+        pool = self._dispatcher.pools[job.profile]
+        key = pool.key(job.key_name)
+        now = self._clock.now()
         try:
-            source = await provider.open_result(snap, key)
+            with attempts.gated(
+                pool.gate(job.id, key.name, prepaid=0, floor=self._timing(job).poll_interval)
+            ):
+                source = await provider.open_result(snap, key)
         except ProviderError as exc:
             if exc.retryable:  # the video is done; fetching its link failed: the next poll tries again
                 log.info("job %s: result not reachable yet (%s)", job.id, exc.code)
                 return
             await self.finish(job.id, JobState.FAILED, "release", code=exc.code, message=exc.user_msg)
             return
-        video_path = await videos.save(self._db, job.id, source.data) if source.data is not None else None
+        data, video_path = source.data, None
+        if data is not None:
+            video_path = await self._store.call("saving a video", lambda: videos.save(self._db, job.id, data))
+        took = generation_seconds(
+            snap.vendor_seconds, job.submitted_at, self._seen_running.get(job.id), finished_seen=now
+        )
         await self.finish(
             job.id,
             JobState.SUCCEEDED,
             "capture",
             video_url=source.url,
             video_path=video_path,
+            generation_seconds=took,
             **visible(snap),
         )
-        if job.submitted_at is not None:
-            self._history.add(key_of(job), self._clock.now() - job.submitted_at)
+        if took is not None:
+            self._history.add(key_of(job), took)
 
     async def finish(
         self,
@@ -328,23 +372,16 @@ class Runner:
         """
         message = self._scrub.msg(message) if message is not None else None
         fields = self._scrub.fields(fields)
-        async with self._db.transaction() as tx:
-            moved = await jobs.transition_in(
-                tx,
-                job_id,
-                ACTIVE,
-                state,
-                finished_at=self._clock.now(),
-                error_code=code,
-                error_message=message.render(EN) if message is not None else None,
-                error_i18n=message.to_json() if message is not None else None,
-                **fields,
-            )
-            if moved:
-                if settle == "capture":
-                    await ledger.capture(tx, job_id)
-                else:
-                    await ledger.release(tx, job_id, state.value)
+        moved = await self._store.settle(
+            job_id,
+            state,
+            settle,
+            finished_at=self._clock.now(),
+            error_code=code,
+            error_message=message.render(EN) if message is not None else None,
+            error_i18n=message.to_json() if message is not None else None,
+            **fields,
+        )
         if moved:
             await self._emit(await self._job(job_id))
         return moved

@@ -28,12 +28,14 @@ from typing import Any
 from bot.config import README_SECTION, Settings
 from bot.ops.checks import CheckResult, Context, Status, fail, ok, warn
 from bot.ops.doctor_models import check_models, check_models_online
+from bot.ops.doctor_runtime import check_orphans, check_process
 from bot.providers.base import ApiKey, ProviderError, RemoteTask, VideoProvider
 from bot.providers.http import RetryPolicy, TransportError, VendorHttp
 from bot.providers.profiles import ProfileError, load_profiles
 from bot.providers.registry import PROVIDER_KINDS, build_provider
 from storage import jobs, ledger
 from storage.db import Database, latest_version
+from storage.faults import advice
 
 ONLINE_TIMEOUT = 15.0
 PROBE_TASK_ID = "soracord-doctor-probe"  # a task id no vendor knows: an authenticated, harmless status call
@@ -212,7 +214,7 @@ async def check_database(ctx: Context) -> list[CheckResult]:
     try:
         await _probe_write(db)
     except sqlite3.Error as exc:
-        out.append(fail("database", f"{path} is not writable ({exc}); fix its owner or permissions"))
+        out.append(fail("database", f"{path} is not writable ({exc}); {advice(exc)}"))
     rows = await db.fetchall("PRAGMA quick_check")
     verdict = str(rows[0][0]) if rows else "?"
     if verdict != "ok":
@@ -301,12 +303,14 @@ CHECKS: tuple[Check, ...] = (
     check_settings,
     check_profiles,
     check_database,
+    check_process,
     check_ledger,
+    check_orphans,
     check_models,
     check_vendors,
     check_models_online,
 )
-QUICK_CHECKS: tuple[Check, ...] = (check_token, check_settings, check_profiles, check_database)
+QUICK_CHECKS: tuple[Check, ...] = (check_token, check_settings, check_profiles, check_database, check_process)
 
 
 async def run_checks(

@@ -5,6 +5,10 @@ own (server 0, member 0) so the credits stay exact; a local image file is served
 the duration of the job to the adapter, which reads it like a member's image (``bot.net``, with that
 one address and port trusted while it is served). The finished video is downloaded through
 ``bot.net`` too: its link is the vendor's.
+
+It runs on a database of its own (``own_database``: ``generate/`` beside the bot's), never the running
+bot's: one SQLite database serves one process, and a second one on the bot's file would drive the
+bot's jobs as well. ``--database PATH`` names another (the bot's too, while the bot is stopped).
 """
 
 from __future__ import annotations
@@ -70,6 +74,20 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--fixed-lens", action="store_const", const=True, help="keep the camera still")
     parser.add_argument("--model", help="model or tier (default: the profile's)")
     parser.add_argument("--out", type=Path, help="download the finished video to this file")
+    parser.add_argument(
+        "--database",
+        type=Path,
+        help="database to use (default: its own, in generate/ beside DATABASE_PATH; the bot's only while "
+        "the bot is stopped)",
+    )
+
+
+def own_database(bot_database: Path) -> Path:
+    """``generate``'s database: in a folder of its own beside the bot's, so its saved videos
+    (``videos/<job id>.mp4`` beside the database) never share names with the bot's."""
+    if str(bot_database) == ":memory:":
+        return bot_database
+    return bot_database.parent / "generate" / bot_database.name
 
 
 @dataclass

@@ -204,6 +204,9 @@ class TaskSnapshot(BaseModel):
     storyboard_image_url: str | None = None
     video_url: str | None = None
     error: TaskError | None = None
+    # Seconds the vendor says the finished task took (nanophoto ``generationTime``, OpenAI-compatible
+    # ``completed_at - created_at``); estimates learn from it rather than from when the bot looked.
+    vendor_seconds: float | None = None
     raw: dict[str, Any] = Field(default_factory=dict, exclude=True, repr=False)
 
     def visible(self) -> tuple[Any, ...]:

@@ -6,7 +6,8 @@ it), and one retry policy: jittered exponential backoff, bounded, and only for c
 repeat. A create is not safe to repeat — a second POST may start (and bill) a second video — so it
 is repeated only when the request provably never reached the vendor (connection refused, DNS
 failure). Status checks and downloads are idempotent and are also repeated on 5xx and on
-connection drops.
+connection drops. A caller with a budget sets a gate (``bot.providers.attempts``): then every
+attempt, retries included, waits for it and is counted by it.
 
 HTTP error statuses never raise here: vendors put meaning in 4xx/5xx bodies (nanophoto reports a
 failed task as HTTP 500 with a JSON body), so the adapter reads the response and decides. Only
@@ -33,6 +34,9 @@ import aiohttp
 from bot import metrics
 from bot.net import USER_AGENT as USER_AGENT  # one User-Agent for every request the bot sends
 from bot.net import Fetcher
+from bot.providers import attempts
+from bot.providers.attempts import RetryPolicy as RetryPolicy  # defined beside the gate; imported from here
+from bot.providers.attempts import TransportError as TransportError
 from bot.providers.base import ApiKey, scrub
 
 log = logging.getLogger(__name__)
@@ -42,30 +46,6 @@ CONNECT_TIMEOUT = 10.0
 
 Sleep = Callable[[float], Awaitable[None]]
 R = TypeVar("R")
-
-
-@dataclass(frozen=True)
-class RetryPolicy:
-    """How often and how patiently an idempotent call is repeated.
-
-    ``attempts`` counts every try, the first included, so ``attempts=1`` means never retry. The
-    delay before retry *n* (0-based) is ``min(max_delay, base_delay * 2**n)``, of which the upper
-    half is random ("equal jitter") so many jobs polling one vendor do not retry in lockstep.
-    """
-
-    attempts: int = 3
-    base_delay: float = 0.5
-    max_delay: float = 8.0
-
-    def __post_init__(self) -> None:
-        if self.attempts < 1:
-            raise ValueError("attempts must be at least 1")
-        if self.base_delay < 0 or self.max_delay < 0:
-            raise ValueError("delays must not be negative")
-
-    def delay(self, retry: int, rng: random.Random) -> float:
-        cap = min(self.max_delay, self.base_delay * (2.0**retry))
-        return cap / 2 + rng.uniform(0, cap / 2)
 
 
 @dataclass(frozen=True)
@@ -107,22 +87,6 @@ class BytesResponse:
     content_type: str
     truncated: bool
     attempts: int = 1
-
-
-class TransportError(Exception):
-    """The call got no HTTP answer (connection refused, DNS, timeout, dropped connection).
-
-    ``maybe_sent`` is False only when the request provably never reached the vendor, i.e. a create
-    that failed this way did not start anything. The message names the method, the URL without
-    its query, and the failure — never a key.
-    """
-
-    def __init__(self, message: str, *, method: str, url: str, maybe_sent: bool, attempts: int) -> None:
-        super().__init__(message)
-        self.method = method
-        self.url = url
-        self.maybe_sent = maybe_sent
-        self.attempts = attempts
 
 
 def retry_on_5xx(resp: HttpResponse) -> bool:
@@ -366,35 +330,60 @@ class VendorHttp:
         idempotent: bool,
         should_retry: Callable[[R], bool],
     ) -> tuple[R, int]:
+        """``once()`` under the retry policy; with a gate set (``attempts.gated``) every attempt
+        first waits for the gate, which may also stop the retries (the previous outcome then stands)."""
         where = f"{method} {redact_url(url)}"
         who = key.name if key is not None else "-"
         limit = self.retry.attempts
+        gate = attempts.current()
+        outcome: tuple[R, int] | TransportError | None = None
+        pause, what = 0.0, ""
         for attempt in range(1, limit + 1):
+            if gate is not None:
+                if not await gate.admit(key, attempt, pause):
+                    break
+            elif attempt > 1:
+                await self._sleep(pause)
             last = attempt == limit
             try:
                 result = await once()
                 metrics.vendor_answer(key, url, getattr(result, "status", 0))
             except (aiohttp.ClientError, TimeoutError) as exc:
                 metrics.vendor_failure(key, url, exc)
+                if gate is not None:
+                    gate.answered(key, False)
                 never_sent = _never_sent(exc)
                 may_retry = (idempotent or never_sent) and not _pointless_to_retry(exc)
                 what = scrub(f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__, key)
+                outcome = TransportError(
+                    f"{where} failed: {what}",
+                    method=method,
+                    url=redact_url(url),
+                    maybe_sent=not never_sent,
+                    attempts=attempt,
+                )
                 if last or not may_retry:
-                    log.warning("%s (key %s) failed after %d attempt(s): %s", where, who, attempt, what)
-                    raise TransportError(
-                        f"{where} failed: {what}",
-                        method=method,
-                        url=redact_url(url),
-                        maybe_sent=not never_sent,
-                        attempts=attempt,
-                    ) from None
+                    break
             else:
-                if last or not idempotent or not should_retry(result):
+                failed = should_retry(result)
+                if gate is not None:
+                    gate.answered(key, not failed)
+                if last or not idempotent or not failed:
                     return result, attempt
-                what = f"HTTP {getattr(result, 'status', '?')}"
-            delay = self.retry.delay(attempt - 1, self._rng)
+                outcome, what = (result, attempt), f"HTTP {getattr(result, 'status', '?')}"
+            pause = self.retry.delay(attempt - 1, self._rng)
             log.info(
-                "%s (key %s) attempt %d/%d: %s; retrying in %.2f s", where, who, attempt, limit, what, delay
+                "%s (key %s) attempt %d/%d: %s; retrying (%.2f s)", where, who, attempt, limit, what, pause
             )
-            await self._sleep(delay)
-        raise AssertionError("unreachable")  # pragma: no cover
+        if outcome is None:  # the gate let not even the first try go out
+            raise TransportError(
+                f"{where} not sent: no room in key {who}'s budget before the deadline",
+                method=method,
+                url=redact_url(url),
+                maybe_sent=False,
+                attempts=0,
+            )
+        if isinstance(outcome, TransportError):
+            log.warning("%s (key %s) failed after %d attempt(s): %s", where, who, outcome.attempts, what)
+            raise outcome
+        return outcome

@@ -327,7 +327,8 @@ class NanophotoApi(VendorAdapter, Generic[ReplyT]):
         if state is TaskState.SUCCEEDED:
             if not reply.videoUrl:
                 return None
-            return TaskSnapshot(state=state, video_url=reply.videoUrl, raw=raw, **shown)
+            took = reply.generationTime  # the vendor's own clock, for the estimates
+            return TaskSnapshot(state=state, video_url=reply.videoUrl, vendor_seconds=took, raw=raw, **shown)
         return TaskSnapshot(state=state, stage=stage, raw=raw, **shown)
 
     @staticmethod

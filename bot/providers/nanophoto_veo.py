@@ -223,7 +223,10 @@ class NanophotoVeo(NanophotoApi[NanophotoReply]):
         if url is None:
             return None  # the family asks again
         steps = _steps(len(pairs), len(pairs))
-        return TaskSnapshot(state=state, video_url=url, raw=self._raw(resp, key), **steps)
+        took = reply.generationTime
+        return TaskSnapshot(
+            state=state, video_url=url, vendor_seconds=took, raw=self._raw(resp, key), **steps
+        )
 
 
 def _is_id(value: object) -> bool:

@@ -63,6 +63,7 @@ from bot.providers.openai_videos_objects import (
     fetch_content,
     progress_of,
     remote_id_of,
+    took_seconds,
     video_object,
 )
 from bot.providers.profiles import ProviderProfile, Timing
@@ -354,6 +355,7 @@ class OpenAIVideos(VendorAdapter):
             progress_pct=progress_of(obj.get("progress")),
             video_url=direct_url(obj) if state is TaskState.SUCCEEDED else None,
             error=error,
+            vendor_seconds=took_seconds(obj) if state is TaskState.SUCCEEDED else None,
             raw=raw,
         )
 

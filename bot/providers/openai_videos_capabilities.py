@@ -22,6 +22,8 @@ import math
 from collections.abc import Mapping
 from typing import Literal
 
+from pydantic import Field
+
 from bot.errors import InvalidRequest
 from bot.i18n import msg
 from bot.providers.base import AnyRequest, Kind, Orientation, RemixRequest
@@ -67,7 +69,7 @@ class OpenAIVideosCapabilities(Capabilities):
     """``Capabilities`` plus the rules that depend on the model and on option values."""
 
     pro_models: frozenset[str] = frozenset()
-    sizes: dict[str, frozenset[str]] = {}  # a model's own sizes, where the profile names them
+    sizes: dict[str, frozenset[str]] = Field(default_factory=dict)  # a model's own sizes, where named
 
     def validate_request(self, req: AnyRequest) -> None:
         super().validate_request(req)

@@ -73,6 +73,20 @@ def progress_of(value: Any) -> int | None:
     return None
 
 
+def took_seconds(obj: Mapping[str, Any]) -> float | None:
+    """How long the vendor took by its own clock: ``completed_at - created_at`` (Unix seconds), when
+    both are numbers and in order; estimates learn from it rather than from when the bot looked."""
+    start, end = _number(obj.get("created_at")), _number(obj.get("completed_at"))
+    if start is None or end is None:
+        return None
+    took = end - start
+    return took if math.isfinite(took) and took > 0 else None
+
+
+def _number(value: Any) -> float | None:
+    return float(value) if isinstance(value, int | float) and not isinstance(value, bool) else None
+
+
 def direct_url(obj: Mapping[str, Any]) -> str | None:
     """A link to the finished video in the object itself, which spares a ``/content`` call."""
     for name in URL_FIELDS:

@@ -79,6 +79,7 @@ def steps(snaps: list[TaskSnapshot]) -> list[tuple[Any, ...]]:
 async def test_three_steps_in_order_then_the_video(
     fake: FakeNanophotoTvc, provider: NanophotoTvc, key: ApiKey, http: VendorHttp
 ) -> None:
+    fake.script_next(TvcScript(generation_time=180))
     task = await provider.submit(TvcRequest(ad_theme=THEME), key)
     snaps = await poll_until_done(provider, task, key)
 
@@ -102,7 +103,7 @@ async def test_three_steps_in_order_then_the_video(
     assert snaps[1].storyboard_prompt.startswith("SC1:") and "SC9:" in snaps[1].storyboard_prompt
     done = snaps[-1]
     assert done.video_url == fake.video_url(task.remote_id)
-    assert done.raw["generationTime"] == 180
+    assert done.raw["generationTime"] == 180 and done.vendor_seconds == 180  # the vendor's own timing
 
     (generate,) = fake.calls("generate")
     assert generate.json == {"adTheme": THEME, "videoDuration": "10", "aspectRatio": "portrait"}

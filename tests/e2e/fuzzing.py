@@ -226,8 +226,11 @@ class Refusals:
 
 
 async def snapshot(db: Database) -> dict[str, list[tuple[Any, ...]]]:
-    """Every row of every table: a refusal must leave all of them as they were."""
-    tables = await db.fetchall("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name")
+    """Every row of every table: a refusal must leave all of them as they were (all but the engine's
+    heartbeat, ``engine_alive``, which the running engine rewrites every few seconds by itself)."""
+    tables = await db.fetchall(
+        "SELECT name FROM sqlite_master WHERE type = 'table' AND name != 'engine_alive' ORDER BY name"
+    )
     return {t["name"]: [tuple(r) for r in await db.fetchall(f'SELECT * FROM "{t["name"]}"')] for t in tables}
 
 
@@ -248,5 +251,5 @@ async def answered(fake: FakeDiscord, db: Database, handle: FakeInteraction) -> 
 def shown_to(fake: FakeDiscord, handle: FakeInteraction) -> list[str]:
     """The text of every message that answered ``handle``."""
     messages = [fake.original_message(handle)] if handle.original_message_id else []
-    messages += fake.followup_messages(handle)
+    messages += fake.answers(handle)
     return [m.content for m in messages if not m.deleted]

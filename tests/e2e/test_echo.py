@@ -76,7 +76,7 @@ async def test_a_prompt_with_a_masked_link_and_everyone_is_inert_on_the_card(sta
     description = card.embeds[0]["description"]
     assert_inert(description)
     assert "\n\\# Free credits\n\\-# small print\n\\> quoted" in description
-    (result,) = fake.followup_messages(handle)
+    (result,) = fake.answers(handle)
     assert_inert(result.content)
     assert result.mentions == [stack.member_id]
     for message in fake.channel_messages(fake.channel.id):
@@ -89,7 +89,7 @@ async def test_an_over_long_prompt_fits_the_card_and_the_result(stack: Stack) ->
     handle = await fake.invoke_slash("sora", {"prompt": "*" * 2000})  # every character doubles
     await stack.settle(handle)
     assert len(fake.original_message(handle).embeds[0]["description"]) <= 1010
-    (result,) = fake.followup_messages(handle)
+    (result,) = fake.answers(handle)
     assert len(result.content) <= 2000 and "\\*\\*" in result.content
     fake.assert_no_violations()
 

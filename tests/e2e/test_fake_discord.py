@@ -244,6 +244,41 @@ async def test_invalid_payload_is_recorded_and_rejected(fake: FakeDiscord, bot: 
     fake.violations.clear()
 
 
+async def test_an_enforced_nonce_answers_with_the_message_it_made(fake: FakeDiscord, bot: TinyBot) -> None:
+    """Create Message with ``nonce`` + ``enforce_nonce``: a repeat within the window returns the first
+    message and makes none; without ``enforce_nonce`` the nonce is only echoed; over 25 characters
+    is refused (the spec's limit)."""
+    channel = bot.get_channel(fake.channel.id)
+    assert isinstance(channel, discord.TextChannel)
+    first = await channel.send("once", nonce="result-1")  # discord.py sends enforce_nonce: true
+    again = await channel.send("once more", nonce="result-1")
+    assert again.id == first.id and again.content == "once" and again.nonce == "result-1"
+    assert [m.content for m in fake.channel_messages(fake.channel.id)].count("once") == 1
+    assert "once more" not in [m.content for m in fake.channel_messages(fake.channel.id)]
+    assert fake.nonces.repeats == ["result-1"]
+    posted = fake.requests_to(CHANNEL_MESSAGES, "POST")
+    assert [q.json["enforce_nonce"] for q in posted[-2:]] == [True, True]
+    assert "nonce" not in fake.message(fake.channel.id, first.id).data  # a later read does not carry it
+
+    fake.nonces.forget()  # the window has passed: the same nonce makes a new message
+    later = await channel.send("after the window", nonce="result-1")
+    assert later.id != first.id
+
+    auth = {"Authorization": f"Bot {fake.token}"}
+    url = f"{fake.api_base}/channels/{fake.channel.id}/messages"
+    async with aiohttp.ClientSession(headers=auth) as http:
+        for _ in range(2):
+            async with http.post(url, json={"content": "echo", "nonce": "plain"}) as response:
+                assert response.status == 200 and (await response.json())["nonce"] == "plain"
+        async with http.post(
+            url, json={"content": "long", "nonce": "n" * 26, "enforce_nonce": True}
+        ) as response:
+            assert response.status == 400 and (await response.json())["code"] == 50035
+    assert [m.content for m in fake.channel_messages(fake.channel.id)].count("echo") == 2
+    assert [v.field for v in fake.violations] == ["nonce"]
+    fake.violations.clear()
+
+
 async def test_permissions_uploads_and_multipart(fake: FakeDiscord, bot: TinyBot) -> None:
     channel = bot.get_channel(fake.channel.id)
     assert isinstance(channel, discord.TextChannel)

@@ -143,7 +143,7 @@ async def test_zh_cn_progress_and_result_are_in_chinese(stack: Stack) -> None:
     assert embed["footer"]["text"].startswith(f"任务 #{row.id}")
     progress = [e.body["embeds"][0]["fields"][0]["value"] for e in original.edits if e.body.get("embeds")]
     assert progress and all(chinese(s) for s in progress), progress
-    (result,) = fake.followup_messages(handle)
+    (result,) = fake.answers(handle)
     assert f"<@{stack.member_id}> 你的视频已生成（任务 #{row.id} · Sora 2）" in result.content
     labels = [c["label"] for row_ in result.data["components"] for c in row_["components"]]
     assert labels == ["再来一次", "详情"]
@@ -173,5 +173,5 @@ async def test_en_us_and_other_locales_are_unchanged(stack: Stack) -> None:
     original = fake.original_message(handle)
     assert field(original, "Status") == "✅ Your video is ready"
     assert field(original, "Cost") == "4 credits spent"
-    (result,) = fake.followup_messages(handle)
+    (result,) = fake.answers(handle)
     assert result.content.startswith(f"<@{stack.member_id}> your video is ready (job #{row.id} · Sora 2)")

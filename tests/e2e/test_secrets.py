@@ -73,7 +73,7 @@ async def test_keys_in_a_progress_word_and_the_video_link_are_blanked(
     await stack.grant(10)
     working = {"success": True, "status": "processing", "progress": f"warming {NANO_B} {FSG_A}"}
     link = f"{vendor.base_url}/videos/clip.mp4?sig={NANO_A}&alt={FSG_B}"
-    vendor.force("status", body=working, times=2)
+    vendor.force("status", body=working, times=10)  # outlasts a card edit, however often it polls
     vendor.force("status", body={"success": True, "status": "completed", "videoUrl": link})
     handle = await stack.discord.invoke_slash("sora", {"prompt": "a lighthouse in fog"})
     job = await stack.settle(handle)
@@ -95,6 +95,6 @@ async def test_keys_in_a_failure_message_are_blanked(fsg_first: Stack, fsg: Fake
     assert job.state == "failed"
     status = stack.discord.original_message(handle).embeds[0]["fields"][0]["value"]
     assert "quota of \\*\\*\\* used up, try \\*\\*\\*" in status  # the vendor's words, blanked and inert
-    (result,) = stack.discord.followup_messages(handle)
+    (result,) = stack.discord.answers(handle)
     assert "quota of" in result.content
     await assert_no_secret_anywhere(stack)

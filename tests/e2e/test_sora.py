@@ -66,7 +66,7 @@ async def test_sora_defers_edits_one_message_and_ends_with_the_video(stack: Stac
     assert sum(any(stage in s for s in statuses) for stage in stages) >= 2
 
     # The result is announced to the requester, and only to them.
-    (result,) = fake.followup_messages(handle)
+    (result,) = fake.answers(handle)
     (video,) = result.attachments  # it fits the upload limit, so it is uploaded
     assert video["filename"] == f"video-{row.id}.mp4"
     assert f"<@{stack.member_id}>" in result.content
@@ -112,7 +112,7 @@ async def test_generation_failed_says_so_and_returns_the_credits(stack: Stack) -
     assert field(original, "Cost") == "4 credits returned"
     assert await stack.balance() == 10
     assert await ledger_kinds(stack) == ["hold", "release"]
-    (result,) = stack.discord.followup_messages(handle)
+    (result,) = stack.discord.answers(handle)
     assert "could not make this video" in result.content
 
 

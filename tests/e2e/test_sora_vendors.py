@@ -27,7 +27,7 @@ async def test_sora_on_each_vendor(tmp_path: Path, fake_discord: FakeDiscord, ca
             original = fake_discord.original_message(handle)
             # A public link is shown on the card; a video the vendor handed over as bytes is not linkable.
             assert (job.video_url in str(original.embeds)) is (job.video_path is None)
-            (result,) = fake_discord.followup_messages(handle)
+            (result,) = fake_discord.answers(handle)
             assert result.attachments and result.attachments[0]["filename"] == f"video-{job.id}.mp4"
             assert await stack.balance() == 1000 - job.cost
 

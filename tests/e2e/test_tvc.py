@@ -110,7 +110,7 @@ async def test_tvc_shows_three_steps_the_script_and_the_storyboard(
     final = original.embeds[0]
     assert fields(final)["Steps"].count("✅") == 3
     assert final["image"]["url"] == image_url
-    (result,) = fake.followup_messages(handle)
+    (result,) = fake.answers(handle)
     assert f"<@{stack.member_id}>" in result.content and job.video_url
     assert await stack.balance() == 100 - job.cost
 

@@ -240,3 +240,15 @@ async def test_twenty_two_veo_shots_are_refused(live: Stack) -> None:
     scenes = "\n".join(f"scene {n}" for n in range(22))
     submitted = await fake.invoke_modal_submit(handle, {"storyboard:shots": scenes, "storyboard:prompt": ""})
     await assert_refused(live, submitted, "21", "22")
+
+
+async def test_a_model_that_cannot_make_storyboards_is_refused_naming_those_that_can(
+    tmp_path: Path, fake_discord: FakeDiscord, veo: FakeNanophotoVeo, vendor: Any
+) -> None:
+    async for stack in make_stack(tmp_path, fake_discord, veo, extra_profiles=[vendor.profile()]):
+        handle = await stack.discord.invoke_slash("storyboard", {"model": "nano/sora2"})
+        text = await refusal(stack.discord, handle)
+        assert "`model`" in text and "Sora 2" in text and "storyboard" in text and "Veo 3.1" in text
+        sora = await stack.discord.invoke_slash("sora", {"prompt": PROMPT, "model": VEO})
+        assert "`model`" in await refusal(stack.discord, sora)  # /sora is for Sora-family models only
+        assert await jobs.count(stack.db) == 0

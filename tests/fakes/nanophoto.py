@@ -89,7 +89,8 @@ class TaskScript:
     n-th status check shows ``stages[n-1]`` and the check after the last stage shows the outcome;
     with ``advance="time"`` each stage lasts ``stage_seconds`` on the fake's clock. ``"never"``
     keeps reporting the last stage forever. ``immediate`` answers the generate call itself with
-    ``completed``.
+    ``completed``. ``generation_time`` is the ``generationTime`` a completed task reports (None: how
+    long it took on the fake's clock).
     """
 
     stages: tuple[str, ...] = ("generating",)
@@ -100,7 +101,7 @@ class TaskScript:
     fail_status: int = 500  # A6: GENERATION_FAILED is documented as HTTP 500
     fail_error: str = "Video generation failed"
     fail_code: str = "GENERATION_FAILED"
-    generation_time: int = 120
+    generation_time: int | None = None  # the ``generationTime`` reported; None: what it really took
     video_size: int | None = None  # None: the fake's default
 
 
@@ -197,6 +198,13 @@ class FakeNanophoto(FakeVendor):
             task.state = "completed"
         else:
             self._fail(task)
+
+    def share_budget(self, other: FakeNanophoto) -> None:
+        """Count ``other``'s calls in this fake's hourly windows: nanophoto keeps one budget per key
+        across all its APIs (Sora, TVC, Veo, SeeDance), so two fakes of one account share theirs.
+        Keys are matched by name: give both fakes the same names for the same secrets."""
+        other._window = self._window
+        other.rate_limit, other.rate_window = self.rate_limit, self.rate_window
 
     # ------------------------------------------------------------------ reading what happened
 
@@ -317,7 +325,7 @@ class FakeNanophoto(FakeVendor):
                     "taskId": task.task_id,
                     "videoUrl": self.video_url(task.task_id),
                     "message": "Video generation completed",
-                    "generationTime": script.generation_time,
+                    "generationTime": script.generation_time or 0,
                     "creditsUsed": price,
                 }
             )
@@ -348,7 +356,7 @@ class FakeNanophoto(FakeVendor):
                     "status": "completed",
                     "videoUrl": self.video_url(task.task_id),
                     "taskId": task.task_id,
-                    "generationTime": task.script.generation_time,
+                    "generationTime": self._generation_time(task),
                     "creditsUsed": task.price,
                 }
             )
@@ -372,6 +380,16 @@ class FakeNanophoto(FakeVendor):
                 "taskId": task.task_id,
             }
         )
+
+    def _generation_time(self, task: FakeTask) -> int:
+        """``generationTime``: the script's, else how long the task took on the fake's clock (by its
+        stages' times when they advance by time; else until this answer)."""
+        script = task.script
+        if script.generation_time is not None:
+            return script.generation_time
+        if script.advance == "time":
+            return round(len(script.stages) * script.stage_seconds)
+        return round(self.clock() - task.created_at)
 
     def _task_id_of(self, body: dict[str, Any]) -> Any:
         """The task a status body names (Sora 2: ``taskId``); anything but a string is a missing id."""

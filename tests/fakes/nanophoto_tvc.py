@@ -138,7 +138,7 @@ class TvcScript:
     fail_status: int = 500  # A6: GENERATION_FAILED is documented as HTTP 500
     fail_error: str = "Video generation failed"
     fail_code: str = "GENERATION_FAILED"
-    generation_time: int = 180
+    generation_time: int | None = None  # the ``generationTime`` reported; None: what it really took
     video_size: int | None = None  # None: the fake's default
 
     def __post_init__(self) -> None:
@@ -358,8 +358,17 @@ class FakeNanophotoTvc(FakeNanophoto):
             "storyboardPrompt": storyboard_prompt_for(record.theme),
             "storyboardImageUrl": self.storyboard_image_url(record.record_id),
             "videoUrl": self.video_url(record.record_id),
-            "generationTime": record.script.generation_time,
+            "generationTime": self._record_time(record),
         }
+
+    def _record_time(self, record: FakeRecord) -> int:
+        """``generationTime``: the script's, else how long the record took on the fake's clock."""
+        script = record.script
+        if script.generation_time is not None:
+            return script.generation_time
+        if script.advance == "time" and not script.immediate:
+            return round(sum(script.seconds_per_step))
+        return round(self.clock() - record.created_at)
 
     # ------------------------------------------------------------------ the pipeline
 

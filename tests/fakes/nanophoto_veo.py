@@ -225,7 +225,8 @@ class FakeNanophotoVeo(FakeNanophoto):
             }
         reply: dict[str, Any] = {"success": True, "status": job.state, self.result_key: results}
         if job.state == "completed":
-            reply["generationTime"] = 180 * len(job.pairs)
+            took = job.script.shot_seconds * len(job.pairs) if job.script.advance == "time" else None
+            reply["generationTime"] = round(took if took is not None else self.clock() - job.created_at)
             if self.joined_key and (len(job.pairs) > 1 or self.joined_single):
                 reply[self.joined_key] = self.video_url(job.job_id)
         return reply

@@ -72,6 +72,7 @@ class RecordedRequest:
     content_type: str | None
     authorization: str | None = None  # the raw header (to check it never reaches a CDN)
     status: int | None = None  # the HTTP status answered (None while still being answered)
+    at: float = 0.0  # the fake's clock when it arrived
 
 
 @dataclass
@@ -334,6 +335,7 @@ class FakeVendor:
             authorization=auth,
             user_agent=request.headers.get("User-Agent"),
             content_type=request.headers.get("Content-Type"),
+            at=self.clock(),
             **await self._body_fields(request),
         )
         self.requests.append(rec)

@@ -59,3 +59,43 @@ def test_order_matches_pops_and_keeps_each_members_fifo(entries: list[tuple[int,
     for guild, user in set(entries):
         mine = [j for j in popped if entries[j] == (guild, user)]
         assert mine == sorted(mine)
+
+
+Op = tuple[str, int, int]
+OPS = st.lists(
+    st.tuples(
+        st.sampled_from(("push", "push", "front", "pop", "remove")), st.integers(1, 4), st.integers(1, 5)
+    ),
+    max_size=80,
+)
+
+
+@given(OPS)
+def test_positions_stay_the_places_in_the_order_through_any_changes(ops: list[Op]) -> None:
+    """Positions are computed without walking the line; they must still be exactly the order's places."""
+    q, queued, next_id = FairQueue(), [], 0
+    for op, guild, user in ops:
+        if op in ("push", "front"):
+            next_id += 1
+            q.push(next_id, guild, user, front=op == "front")
+            queued.append(next_id)
+        elif op == "pop":
+            popped = q.pop()
+            if popped is not None:
+                queued.remove(popped)
+        elif queued:
+            victim = queued[(guild * user) % len(queued)]
+            assert q.remove(victim)
+            queued.remove(victim)
+        order = q.order()
+        assert sorted(order) == sorted(queued)
+        assert [q.position(j) for j in order] == list(range(1, len(order) + 1))
+        assert q.order(3) == order[:3]
+
+
+def test_a_long_line_answers_positions_without_walking_it() -> None:
+    q = FairQueue()
+    for job in range(50_000):
+        q.push(job, guild_id=job % 50, user_id=job % 2000)
+    assert q.position(0) == 1 and q.position(49_999) == 50_000
+    assert q.order(5) == [0, 1, 2, 3, 4]

@@ -14,7 +14,15 @@ from collections.abc import Iterable, Iterator
 from typing import TYPE_CHECKING, Any
 
 from .payloads import JSON, Channel, MessageFlag, User, attachment_payload, guess_content_type, iso
-from .records import EMPTY_MESSAGE, FakeInteraction, MessageEdit, StoredMessage, UploadedFile, fail
+from .records import (
+    EMPTY_MESSAGE,
+    INVALID_FORM_BODY,
+    FakeInteraction,
+    MessageEdit,
+    StoredMessage,
+    UploadedFile,
+    fail,
+)
 
 if TYPE_CHECKING:
     from .server import FakeDiscord
@@ -165,6 +173,9 @@ class MessageStore:
         message_id = fake.snowflakes.next()
         uploads = self._new_attachments(channel.id, body, files)
         ordered = list(attachments or []) + [uploads[i] for i in sorted(uploads)]
+        reference = self._reference(channel, body.get("message_reference"))
+        if reference is not None and message_type == 0:
+            message_type = 19  # REPLY
         flags = int(body.get("flags") or 0) & _CLIENT_FLAGS
         if ephemeral:
             flags |= MessageFlag.EPHEMERAL
@@ -189,6 +200,8 @@ class MessageStore:
             "flags": int(flags),
             "components": number_components(list(body.get("components") or [])),
         }
+        if reference is not None:
+            data["message_reference"] = reference
         if interaction is not None:
             data["webhook_id"] = str(interaction.application_id)
             data["application_id"] = str(interaction.application_id)
@@ -211,6 +224,24 @@ class MessageStore:
         self.by_id[message_id] = message
         channel.last_message_id = message_id
         return message
+
+    def _reference(self, channel: Channel, reference: JSON | None) -> JSON | None:
+        """A reply's reference as Discord stores it; a gone message fails the send unless
+        ``fail_if_not_exists`` is false, when the message goes out as no reply at all."""
+        if not reference or reference.get("type", 0) != 0:  # 1 (forward) is not used by the bot
+            return None
+        target = self.by_id.get(int(reference.get("message_id") or 0))
+        if target is None or target.deleted or target.ephemeral or target.channel_id != channel.id:
+            if reference.get("fail_if_not_exists", True):
+                errors = {"message_reference": {"_errors": [{"code": "MESSAGE_REFERENCE_UNKNOWN_MESSAGE"}]}}
+                raise fail(INVALID_FORM_BODY, errors)
+            return None
+        return {
+            "type": 0,
+            "message_id": str(target.id),
+            "channel_id": str(target.channel_id),
+            "guild_id": str(target.guild_id),
+        }
 
     def edit(
         self, message: StoredMessage, body: JSON, files: list[UploadedFile], *, via: str
@@ -275,4 +306,13 @@ class MessageStore:
             data["member"] = member_data
         if not content:
             data.update(content="", embeds=[], attachments=[], components=[])
+        if message.nonce is not None:
+            data["nonce"] = message.nonce
+        return data
+
+    def created_view(self, message: StoredMessage) -> JSON:
+        """What Create Message answers: the message, with the nonce it was sent with."""
+        data = copy.deepcopy(message.data)
+        if message.nonce is not None:
+            data["nonce"] = message.nonce
         return data

@@ -91,6 +91,7 @@ class StoredMessage:
     deleted: bool = False
     edits: list[MessageEdit] = field(default_factory=list)
     files: dict[int, bytes] = field(default_factory=dict, repr=False)
+    nonce: str | None = None  # echoed in the create answer and MESSAGE_CREATE, not in later reads
 
     @property
     def content(self) -> str:
@@ -171,6 +172,16 @@ class GatewayFrame:
 
 
 @dataclass
+class FailureRule:
+    """The next ``remaining`` calls to ``route`` answer ``error`` (``FakeDiscord.fail_next``)."""
+
+    method: str | None
+    route: str
+    remaining: int
+    error: tuple[int, int, str]
+
+
+@dataclass
 class RateLimitRule:
     method: str | None
     route: str
@@ -212,6 +223,7 @@ MISSING_PERMISSIONS = (403, 50013, "Missing Permissions")
 INVALID_WEBHOOK_TOKEN = (401, 50027, "Invalid Webhook Token")
 INVALID_FORM_BODY = (400, 50035, "Invalid Form Body")
 INVALID_JSON = (400, 50109, "The request body contains invalid JSON.")
+SERVER_ERROR = (500, 0, "500: Internal Server Error")
 
 
 def fail(error: tuple[int, int, str], errors: JSON | None = None) -> ApiError:

@@ -192,6 +192,9 @@ class RestApi:
         rule = fake.take_rate_limit(request.method, route.template)
         if rule is not None:
             return self._rate_limited(request.method, route.template, rule.retry_after, rule.is_global)
+        forced = fake.take_failure(request.method, route.template)
+        if forced is not None:
+            raise fail(forced)
         headers = bucket_headers(request.method, route.template, remaining=4, reset_after=1.0)
         if route.bot_auth and request.headers.get("Authorization") != f"Bot {fake.token}":
             return Reply(401, {"message": "401: Unauthorized", "code": 0}), headers
@@ -435,7 +438,7 @@ class RestApi:
         self._check_guild_upload(call, channel.guild_id)
         body = self._content_permissions(call, channel.id, call.body or {}, existing=None)
         message = await self.fake.create_channel_message(channel, body, call.files)
-        return Reply(200, message.data)
+        return Reply(200, self.fake.messages.created_view(message))
 
     async def get_message(self, call: Call) -> Reply:
         self._channel(call, Perm.READ_MESSAGE_HISTORY)

@@ -18,7 +18,7 @@ import contextlib
 import copy
 import logging
 import time
-from collections.abc import AsyncIterator, Callable, Iterator, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Mapping
 from typing import TYPE_CHECKING, Any, TypeVar
 
 import discord
@@ -34,6 +34,7 @@ from .gateway import (
     gateway_handler,
 )
 from .messages import MessageStore, find_component
+from .nonces import NonceBook, nonce_of
 from .payloads import (
     BOT_ROLE_DEFAULT,
     DEFAULT_UPLOAD_LIMIT,
@@ -52,6 +53,8 @@ from .payloads import (
     random_token,
 )
 from .records import (
+    SERVER_ERROR,
+    FailureRule,
     FakeInteraction,
     GatewayFrame,
     RateLimitRule,
@@ -120,6 +123,10 @@ class FakeDiscord:
         self.identified = asyncio.Event()
         self._commands: dict[int | None, list[JSON]] = {}
         self._rate_limits: list[RateLimitRule] = []
+        self._failures: list[FailureRule] = []
+        self.nonces = NonceBook(clock)
+        self.before_channel_message: Callable[[Channel, JSON], Awaitable[None]] | None = None
+        self.after_channel_message: Callable[[StoredMessage], Awaitable[None]] | None = None
         self._changed = asyncio.Event()
         self._runner: web.AppRunner | None = None
         self._port: int | None = None
@@ -865,9 +872,24 @@ class FakeDiscord:
     async def create_channel_message(
         self, channel: Channel, body: JSON, files: list[UploadedFile]
     ) -> StoredMessage:
+        """Create Message: an enforced nonce seen within the window answers with the message it made.
+
+        ``before_channel_message`` / ``after_channel_message``, when set, run before the message is
+        stored and after it is stored and announced (before the answer goes back): a test kills the
+        bot there to leave a post unsent, or sent but unanswered."""
+        if self.before_channel_message is not None:
+            await self.before_channel_message(channel, body)
+        repeat = self.nonces.repeat_of(self.bot_user.id, body)
+        existing = self.messages.get(repeat) if repeat is not None else None
+        if existing is not None:
+            return existing
         message = self.messages.create(channel, body, files, author=self.bot_user, via="channel")
+        message.nonce = nonce_of(body)
+        self.nonces.remember(self.bot_user.id, body, message.id)
         await self._dispatch_message("MESSAGE_CREATE", message)
         self.notify()
+        if self.after_channel_message is not None:
+            await self.after_channel_message(message)
         return message
 
     async def edit_message(
@@ -945,6 +967,21 @@ class FakeDiscord:
     def followup_messages(self, interaction: FakeInteraction) -> list[StoredMessage]:
         return [self.message(interaction.channel_id, m) for m in interaction.followup_ids]
 
+    def replies_to(self, message_id: int) -> list[StoredMessage]:
+        """Messages sent as replies to ``message_id`` (``message_reference``), oldest first."""
+        return [
+            m
+            for m in sorted(self.messages.by_id.values(), key=lambda m: m.id)
+            if (m.data.get("message_reference") or {}).get("message_id") == str(message_id)
+        ]
+
+    def answers(self, interaction: FakeInteraction) -> list[StoredMessage]:
+        """What answered ``interaction`` after its original response: its followups and the bot's
+        replies to that response, oldest first."""
+        replies = self.replies_to(interaction.original_message_id) if interaction.original_message_id else []
+        mine = [m for m in replies if m.author_id == self.bot_user.id]
+        return sorted(self.followup_messages(interaction) + mine, key=lambda m: m.id)
+
     def channel_messages(
         self, channel_id: int, *, include_ephemeral: bool = True, include_deleted: bool = False
     ) -> list[StoredMessage]:
@@ -983,6 +1020,27 @@ class FakeDiscord:
     ) -> None:
         """Make the next ``times`` calls to ``route`` (the spec's path template) answer 429."""
         self._rate_limits.append(RateLimitRule(method, route, times, retry_after, is_global))
+
+    def fail_next(
+        self,
+        route: str,
+        *,
+        method: str | None = None,
+        times: int = 1,
+        error: tuple[int, int, str] = SERVER_ERROR,
+    ) -> None:
+        """Make the next ``times`` calls to ``route`` (the spec's path template) answer ``error``
+        (``records.INVALID_FORM_BODY``, say) without doing anything."""
+        self._failures.append(FailureRule(method, route, times, error))
+
+    def take_failure(self, method: str, route: str) -> tuple[int, int, str] | None:
+        for rule in self._failures:
+            if rule.route == route and rule.method in (None, method) and rule.remaining > 0:
+                rule.remaining -= 1
+                if rule.remaining == 0:
+                    self._failures.remove(rule)
+                return rule.error
+        return None
 
     def take_rate_limit(self, method: str, route: str) -> RateLimitRule | None:
         for rule in self._rate_limits:

@@ -1,0 +1,265 @@
+"""A job's result, posted exactly once: claimed in the outbox, sent with a nonce, marked after.
+
+The result is its own message, apart from the job's card: whatever happened to the card (an edit
+Discord refused, a deleted message), the result still goes out. It is a channel message sent with
+Discord's ``nonce`` + ``enforce_nonce`` — the only route that takes them (Create Message; Execute
+Webhook, which interaction followups use, has no nonce) — as a reply to the card, so it still
+points at the command that asked for it. The nonce is the outbox row's, the same on every attempt:
+
+* an attempt Discord answered with an error (4xx) posted nothing: the claim is released and retried
+  a few times (``retry_delays``), then at the next start;
+* an attempt whose answer never came (a timeout, a 5xx, the process killed) may have posted: it is
+  sent again with the same nonce, and Discord answers with the message it already made; after
+  ``bot.engine.outbox.NONCE_TRUSTED`` the nonce may have aged out, so the channel is first searched
+  for the result (the bot's message carrying this job's Details button).
+
+Only when the bot may not post in the channel (403) and the interaction token still lives does the
+result go as a followup instead, without a nonce: a member is answered rather than not at all.
+
+What the result says: it mentions the requester and nobody else, carries the video as
+``video-<job id>.mp4`` when it fits the upload limit the interaction reported (the provider's link
+otherwise, with a word that it may expire; a link too long for the message goes in an embed as
+"Open the video"), and the Again / Remix / Details buttons.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime
+import io
+import logging
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import aiohttp
+import discord
+from discord.utils import MISSING
+
+from bot import videos
+from bot.engine import member_jobs
+from bot.engine.engine import Engine
+from bot.engine.events import JobEvent
+from bot.engine.views import JobView
+from bot.i18n import t
+from bot.net import Fetcher, FetchFailed, LinkRefused
+from cogs import buttons, render
+from cogs.inert import CONTENT, EMBED_DESCRIPTION, clip, inert, link_target
+from storage.outbox import Claim
+from storage.states import JobState
+
+log = logging.getLogger(__name__)
+ENTITY_TOO_LARGE = 40005
+EXCERPT = 150
+RETRY_DELAYS = (2.0, 10.0, 30.0)  # after the first attempt, within one run of the bot
+LOOKUP_LIMIT = 200  # messages searched for an interrupted result
+LOOKUP_SLACK = 10.0  # seconds before the interrupted attempt the search starts (clock skew)
+
+
+def _mb(size: int) -> str:
+    return f"{size / (1024 * 1024):.1f} MB"
+
+
+@dataclass(frozen=True)
+class ResultBody:
+    content: str
+    video: bytes | None = None  # uploaded as video-<job id>.mp4 when set
+    refused: bool = False  # the video's link is one the bot will not fetch, so it is not shown either
+    link: str | None = None  # a link too long for the content: shown in an embed instead
+
+
+class Results:
+    """Builds and posts results. ``token_alive`` says whether the job's interaction token may be used."""
+
+    def __init__(
+        self,
+        client: discord.Client,
+        engine: Engine,
+        *,
+        fetcher: Fetcher,
+        default_upload_limit: int,
+        token_alive: Callable[[JobView], bool],
+        retry_delays: Sequence[float] = RETRY_DELAYS,
+    ) -> None:
+        self._client = client
+        self._engine = engine
+        self._fetcher = fetcher
+        self.default_upload_limit = default_upload_limit
+        self._token_alive = token_alive
+        self.retry_delays = tuple(retry_delays)
+
+    async def pending(self, job: JobView) -> bool:
+        """True while the job's result is not yet out (read afresh: an event may predate the mark)."""
+        if job.active or job.delivered_at is not None:
+            return False
+        fresh = await self._engine.job(job.id)
+        return fresh is not None and fresh.delivered_at is None
+
+    # ---- posting --------------------------------------------------------------------------------
+
+    async def deliver(self, job: JobView, body: ResultBody, reply_to: int | None) -> bool:
+        """Post the result once, retrying a few times; False (logged) when it is left for the next start."""
+        for delay in (0.0, *self.retry_delays):
+            if delay:
+                await asyncio.sleep(delay)
+            try:
+                await self._attempt(job, body, reply_to)
+                return True
+            except (discord.HTTPException, aiohttp.ClientError, TimeoutError, OSError) as exc:
+                log.warning("job %s: the result did not go out (%s); trying again", job.id, exc)
+        log.error("job %s: the result did not go out; it is tried again at the next start", job.id)
+        return False
+
+    async def _attempt(self, job: JobView, body: ResultBody, reply_to: int | None) -> None:
+        outbox = self._engine.outbox
+        claim = await outbox.claim(job.id)
+        if claim.sent:
+            return
+        if outbox.lookup_first(claim):
+            found = await self._find_posted(job, claim)
+            if found is not None:
+                log.info("job %s: its result was posted before the bot stopped (%s)", job.id, found)
+                await outbox.sent(job.id, found)
+                return
+        try:
+            message_id = await self._post(job, body, claim.nonce, reply_to)
+        except discord.HTTPException as exc:
+            if 400 <= exc.status < 500:  # Discord refused it: nothing was posted
+                await outbox.refused(job.id, f"{exc.status} {exc.code} {exc.text}")
+            raise
+        await outbox.sent(job.id, message_id)
+        if body.video is not None and job.video_path:
+            await videos.discard(job.video_path)  # uploaded: the local copy has done its job
+
+    async def _post(self, job: JobView, body: ResultBody, nonce: str, reply_to: int | None) -> int:
+        view = buttons.result_view(job, remix=member_jobs.can_remix(self._engine, job))
+        try:
+            return await self._send(job, body, view, nonce, reply_to)
+        except discord.HTTPException as exc:
+            if body.video is None or (exc.status != 413 and exc.code != ENTITY_TOO_LARGE):
+                raise
+        log.info("job %s: the upload was refused as too large; linking instead", job.id)
+        linked = self._linked(job, len(body.video), self._limit(job))
+        return await self._send(job, linked, buttons.result_view(job, remix=False), nonce, reply_to)
+
+    async def _send(
+        self, job: JobView, body: ResultBody, view: discord.ui.View, nonce: str, reply_to: int | None
+    ) -> int:
+        mention = discord.AllowedMentions(
+            everyone=False, roles=False, users=[discord.Object(job.user_id)], replied_user=False
+        )
+        content = clip(body.content, CONTENT)
+        embed = self._link_embed(job, body.link) if body.link else MISSING
+
+        def file() -> discord.File:  # a fresh one per attempt: sending consumes it
+            video = body.video
+            return discord.File(io.BytesIO(video), filename=f"video-{job.id}.mp4") if video else MISSING
+
+        channel = self._client.get_partial_messageable(job.channel_id, guild_id=job.guild_id)
+        reply: dict[str, Any] = {}  # a reply to the card, sent as no reply if the card is gone
+        if reply_to:
+            reply["reference"] = discord.MessageReference(
+                message_id=reply_to, channel_id=job.channel_id, fail_if_not_exists=False
+            )
+        try:
+            message = await channel.send(
+                content, embed=embed, view=view, allowed_mentions=mention, file=file(), nonce=nonce, **reply
+            )
+            return message.id
+        except discord.Forbidden:
+            if not self._token_alive(job):
+                raise
+            log.info("job %s: may not post in the channel; answering through the interaction", job.id)
+        assert job.application_id is not None and job.interaction_token is not None
+        hook = discord.Webhook.partial(job.application_id, job.interaction_token, client=self._client)
+        sent = await hook.send(
+            content, embed=embed, view=view, allowed_mentions=mention, wait=True, file=file()
+        )
+        return sent.id
+
+    def _link_embed(self, job: JobView, url: str) -> discord.Embed:
+        target = link_target(url)
+        text = t("job.open_video", job.locale, url=target) if target else ""
+        if not text or len(text) > EMBED_DESCRIPTION:
+            text = t("result.link_too_long", job.locale)
+        return discord.Embed(description=text)
+
+    async def _find_posted(self, job: JobView, claim: Claim) -> int | None:
+        """The result an interrupted attempt posted, searched for after the nonce may have aged out."""
+        assert claim.interrupted_at is not None
+        since = datetime.datetime.fromtimestamp(claim.interrupted_at - LOOKUP_SLACK, datetime.UTC)
+        after = discord.Object(discord.utils.time_snowflake(since))
+        me = self._client.user.id if self._client.user else None
+        want = buttons.custom_id("details", job.id)
+        channel = self._client.get_partial_messageable(job.channel_id, guild_id=job.guild_id)
+        try:
+            async for message in channel.history(limit=LOOKUP_LIMIT, after=after, oldest_first=True):
+                if message.author.id == me and (message.nonce == claim.nonce or _carries(message, want)):
+                    return message.id
+        except discord.HTTPException as exc:
+            log.info("job %s: could not search the channel for its result (%s)", job.id, exc)
+        return None
+
+    # ---- what the result says -------------------------------------------------------------------
+
+    def _limit(self, job: JobView) -> int:
+        return job.upload_limit or self.default_upload_limit
+
+    async def body(self, job: JobView) -> ResultBody:
+        """What the final message says, and the video when it can be uploaded."""
+        loc = job.locale
+        if job.state is not JobState.SUCCEEDED:
+            status = render.status_line(JobEvent(job))
+            return ResultBody(t("result.ended", loc, user_id=job.user_id, id=job.id, status=status))
+        limit = self._limit(job)
+        if job.video_path:
+            data = await videos.read_saved(job.video_path, limit)
+            if data is not None:
+                return ResultBody(self._ready(job), data)
+            size = videos.saved_size(job.video_path)
+            sizes = t("result.sizes", loc, size=_mb(size), limit=_mb(limit)) if size else ""
+            return ResultBody(
+                f"{self._ready(job)}\n-# " + t("result.saved_too_large", loc, sizes=sizes, id=job.id)
+            )
+        if not job.video_url:
+            return ResultBody(f"{self._ready(job)}\n-# " + t("result.no_link", loc))
+        try:
+            data = await videos.fetch(self._fetcher, job.video_url, limit)
+        except videos.TooLarge as exc:
+            return self._linked(job, exc.size, limit)
+        except LinkRefused as exc:
+            log.warning("job %s: the provider's video link is refused (%s); not shown", job.id, exc.reason)
+            return ResultBody(t("result.link_refused", loc, user_id=job.user_id, id=job.id), refused=True)
+        except (FetchFailed, ValueError) as exc:
+            log.info("job %s: could not download the video (%s); linking it", job.id, exc)
+            return self._linked(job, None, None)
+        return ResultBody(self._ready(job), data)
+
+    def _ready(self, job: JobView) -> str:
+        prompt = inert(" ".join(job.text.split()), EXCERPT)  # the message is public: shown as typed
+        quoted = t("result.quoted", job.locale, prompt=prompt) if prompt else ""
+        return t(
+            "result.ready", job.locale, user_id=job.user_id, id=job.id, model=job.model_label, quoted=quoted
+        )
+
+    def _linked(self, job: JobView, size: int | None, limit: int | None) -> ResultBody:
+        """The result with the provider's link: in the text when it fits whole, else in an embed."""
+        loc = job.locale
+        why = ""
+        if limit is not None:
+            size_part = t("result.size_part", loc, size=_mb(size)) if size else ""
+            why = t("result.too_large", loc, size=size_part, limit=_mb(limit))
+        note = "\n-# " + t("result.link_may_expire", loc, why=why)
+        url = inert(job.video_url or "")
+        content = f"{self._ready(job)}\n{url}{note}"
+        if len(content) <= CONTENT:
+            return ResultBody(content)
+        return ResultBody(f"{self._ready(job)}{note}", link=job.video_url)
+
+
+def _carries(message: discord.Message, custom_id: str) -> bool:
+    for row in message.components:
+        for child in getattr(row, "children", ()):
+            if getattr(child, "custom_id", None) == custom_id:
+                return True
+    return False

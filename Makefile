@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 PIP := $(BIN)/python -m pip --disable-pip-version-check -q
 
-.PHONY: run test lint types unit bench lock clean
+.PHONY: run test lint types unit bench screenshots lock clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -37,6 +37,9 @@ unit: $(VENV)/.dev
 
 bench: $(VENV)/.dev
 	$(BIN)/python -m bench
+
+screenshots: $(VENV)/.dev  ## record what members see and draw docs/screenshots/*.png (needs chromium)
+	$(BIN)/python -m tools.screenshots
 
 lock:  ## re-pin requirements/*.txt from pyproject.toml (needs pip-tools)
 	pip-compile -q --strip-extras --generate-hashes --no-emit-index-url --no-emit-find-links -o requirements/base.txt pyproject.toml

@@ -34,31 +34,28 @@ import shutil
 import statistics
 import tempfile
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
 from bench import size_baseline as old
 from bench.size_data import Shape, ensure
+from bench.stall import Call, during, timed
 from bot.engine import member_jobs
 from bot.engine.admission import Quote
-from bot.engine.allowance import current_period
-from bot.engine.caps import check_in
 from bot.engine.credits import Credits, HistoryPage
 from bot.engine.engine import Engine
-from bot.engine.views import view_of
 from bot.metrics import JobStateCollector
 from bot.providers.http import VendorHttp
 from bot.providers.registry import build_provider
-from storage import allowances, guilds, jobs, ledger
+from storage import jobs, ledger
 from storage.db import Database
 from tests.fakes.nanophoto import FakeNanophoto
 
 TARGET_READ = 0.005  # seconds, every member-triggered read
 TARGET_STALL = 0.050  # seconds, the export's longest loop stall
 UPLOAD_LIMIT = 10 * 1024 * 1024  # Discord's default attachment limit
-Call = Callable[[], Awaitable[object]]
 
 
 class FixedClock:
@@ -84,80 +81,12 @@ class Op:
     times: dict[str, list[float]] = field(default_factory=lambda: {"after": [], "before": []})
 
 
-class Ticker:
-    """The event loop's worst stall while it runs: how late a 1 ms sleep woke up, at most (the gap in
-    progress when it stops counts too, so a stall at the very end is not missed)."""
-
-    def __init__(self) -> None:
-        self.worst = 0.0
-        self._since = time.perf_counter()
-        self._task: asyncio.Task[None] | None = None
-
-    async def _tick(self) -> None:
-        while True:
-            self._since = time.perf_counter()
-            await asyncio.sleep(0.001)
-            self.worst = max(self.worst, time.perf_counter() - self._since - 0.001)
-
-    def __enter__(self) -> Ticker:
-        self._since = time.perf_counter()
-        self._task = asyncio.get_running_loop().create_task(self._tick())
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        assert self._task is not None
-        self.worst = max(self.worst, time.perf_counter() - self._since - 0.001)
-        self._task.cancel()
-
-
-async def timed(call: Call) -> float:
-    t = time.perf_counter()
-    await call()
-    return time.perf_counter() - t
-
-
-async def during(work: Call, probe: Call) -> tuple[float, float, float]:
-    """(work's seconds, loop's worst stall, probe's worst latency) with ``probe`` every 10 ms meanwhile."""
-    worst_probe = 0.0
-    done = asyncio.Event()
-
-    async def probing() -> None:
-        nonlocal worst_probe
-        while not done.is_set():
-            worst_probe = max(worst_probe, await timed(probe))
-            await asyncio.sleep(0.01)
-
-    prober = asyncio.get_running_loop().create_task(probing())
-    with Ticker() as ticker:
-        took = await timed(work)
-    done.set()
-    await prober
-    return took, ticker.worst, worst_probe
-
-
 def operations(
     shape: Shape, new: Database, before: old.OldDatabase, engine: Engine, pages: dict[str, HistoryPage]
 ) -> list[Op]:
     g, u = shape.heavy_guild, shape.heavy_member
     credits = Credits(new, engine)
-    settings_now = shape.now
-
-    async def old_balance() -> int:
-        settings = await guilds.get(before, g)  # type: ignore[arg-type]
-        standing = await allowances.standing(before, g, u, current_period(settings, settings_now))  # type: ignore[arg-type]
-        return (standing.balance or 0) + await old.held(before, g, u)
-
-    async def old_caps() -> None:
-        settings = await guilds.get(before, g)  # type: ignore[arg-type]
-        async with before.transaction() as tx:
-            await check_in(tx, settings, u, 1, now=settings_now)  # type: ignore[arg-type]
-        await allowances.standing(before, g, u, current_period(settings, settings_now))  # type: ignore[arg-type]
-
-    async def old_list(everyone: bool) -> None:
-        [
-            view_of(r)
-            for r in await jobs.recent(before, g, None if everyone else u, limit=member_jobs.LIST_LIMIT)
-        ]  # type: ignore[arg-type]
+    old_balance, old_caps, old_list = old.operations(before, g, u, shape.now)
 
     def page(n: int, name: str) -> Call:
         return lambda: credits.history(g, u, n, actor_id=u, is_manager=False, beside=pages.get(name))

@@ -20,7 +20,7 @@ import io
 import math
 import re
 import sqlite3
-from collections.abc import AsyncIterator, Iterable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from importlib import resources
@@ -29,8 +29,12 @@ from typing import Any
 
 import aiosqlite
 
+from bot.engine.allowance import current_period
+from bot.engine.caps import check_in
 from bot.engine.credits import PAGE_SIZE, inert
-from storage import jobs, ledger
+from bot.engine.member_jobs import LIST_LIMIT
+from bot.engine.views import view_of
+from storage import allowances, guilds, jobs, ledger
 from storage.db import BUSY_TIMEOUT_MS
 from storage.ledger import Entry
 
@@ -98,6 +102,29 @@ def revert_indexes(path: Path) -> None:
             conn.execute(sql)
     finally:
         conn.close()
+
+
+def operations(
+    before: OldDatabase, g: int, u: int, now: float
+) -> tuple[Callable[[], Awaitable[int]], Callable[[], Awaitable[None]], Callable[[bool], Awaitable[None]]]:
+    """The old balance read, caps check and ``/jobs list``, as ``Admission`` and ``member_jobs`` did them."""
+
+    async def balance() -> int:
+        settings = await guilds.get(before, g)  # type: ignore[arg-type]
+        standing = await allowances.standing(before, g, u, current_period(settings, now))  # type: ignore[arg-type]
+        return (standing.balance or 0) + await held(before, g, u)
+
+    async def caps() -> None:
+        settings = await guilds.get(before, g)  # type: ignore[arg-type]
+        async with before.transaction() as tx:
+            await check_in(tx, settings, u, 1, now=now)  # type: ignore[arg-type]
+        await allowances.standing(before, g, u, current_period(settings, now))  # type: ignore[arg-type]
+
+    async def listing(everyone: bool) -> None:
+        rows = await jobs.recent(before, g, None if everyone else u, limit=LIST_LIMIT)  # type: ignore[arg-type]
+        [view_of(r) for r in rows]
+
+    return balance, caps, listing
 
 
 async def held(db: OldDatabase, guild_id: int, user_id: int) -> int:

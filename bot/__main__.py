@@ -147,14 +147,18 @@ async def run(settings: Settings, *, stop: asyncio.Event | None = None) -> None:
     from bot.providers.registry import build_provider
 
     profiles = _profiles(settings)
-    memory = str(settings.database_path) == ":memory:"
-    lock = None if memory else InstanceLock.acquire(settings.database_path, command="run")
+    # One process per database: a lock file beside SQLite's; on PostgreSQL a lock the server holds.
+    embedded = settings.database_url is None and str(settings.database_path) != ":memory:"
+    lock = InstanceLock.acquire(settings.database_path, command="run") if embedded else None
     try:
-        db = await Database.open(settings.database_path)
+        db = await Database.open(settings.database, folder=settings.database_path.parent)
     except BaseException:
         if lock is not None:
             lock.release()
         raise
+    if not await db.claim_sole_process():
+        await db.close()
+        raise SettingsError("another soracord process is using DATABASE_URL's database; stop it first")
     server: metrics.MetricsServer | None = None
     fetcher = Fetcher(allow_private=settings.fetch_allow_private)  # one for the vendors and the bot
     try:
@@ -169,6 +173,7 @@ async def run(settings: Settings, *, stop: asyncio.Event | None = None) -> None:
                 providers,
                 default_profile=settings.default_profile,
                 welcome_credits=settings.welcome_credits,
+                confirm_above=settings.confirm_above,
             )
             if lock is not None:
                 engine.db_health.watch(functools.partial(_report, lock))
@@ -195,7 +200,7 @@ def _report(lock: InstanceLock, status: DbStatus) -> None:
 
 
 async def migrate(settings: Settings) -> None:
-    db = await Database.open(settings.database_path, migrate=False)
+    db = await Database.open(settings.database, migrate=False)
     try:
         applied = await db.migrate()
         version = await db.schema_version()
@@ -216,6 +221,9 @@ async def backup(settings: Settings, dest: Path, *, force: bool) -> int:
     from bot.ops.backup import BackupError
     from bot.ops.backup import backup as take_backup
 
+    if settings.database_url is not None:
+        print("soracord: backup: copies an SQLite file; for PostgreSQL use pg_dump", file=sys.stderr)
+        return FAILURE_EXIT
     try:
         result = await take_backup(settings.database_path, dest, force=force)
     except BackupError as exc:

@@ -14,11 +14,14 @@ from bot.engine.engine import Engine
 from bot.engine.server_settings import ServerSettings
 from bot.logs import tag_interaction
 from bot.net import Fetcher
+from bot.retention import Retention
 from cogs.animate import AnimateCog
 from cogs.buttons import JobButton
 from cogs.credits import CreditsAdminGroup, CreditsGroup
 from cogs.delivery import Delivery
 from cogs.errors import on_tree_error
+from cogs.follow import Followers
+from cogs.grant_notices import GrantNoticesCog
 from cogs.jobs import JobsGroup
 from cogs.notices import ModelNotices
 from cogs.settings import SettingsGroup
@@ -75,6 +78,9 @@ class SoraBot(commands.Bot):
             self, engine, edit_interval=settings.progress_edit_interval, fetcher=self.fetcher
         )
         engine.subscribe(self.delivery)
+        self.retention = Retention(engine.db, days=settings.video_retention_days)  # videos/ beside the data
+        self.followers = Followers(self, engine, edit_interval=settings.progress_edit_interval)
+        engine.subscribe(self.followers)  # cards /jobs show posts keep following their job
         self.notices = ModelNotices(self, engine)
         engine.subscribe(self.notices)
 
@@ -89,9 +95,10 @@ class SoraBot(commands.Bot):
         credits = Credits(self.engine.db, self.engine)
         self.tree.add_command(CreditsGroup(credits))
         self.tree.add_command(CreditsAdminGroup(credits))
+        await self.add_cog(GrantNoticesCog(credits))  # a member hears of a grant with their next command
         self.tree.add_command(SettingsGroup(ServerSettings(self.engine.db, self.engine), self.engine))
         self.add_dynamic_items(JobButton)  # job buttons keep working across restarts
-        self.tree.add_command(JobsGroup(self.engine))
+        self.tree.add_command(JobsGroup(self.engine, self.followers))
         guild_id = self.settings.dev_guild_id
         if guild_id is not None:
             guild = discord.Object(guild_id)
@@ -101,10 +108,13 @@ class SoraBot(commands.Bot):
             synced = await self.tree.sync()
         log.info("synced %d commands%s", len(synced), f" to guild {guild_id}" if guild_id else " globally")
         await self.engine.start()
+        self.retention.start()
 
     async def close(self) -> None:
         await self.engine.stop(grace=self.settings.shutdown_grace)  # creates in flight finish first
         await self.delivery.close()
+        await self.retention.stop()
+        await self.followers.close()
         if self._owns_fetcher:
             await self.fetcher.close()
         await super().close()

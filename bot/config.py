@@ -25,6 +25,11 @@ class Settings(BaseSettings):
 
     discord_token: SecretStr = Field(description="The bot token from the Discord developer portal.")
     database_path: Path = Field(Path("./data/soracord.db"), description="SQLite file, created on first run.")
+    database_url: str | None = Field(
+        None,
+        description="A postgresql:// URL: keep everything in PostgreSQL instead of DATABASE_PATH (for "
+        "several processes on one database); empty = SQLite at DATABASE_PATH.",
+    )
     dev_guild_id: int | None = Field(
         None, gt=0, description="Sync commands to this server only, instantly (development)."
     )
@@ -32,6 +37,13 @@ class Settings(BaseSettings):
     default_profile: str | None = Field(None, description="Profile used when a command names none.")
     welcome_credits: int = Field(
         20, ge=0, le=1_000_000, description="Credits a member receives once, the first time they generate."
+    )
+    confirm_above: int = Field(
+        50,
+        ge=0,
+        le=1_000_000,
+        description="A job that costs more credits asks its member to confirm first, in servers that set "
+        "no threshold of their own (/settings limits); 0 = never ask.",
     )
     progress_edit_interval: float = Field(
         3.0, ge=0.0, le=60.0, description="Seconds between two edits of one progress message."
@@ -53,6 +65,13 @@ class Settings(BaseSettings):
     metrics_host: str = Field(
         "127.0.0.1", min_length=1, description="Address the metrics endpoint listens on."
     )
+    video_retention_days: float = Field(
+        7.0,
+        ge=0.0,
+        le=3650.0,
+        description="Days the videos kept beside the database (videos/: saved, downloaded, re-encoded, "
+        "posters) stay before they are deleted; 0 = at the next hourly sweep once they are posted.",
+    )
     fetch_allow_private: bool = Field(
         False,
         description="Let the bot fetch links on private, loopback and link-local addresses "
@@ -66,10 +85,22 @@ class Settings(BaseSettings):
             raise ValueError("is empty")
         return value
 
-    @field_validator("dev_guild_id", "default_profile", "metrics_port", mode="before")
+    @field_validator("dev_guild_id", "default_profile", "metrics_port", "database_url", mode="before")
     @classmethod
     def _blank_is_none(cls, value: object) -> object:
         return None if value == "" else value
+
+    @field_validator("database_url")
+    @classmethod
+    def _postgresql_url(cls, value: str | None) -> str | None:
+        if value is not None and not value.startswith(("postgresql://", "postgres://")):
+            raise ValueError("must start with postgresql:// (SQLite takes DATABASE_PATH instead)")
+        return value
+
+    @property
+    def database(self) -> Path | str:
+        """What ``Database.open`` takes: the PostgreSQL URL when one is set, else the SQLite file."""
+        return self.database_url if self.database_url is not None else self.database_path
 
 
 NO_TOKEN = "not-needed"  # stands in for DISCORD_TOKEN in commands that never talk to Discord

@@ -2,7 +2,8 @@
 
 It takes the message's first image attachment, or else its first image embed; asks for the prompt
 in a modal (prefilled with the message's text); then runs an image-to-video job on the server's
-default image-capable model, with that model's default duration and aspect ratio.
+default image-capable model, with that model's default duration and aspect ratio. The price does not
+depend on the prompt, so one over the server's threshold is confirmed before the modal opens.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from bot.engine.engine import Engine
 from bot.errors import UserError
 from bot.i18n import t
 from bot.providers.base import MAX_PROMPT_CHARS, Kind, parse_request
+from cogs import confirm
 from cogs.errors import respond_error
 from cogs.launch import (
     PendingImage,
@@ -55,12 +57,16 @@ class AnimateModal(discord.ui.Modal):
         image: PendingImage,
         prefill: str,
         locale: object = None,
+        *,
+        agreed: int = 0,
+        once_key: str | None = None,
     ) -> None:
         super().__init__(title=t("animate.modal.title", locale), timeout=15 * 60, custom_id="animate")
         self.engine = engine
         self.profile = profile
         self.fields = fields  # the request but its prompt, as quoted before the modal opened
         self.image = image
+        self.agreed, self.once_key = agreed, once_key  # the price confirmed before it opened, if asked
         self.prompt: discord.ui.TextInput[AnimateModal] = discord.ui.TextInput(
             custom_id="animate:prompt",
             label=t("animate.modal.prompt_label", locale),
@@ -74,7 +80,15 @@ class AnimateModal(discord.ui.Modal):
 
     async def on_submit(self, interaction: discord.Interaction) -> None:
         request = parse_request({**self.fields, "prompt": self.prompt.value})
-        await launch(self.engine, interaction, request, profile=self.profile, images=[self.image])
+        await launch(
+            self.engine,
+            interaction,
+            request,
+            profile=self.profile,
+            images=[self.image],
+            agreed=self.agreed,
+            once_key=self.once_key,
+        )
 
     async def on_error(self, interaction: discord.Interaction, error: Exception) -> None:  # type: ignore[override]
         await respond_error(interaction, error)
@@ -106,6 +120,18 @@ class AnimateCog(commands.Cog):
         fields["image_url"] = image.url
         quote = await self.engine.admission.quote(parse_request(fields), interaction.guild_id, where.profile)
         await self.engine.admission.precheck(interaction.guild_id, interaction.user.id, quote)
-        await interaction.response.send_modal(
-            AnimateModal(self.engine, quote.profile, fields, image, message.content, interaction.locale)
-        )
+
+        async def open_form(answer: discord.Interaction, agreed: int, once_key: str | None) -> None:
+            modal = AnimateModal(
+                self.engine,
+                quote.profile,
+                fields,
+                image,
+                message.content,
+                answer.locale,
+                agreed=agreed,
+                once_key=once_key,
+            )
+            await answer.response.send_modal(modal)
+
+        await confirm.form_first(self.engine, interaction, quote, open_form)  # an expensive one asks first

@@ -14,10 +14,11 @@ from bot.engine.views import JobView
 from bot.i18n import t
 from bot.providers.capabilities import PricePoint
 from cogs import render
+from cogs.balance import balance_text
 from cogs.inert import EMBED_TITLE, inert
 from cogs.launch import is_manager
 from cogs.limits import fit_embed, lines_within
-from cogs.prices import point_words, price_list
+from cogs.prices import point_words, send_prices
 from cogs.translator import L
 from storage.ledger import Entry
 
@@ -142,12 +143,8 @@ class CreditsGroup(app_commands.Group, name=L("cmd.credits.name"), description=L
         bal = await self.credits.balance(
             interaction.guild_id, who.id, actor_id=interaction.user.id, is_manager=is_manager(interaction)
         )
-        loc = interaction.locale
-        held = t("credits.held", loc, held=bal.held) if bal.held else ""
-        if who.id == interaction.user.id:
-            text = t("credits.balance_self", loc, available=bal.available, held=held)
-        else:
-            text = t("credits.balance_other", loc, member=who.mention, available=bal.available, held=held)
+        mention = None if who.id == interaction.user.id else who.mention
+        text = balance_text(bal, mention=mention, locale=interaction.locale)
         await interaction.response.send_message(text, ephemeral=True, allowed_mentions=NONE)
 
     @app_commands.command(
@@ -170,13 +167,7 @@ class CreditsGroup(app_commands.Group, name=L("cmd.credits.name"), description=L
     @app_commands.command(name=L("cmd.credits.prices.name"), description=L("cmd.credits.prices.description"))
     async def prices(self, interaction: discord.Interaction) -> None:
         assert interaction.guild_id is not None
-        rows = await self.credits.prices(interaction.guild_id)
-        loc = interaction.locale
-        embed = discord.Embed(
-            title=t("prices.title", loc), description=price_list(rows, loc) or t("prices.none", loc)
-        )
-        embed.set_footer(text=t("prices.footer", loc))
-        await interaction.response.send_message(embed=embed, ephemeral=True)
+        await send_prices(interaction, await self.credits.prices(interaction.guild_id))
 
 
 Amount = app_commands.Range[int, 1, MAX_AMOUNT]

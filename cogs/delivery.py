@@ -20,6 +20,8 @@ import logging
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import replace
+from pathlib import Path
+from typing import Any
 
 import discord
 from discord.utils import MISSING
@@ -29,8 +31,11 @@ from bot.engine.engine import Engine
 from bot.engine.events import JobEvent
 from bot.engine.views import JobView
 from bot.net import Fetcher
+from bot.transcode import Transcoder
 from cogs import buttons, render
-from cogs.outbox import RETRY_DELAYS, Results
+from cogs.gallery import Gallery
+from cogs.outbox import RETRY_DELAYS, CardEdit, ResultBody, Results
+from storage.states import JobState
 
 log = logging.getLogger(__name__)
 TOKEN_MARGIN = 30.0  # stop using an interaction token this long before it expires
@@ -39,6 +44,11 @@ UNKNOWN_WEBHOOK = 10015
 INVALID_WEBHOOK_TOKEN = 50027
 TOKEN_REFUSED = (INVALID_WEBHOOK_TOKEN, UNKNOWN_WEBHOOK)
 NO_MENTIONS = discord.AllowedMentions.none()
+FileMaker = Callable[[], discord.File]
+
+
+def poster_name(job: JobView) -> str:
+    return f"poster-{job.id}.jpg"
 
 
 class Delivery:
@@ -59,6 +69,7 @@ class Delivery:
         clock: Callable[[], float] = time.time,
         default_upload_limit: int = videos.DEFAULT_UPLOAD_LIMIT,
         result_retry_delays: Sequence[float] = RETRY_DELAYS,
+        transcoder: Transcoder | None = None,
     ) -> None:
         self._client = client
         self._engine = engine
@@ -77,7 +88,9 @@ class Delivery:
             default_upload_limit=default_upload_limit,
             token_alive=self._token_alive,
             retry_delays=result_retry_delays,
+            transcoder=transcoder,
         )
+        self.gallery = Gallery(client, engine, retry_delays=result_retry_delays)
 
     async def on_job_event(self, event: JobEvent) -> None:
         job_id = event.job.id
@@ -121,26 +134,82 @@ class Delivery:
             self._channel_only.discard(message_id)
 
     async def _show(self, event: JobEvent) -> None:
-        """Update the card, then (terminal) post the result — which a failed card edit never stops."""
+        """Update the card, then (terminal) post the result — which a failed card edit never stops —
+        and the gallery copy; or, where the server wants it, turn the card into the result."""
         job = event.job
-        body = None
-        if event.terminal and await self.results.pending(job):
+        body: ResultBody | None = None
+        result_due = gallery_due = in_card = card_is_result = False
+        if event.terminal:
+            posts = self._engine.posts
+            result_due = await self.results.pending(job)
+            if result_due:  # planned with the result, before it: a crash in between still posts it
+                await posts.plan_gallery(job)
+            gallery_due = await posts.gallery_pending(job.id)
+            succeeded = job.state is JobState.SUCCEEDED
+            in_card = result_due and succeeded and (await posts.prefs(job.guild_id)).result_in_card
+            card_is_result = not result_due and succeeded and await self._card_is_result(job)
+        if result_due or gallery_due:
             body = await self.results.body(job)  # first: a refused link must not reach the job's embed
             if body.refused:
                 await self._engine.forget_video_url(job.id)
                 job = replace(job, video_url=None)
                 event = replace(event, job=job)
+        embed: discord.Embed | None = None
         try:
-            embed = render.job_embed(event, now=self.clock())
-            await self._edit_or_repost(job, embed, buttons.progress_view(job))
+            # The vendor's link on the card only when the result does not upload the video.
+            linked = body is not None and body.video is None and not body.refused
+            embed = render.job_embed(event, now=self._engine.clock.now(), video_link=linked)
+            if not in_card:  # else the result's own edit of the card shows it (below)
+                poster = await self._poster(job, body) if event.terminal and not card_is_result else None
+                if poster is not None:
+                    embed.set_image(url=f"attachment://{poster_name(job)}")
+                view = self.results.view(job) if card_is_result else buttons.progress_view(job)
+                await self._edit_or_repost(
+                    job, embed, view, file_maker(poster, poster_name(job)) if poster else None
+                )
             metrics.discord_edit("ok")
         except Exception:
             metrics.discord_edit("failed")
             if body is None:
                 raise
             log.exception("job %s: could not update its card; posting the result all the same", job.id)
-        if body is not None:
-            await self.results.deliver(job, body, reply_to=self._message_ids.get(job.id, job.message_id))
+        card_id = self._message_ids.get(job.id, job.message_id)
+        if result_due and body is not None:
+            card = self._card_edit(job, embed, body) if in_card and embed is not None else None
+            await self.results.deliver(job, body, reply_to=card_id, card=card)
+        if gallery_due and body is not None:
+            await self.gallery.post(job, body)
+
+    async def _poster(self, job: JobView, body: ResultBody | None) -> Path | None:
+        """The poster frame for a finished video's card, if there is one."""
+        if job.state is not JobState.SUCCEEDED:
+            return None
+        return body.poster if body is not None else await self.results.poster(job)
+
+    async def _card_is_result(self, job: JobView) -> bool:
+        """The card became the result (``/settings delivery``): a later edit keeps its video and buttons."""
+        sent = await self._engine.posts.result_message(job.id)
+        return sent is not None and sent == self._message_ids.get(job.id, job.message_id)
+
+    def _card_edit(self, job: JobView, embed: discord.Embed, body: ResultBody) -> CardEdit:
+        """How ``Results`` turns this job's card into its result: the video on it (or, linked, its
+        poster frame in the embed), the result's words and buttons; False when the card is gone."""
+
+        async def edit(content: str, video: Path | None, view: discord.ui.View) -> bool:
+            message_id = self._message_ids.get(job.id, job.message_id)
+            if message_id is None:
+                return False
+            poster = None if video is not None else await self._poster(job, body)
+            shown = embed.copy()
+            upload = file_maker(video, f"video-{job.id}.mp4") if video else None
+            if poster is not None:
+                shown.set_image(url=f"attachment://{poster_name(job)}")
+                upload = file_maker(poster, poster_name(job))
+            done = await self._edit(job, message_id, content=content, embed=shown, view=view, file=upload)
+            metrics.discord_edit("ok" if done else "failed")
+            return done
+
+        return edit
 
     # ---- the job's message ----------------------------------------------------------------------
 
@@ -165,38 +234,55 @@ class Delivery:
             return True
         return False
 
-    async def _edit_or_repost(self, job: JobView, embed: discord.Embed, view: discord.ui.View | None) -> None:
+    async def _edit(
+        self, job: JobView, message_id: int, *, file: FileMaker | None = None, **fields: Any
+    ) -> bool:
+        """Edit the job's message (through its token while that lives, else the bot token); ``file``
+        replaces its attachments. False when the message is gone."""
+        if file is not None:
+            fields["attachments"] = [file()]
+        if message_id not in self._channel_only and self._token_alive(job):
+            try:
+                await self._webhook(job).edit_message(message_id, allowed_mentions=NO_MENTIONS, **fields)
+                return True
+            except discord.HTTPException as exc:
+                if exc.code == UNKNOWN_MESSAGE:  # deleted, or not this interaction's message
+                    self._channel_only.add(message_id)
+                elif not self._token_refused(job, exc):
+                    raise
+            if file is not None:
+                fields["attachments"] = [file()]  # a fresh one: the failed attempt consumed it
+        channel = self._client.get_partial_messageable(job.channel_id)
+        try:
+            await channel.get_partial_message(message_id).edit(allowed_mentions=NO_MENTIONS, **fields)
+            return True
+        except discord.NotFound:
+            return False
+
+    async def _edit_or_repost(
+        self, job: JobView, embed: discord.Embed, view: discord.ui.View | None, file: FileMaker | None = None
+    ) -> None:
         message_id = self._message_ids.get(job.id, job.message_id)
         if message_id is not None:
-            if message_id not in self._channel_only and self._token_alive(job):
-                try:
-                    await self._webhook(job).edit_message(
-                        message_id, embed=embed, view=view, allowed_mentions=NO_MENTIONS
-                    )
-                    return
-                except discord.HTTPException as exc:
-                    if exc.code == UNKNOWN_MESSAGE:  # deleted, or not this interaction's message
-                        self._channel_only.add(message_id)
-                    elif not self._token_refused(job, exc):
-                        raise
-            channel = self._client.get_partial_messageable(job.channel_id)
-            try:
-                await channel.get_partial_message(message_id).edit(
-                    embed=embed, view=view, allowed_mentions=NO_MENTIONS
-                )
+            if await self._edit(job, message_id, embed=embed, view=view, file=file):
                 return
-            except discord.NotFound:
-                log.info("job %s: its message is gone; posting a new one", job.id)
-        await self._repost(job, embed, view)
+            log.info("job %s: its message is gone; posting a new one", job.id)
+        await self._repost(job, embed, view, file)
 
-    async def _repost(self, job: JobView, embed: discord.Embed, view: discord.ui.View | None) -> None:
+    async def _repost(
+        self, job: JobView, embed: discord.Embed, view: discord.ui.View | None, file: FileMaker | None = None
+    ) -> None:
         """Post the job's message anew (a followup while the token lives, so it stays editable by it)."""
         with_view = view or MISSING
         new_id: int | None = None
         if self._token_alive(job):
             try:
                 sent = await self._webhook(job).send(
-                    embed=embed, view=with_view, allowed_mentions=NO_MENTIONS, wait=True
+                    embed=embed,
+                    view=with_view,
+                    allowed_mentions=NO_MENTIONS,
+                    wait=True,
+                    file=file() if file else MISSING,
                 )
                 new_id = sent.id
             except discord.HTTPException as exc:
@@ -204,8 +290,15 @@ class Delivery:
                     raise
         if new_id is None:
             channel = self._client.get_partial_messageable(job.channel_id)
-            message = await channel.send(embed=embed, view=with_view, allowed_mentions=NO_MENTIONS)
+            message = await channel.send(
+                embed=embed, view=with_view, allowed_mentions=NO_MENTIONS, file=file() if file else MISSING
+            )
             new_id = message.id
             self._channel_only.add(new_id)
         self._message_ids[job.id] = new_id
         await self._engine.attach_message(job.id, new_id)
+
+
+def file_maker(path: Path, name: str) -> FileMaker:
+    """A fresh ``discord.File`` of ``path`` per attempt (sending one consumes it)."""
+    return lambda: discord.File(str(path), filename=name)

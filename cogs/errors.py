@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import logging
 import secrets
+from typing import Any
 
 import discord
 from discord import app_commands
@@ -41,8 +42,13 @@ def friendly(error: BaseException, locale: object = None) -> tuple[str, str | No
     return t("errors.internal", locale, ref=ref), ref
 
 
-async def respond_error(interaction: discord.Interaction, error: BaseException) -> None:
+async def respond_error(
+    interaction: discord.Interaction, error: BaseException, *, view: discord.ui.View | None = None
+) -> None:
     """Tell the member what went wrong, ephemerally, whatever state the interaction is in.
+
+    ``view`` goes with the refusal (a refused storyboard form's "Fix and resend"), never with the
+    public last-resort channel message.
 
     Not answered yet: an ephemeral reply. Deferred publicly ("thinking…"): that message is removed
     and the refusal follows ephemerally (edited in place if it cannot be removed). Answered
@@ -55,13 +61,14 @@ async def respond_error(interaction: discord.Interaction, error: BaseException) 
     if ref is not None:
         what = interaction.command.qualified_name if interaction.command else "component"
         log.error("%s failed (ref %s, interaction %s)", what, ref, interaction.id, exc_info=error)
+    extra: dict[str, Any] = {"view": view} if view is not None else {}  # discord.py takes no view=None
     try:
         if not interaction.response.is_done():
-            await interaction.response.send_message(message, ephemeral=True, allowed_mentions=NONE)
+            await interaction.response.send_message(message, ephemeral=True, allowed_mentions=NONE, **extra)
         elif interaction.response.type is discord.InteractionResponseType.deferred_channel_message:
-            await _replace_thinking(interaction, message)
+            await _replace_thinking(interaction, message, extra)
         else:
-            await interaction.followup.send(message, ephemeral=True, allowed_mentions=NONE)
+            await interaction.followup.send(message, ephemeral=True, allowed_mentions=NONE, **extra)
         return
     except discord.HTTPException as exc:
         log.info(
@@ -69,7 +76,7 @@ async def respond_error(interaction: discord.Interaction, error: BaseException) 
         )
     if interaction.response.is_done():  # a followup needs an acknowledged interaction
         try:
-            await interaction.followup.send(message, ephemeral=True, allowed_mentions=NONE)
+            await interaction.followup.send(message, ephemeral=True, allowed_mentions=NONE, **extra)
             return
         except discord.HTTPException as exc:
             log.info("interaction %s: the followup was not taken either (%s)", interaction.id, exc)
@@ -93,16 +100,16 @@ async def _in_channel(interaction: discord.Interaction, message: str) -> bool:
     return True
 
 
-async def _replace_thinking(interaction: discord.Interaction, message: str) -> None:
+async def _replace_thinking(interaction: discord.Interaction, message: str, extra: dict[str, Any]) -> None:
     try:
         await interaction.delete_original_response()
     except discord.HTTPException:
         log.info("interaction %s: could not remove the deferred message; editing it", interaction.id)
         await interaction.edit_original_response(
-            content=message, embed=None, view=None, allowed_mentions=NONE
+            content=message, embed=None, view=extra.get("view"), allowed_mentions=NONE
         )
         return
-    await interaction.followup.send(message, ephemeral=True, allowed_mentions=NONE)
+    await interaction.followup.send(message, ephemeral=True, allowed_mentions=NONE, **extra)
 
 
 async def on_tree_error(interaction: discord.Interaction, error: app_commands.AppCommandError) -> None:

@@ -10,7 +10,8 @@ from bot.engine.engine import Engine
 from bot.engine.events import JobEvent
 from bot.engine.views import JobView
 from bot.i18n import t
-from cogs import buttons, render
+from cogs import render
+from cogs.follow import TOKEN_LIFE, Follower, Followers, card_view
 from cogs.inert import inert
 from cogs.launch import is_manager
 from cogs.limits import lines_within
@@ -26,22 +27,18 @@ def list_line(job: JobView, *, show_owner: bool, locale: object = None) -> str:
     emoji = render.STATE_EMOJI[job.state]
     words = render.state_words(job.state, locale)
     seconds = t("details.seconds", locale, seconds=job.duration)
-    return f"{emoji} **#{job.id}** {words} · {job.model} {seconds} · <t:{int(job.created_at)}:R>{owner}" + (
-        f"\n-# {text}" if text else ""
+    return (
+        f"{emoji} **#{job.id}** {words} · {job.model_label} {seconds} · <t:{int(job.created_at)}:R>{owner}"
+        + (f"\n-# {text}" if text else "")
     )
-
-
-def card_view(engine: Engine, job: JobView, locale: object = None) -> discord.ui.View | None:
-    if job.active:
-        return buttons.progress_view(job, locale)
-    return buttons.result_view(job, remix=member_jobs.can_remix(engine, job), locale=locale)
 
 
 @app_commands.guild_only()
 class JobsGroup(app_commands.Group, name=L("cmd.jobs.name"), description=L("cmd.jobs.description")):
-    def __init__(self, engine: Engine) -> None:
+    def __init__(self, engine: Engine, followers: Followers | None = None) -> None:
         super().__init__()
         self.engine = engine
+        self.followers = followers  # a running job's card shown here keeps following it
 
     @app_commands.command(name=L("cmd.jobs.list.name"), description=L("cmd.jobs.list.description"))
     @app_commands.rename(all=L("opt.all.name"))
@@ -74,12 +71,26 @@ class JobsGroup(app_commands.Group, name=L("cmd.jobs.name"), description=L("cmd.
             actor_id=interaction.user.id,
             is_manager=is_manager(interaction),
         )
-        position = self.engine.dispatcher.position(job.id)
-        embed = render.job_embed(JobEvent(job, queue_position=position), locale=interaction.locale)
-        view = card_view(self.engine, job, interaction.locale)
-        await interaction.response.send_message(
+        event = await self.engine.event(job.id) or JobEvent(job)
+        loc = interaction.locale
+        embed = render.job_embed(event, now=self.engine.clock.now(), locale=loc, video_link=True)
+        view = card_view(self.engine, event.job, loc)
+        callback = await interaction.response.send_message(
             embed=embed, view=view or discord.utils.MISSING, allowed_mentions=NONE
         )
+        message_id = callback.message_id if callback is not None else None
+        if self.followers is not None and event.job.active and message_id is not None:
+            self.followers.follow(
+                job.id,
+                Follower(
+                    message_id=message_id,
+                    channel_id=interaction.channel_id or job.channel_id,
+                    application_id=interaction.application_id,
+                    token=interaction.token,
+                    expires_at=self.followers.clock() + TOKEN_LIFE,
+                    locale=str(loc.value),
+                ),
+            )
 
     @app_commands.command(name=L("cmd.jobs.cancel.name"), description=L("cmd.jobs.cancel.description"))
     @app_commands.rename(id=L("opt.id.name"))

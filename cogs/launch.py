@@ -2,7 +2,8 @@
 
 The order matters because of Discord's 3-second acknowledgement and because nothing may be charged
 for a request that cannot run: cheap checks first (channel permissions, the profile that offers
-the kind, the attachment's metadata, the quote and the member's credits), then defer, then the slow
+the kind, the attachment's metadata, the quote and the member's credits), then — for a price over
+the server's threshold — the member's confirm (``cogs.confirm``), then defer, then the slow
 part (downloading and checking the image's real bytes), then ``engine.enqueue`` — which holds the
 credits. A refusal before the deferral goes through ``tree.on_error`` (ephemeral); one after it is
 shown by ``respond_error`` too, also only to the member, and nothing is enqueued.
@@ -22,10 +23,11 @@ from bot import media
 from bot.engine.admission import JobOrigin
 from bot.engine.engine import Engine
 from bot.engine.views import JobView
-from bot.errors import UserError
+from bot.errors import AlreadyMade, UserError
 from bot.i18n import msg, t
 from bot.net import Fetcher
 from bot.providers.base import AnyRequest
+from cogs import confirm
 from cogs.errors import respond_error
 
 log = logging.getLogger(__name__)
@@ -165,24 +167,53 @@ async def launch(
     profile: str | None = None,
     images: Sequence[PendingImage] = (),
     fetcher: Fetcher | None = None,
+    refusal_view: discord.ui.View | None = None,
+    agreed: int = 0,
+    once_key: str | None = None,
 ) -> JobView | None:
-    """Check, defer, verify the images, enqueue. Returns the job, or ``None`` when refused after deferring.
+    """Check, defer, verify the images, enqueue. Returns the job, or ``None`` when refused after
+    deferring or when it asks first.
 
     Refusals before the deferral raise ``UserError`` (shown ephemerally by ``tree.on_error``). The
     images are read with ``fetcher`` (the client's, by default) before anything is held: a link the
-    bot will not fetch (``LinkRefused``) is told to the member and costs nothing.
+    bot will not fetch (``LinkRefused``) is told to the member and costs nothing. ``refusal_view``
+    goes with a refusal after the deferral (a storyboard form's "Fix and resend").
+
+    A price over the server's threshold and above what the member ``agreed`` to is not deferred: the
+    member is asked first (``cogs.confirm``), and Confirm runs this again with that price agreed and
+    the question's ``once_key``, which makes one job however often it is pressed.
     """
     assert interaction.guild_id is not None and interaction.channel_id is not None
     await require_allowed(engine, interaction)
     admission = engine.admission
     quote = await admission.quote(request, interaction.guild_id, profile)
     await admission.precheck(interaction.guild_id, interaction.user.id, quote)
+    if await admission.asks_first(interaction.guild_id, quote, agreed=agreed):
+
+        async def proceed(press: discord.Interaction, key: str) -> JobView | None:
+            return await launch(
+                engine,
+                press,
+                request,
+                profile=quote.profile,
+                images=images,
+                fetcher=fetcher,
+                refusal_view=refusal_view,
+                agreed=quote.cost,
+                once_key=key,
+            )
+
+        await confirm.ask_first(engine, interaction, quote, proceed)
+        return None
+    if once_key is not None and (made := await admission.made_by(once_key)) is not None:
+        raise AlreadyMade(made)  # a second press, or a second form: answered before any deferral
     callback = await interaction.response.defer(thinking=True)
     try:
         for image in images:
             await verify_image(image, fetcher or fetcher_of(interaction.client))
         await admission.preflight(request, quote)
-        return await admission.enqueue(origin_from(interaction, callback), request, quote.profile)
+        origin = origin_from(interaction, callback)
+        return await admission.enqueue(origin, request, quote.profile, once_key=once_key)
     except UserError as exc:
-        await respond_error(interaction, exc)
+        await respond_error(interaction, exc, view=refusal_view)
         return None

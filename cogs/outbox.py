@@ -17,19 +17,24 @@ Only when the bot may not post in the channel (403) and the interaction token st
 result go as a followup instead, without a nonce: a member is answered rather than not at all.
 
 What the result says: it mentions the requester and nobody else, carries the video as
-``video-<job id>.mp4`` when it fits the upload limit the interaction reported (the provider's link
-otherwise, with a word that it may expire; a link too long for the message goes in an embed as
-"Open the video"), and the Again / Remix / Details buttons.
+``video-<job id>.mp4`` when it fits the upload limit the interaction reported — re-encoded to fit
+when it is larger (``bot.landing``) — and the provider's link only when even that fails, with a word
+that it may expire (a link too long for the message goes in an embed as "Open the video"), and the
+Again / Remix / Details buttons.
+
+A server that wants fewer messages (``/settings delivery``) has the card become the result: the
+card is edited to carry the video and the buttons, and the ping goes as a short reply to it, with the
+row's nonce (an edit never pings). A card that is gone falls back to a result message of its own.
 """
 
 from __future__ import annotations
 
 import asyncio
 import datetime
-import io
 import logging
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass, replace
+from pathlib import Path
 from typing import Any
 
 import aiohttp
@@ -42,7 +47,9 @@ from bot.engine.engine import Engine
 from bot.engine.events import JobEvent
 from bot.engine.views import JobView
 from bot.i18n import t
-from bot.net import Fetcher, FetchFailed, LinkRefused
+from bot.landing import Lander
+from bot.net import Fetcher
+from bot.transcode import Transcoder
 from cogs import buttons, render
 from cogs.inert import CONTENT, EMBED_DESCRIPTION, clip, inert, link_target
 from storage.outbox import Claim
@@ -63,9 +70,14 @@ def _mb(size: int) -> str:
 @dataclass(frozen=True)
 class ResultBody:
     content: str
-    video: bytes | None = None  # uploaded as video-<job id>.mp4 when set
+    video: Path | None = None  # uploaded as video-<job id>.mp4 when set (at most the upload limit)
     refused: bool = False  # the video's link is one the bot will not fetch, so it is not shown either
     link: str | None = None  # a link too long for the content: shown in an embed instead
+    poster: Path | None = None  # a frame of the video (JPEG), for the card
+
+
+# Edits the job's card into the result (content, the video or None, the buttons); False: the card is gone.
+CardEdit = Callable[[str, Path | None, discord.ui.View], Awaitable[bool]]
 
 
 class Results:
@@ -80,10 +92,11 @@ class Results:
         default_upload_limit: int,
         token_alive: Callable[[JobView], bool],
         retry_delays: Sequence[float] = RETRY_DELAYS,
+        transcoder: Transcoder | None = None,
     ) -> None:
         self._client = client
         self._engine = engine
-        self._fetcher = fetcher
+        self.lander = Lander(engine.db, fetcher, transcoder or Transcoder())
         self.default_upload_limit = default_upload_limit
         self._token_alive = token_alive
         self.retry_delays = tuple(retry_delays)
@@ -97,53 +110,78 @@ class Results:
 
     # ---- posting --------------------------------------------------------------------------------
 
-    async def deliver(self, job: JobView, body: ResultBody, reply_to: int | None) -> bool:
-        """Post the result once, retrying a few times; False (logged) when it is left for the next start."""
+    async def deliver(
+        self, job: JobView, body: ResultBody, reply_to: int | None, card: CardEdit | None = None
+    ) -> bool:
+        """Post the result once, retrying a few times; False (logged) when it is left for the next start.
+
+        With ``card`` (and the card's id as ``reply_to``) the card becomes the result and a short reply
+        pings the requester."""
         for delay in (0.0, *self.retry_delays):
             if delay:
                 await asyncio.sleep(delay)
             try:
-                await self._attempt(job, body, reply_to)
+                await self._attempt(job, body, reply_to, card)
                 return True
             except (discord.HTTPException, aiohttp.ClientError, TimeoutError, OSError) as exc:
                 log.warning("job %s: the result did not go out (%s); trying again", job.id, exc)
         log.error("job %s: the result did not go out; it is tried again at the next start", job.id)
         return False
 
-    async def _attempt(self, job: JobView, body: ResultBody, reply_to: int | None) -> None:
+    async def _attempt(
+        self, job: JobView, body: ResultBody, reply_to: int | None, card: CardEdit | None
+    ) -> None:
         outbox = self._engine.outbox
         claim = await outbox.claim(job.id)
         if claim.sent:
             return
+        in_card = card is not None and reply_to is not None
         if outbox.lookup_first(claim):
-            found = await self._find_posted(job, claim)
+            found = await self._find_posted(job, claim, reply_to if in_card else None)
             if found is not None:
                 log.info("job %s: its result was posted before the bot stopped (%s)", job.id, found)
-                await outbox.sent(job.id, found)
+                await outbox.sent(job.id, reply_to if in_card and reply_to else found)
                 return
         try:
-            message_id = await self._post(job, body, claim.nonce, reply_to)
+            if card is not None and reply_to is not None and await self._into_card(job, body, card):
+                ping = ResultBody(t("result.ping", job.locale, user_id=job.user_id, id=job.id))
+                await self._send(job, ping, None, claim.nonce, reply_to)
+                message_id = reply_to  # the card is the result
+            else:
+                message_id = await self._post(job, body, claim.nonce, reply_to)
         except discord.HTTPException as exc:
             if 400 <= exc.status < 500:  # Discord refused it: nothing was posted
                 await outbox.refused(job.id, f"{exc.status} {exc.code} {exc.text}")
             raise
         await outbox.sent(job.id, message_id)
-        if body.video is not None and job.video_path:
-            await videos.discard(job.video_path)  # uploaded: the local copy has done its job
+
+    def view(self, job: JobView, *, remix: bool = True) -> discord.ui.View:
+        """The result's buttons (Again, Remix when it can be remixed, Details)."""
+        return buttons.result_view(job, remix=remix and member_jobs.can_remix(self._engine, job))
+
+    async def _into_card(self, job: JobView, body: ResultBody, card: CardEdit) -> bool:
+        """Turn the card into the result; False when the card is gone (a message of its own then)."""
+        try:
+            return await card(clip(body.content, CONTENT), body.video, self.view(job))
+        except discord.HTTPException as exc:
+            if body.video is None or (exc.status != 413 and exc.code != ENTITY_TOO_LARGE):
+                raise
+        log.info("job %s: the upload was refused as too large; linking it on the card", job.id)
+        linked = self._linked(job, _size(body.video), self._limit(job))
+        return await card(clip(linked.content, CONTENT), None, self.view(job, remix=False))
 
     async def _post(self, job: JobView, body: ResultBody, nonce: str, reply_to: int | None) -> int:
-        view = buttons.result_view(job, remix=member_jobs.can_remix(self._engine, job))
         try:
-            return await self._send(job, body, view, nonce, reply_to)
+            return await self._send(job, body, self.view(job), nonce, reply_to)
         except discord.HTTPException as exc:
             if body.video is None or (exc.status != 413 and exc.code != ENTITY_TOO_LARGE):
                 raise
         log.info("job %s: the upload was refused as too large; linking instead", job.id)
-        linked = self._linked(job, len(body.video), self._limit(job))
-        return await self._send(job, linked, buttons.result_view(job, remix=False), nonce, reply_to)
+        linked = self._linked(job, _size(body.video), self._limit(job))
+        return await self._send(job, linked, self.view(job, remix=False), nonce, reply_to)
 
     async def _send(
-        self, job: JobView, body: ResultBody, view: discord.ui.View, nonce: str, reply_to: int | None
+        self, job: JobView, body: ResultBody, view: discord.ui.View | None, nonce: str, reply_to: int | None
     ) -> int:
         mention = discord.AllowedMentions(
             everyone=False, roles=False, users=[discord.Object(job.user_id)], replied_user=False
@@ -153,7 +191,9 @@ class Results:
 
         def file() -> discord.File:  # a fresh one per attempt: sending consumes it
             video = body.video
-            return discord.File(io.BytesIO(video), filename=f"video-{job.id}.mp4") if video else MISSING
+            return discord.File(str(video), filename=f"video-{job.id}.mp4") if video else MISSING
+
+        buttons_ = view or MISSING
 
         channel = self._client.get_partial_messageable(job.channel_id, guild_id=job.guild_id)
         reply: dict[str, Any] = {}  # a reply to the card, sent as no reply if the card is gone
@@ -163,7 +203,13 @@ class Results:
             )
         try:
             message = await channel.send(
-                content, embed=embed, view=view, allowed_mentions=mention, file=file(), nonce=nonce, **reply
+                content,
+                embed=embed,
+                view=buttons_,
+                allowed_mentions=mention,
+                file=file(),
+                nonce=nonce,
+                **reply,
             )
             return message.id
         except discord.Forbidden:
@@ -173,7 +219,7 @@ class Results:
         assert job.application_id is not None and job.interaction_token is not None
         hook = discord.Webhook.partial(job.application_id, job.interaction_token, client=self._client)
         sent = await hook.send(
-            content, embed=embed, view=view, allowed_mentions=mention, wait=True, file=file()
+            content, embed=embed, view=buttons_, allowed_mentions=mention, wait=True, file=file()
         )
         return sent.id
 
@@ -184,8 +230,9 @@ class Results:
             text = t("result.link_too_long", job.locale)
         return discord.Embed(description=text)
 
-    async def _find_posted(self, job: JobView, claim: Claim) -> int | None:
-        """The result an interrupted attempt posted, searched for after the nonce may have aged out."""
+    async def _find_posted(self, job: JobView, claim: Claim, card: int | None = None) -> int | None:
+        """The result an interrupted attempt posted, searched for after the nonce may have aged out
+        (with ``card``, the card became the result: the ping is the bot's reply to it)."""
         assert claim.interrupted_at is not None
         since = datetime.datetime.fromtimestamp(claim.interrupted_at - LOOKUP_SLACK, datetime.UTC)
         after = discord.Object(discord.utils.time_snowflake(since))
@@ -194,7 +241,10 @@ class Results:
         channel = self._client.get_partial_messageable(job.channel_id, guild_id=job.guild_id)
         try:
             async for message in channel.history(limit=LOOKUP_LIMIT, after=after, oldest_first=True):
-                if message.author.id == me and (message.nonce == claim.nonce or _carries(message, want)):
+                replied = message.reference.message_id if message.reference else None
+                if message.author.id == me and (
+                    message.nonce == claim.nonce or (replied == card if card else _carries(message, want))
+                ):
                     return message.id
         except discord.HTTPException as exc:
             log.info("job %s: could not search the channel for its result (%s)", job.id, exc)
@@ -206,34 +256,36 @@ class Results:
         return job.upload_limit or self.default_upload_limit
 
     async def body(self, job: JobView) -> ResultBody:
-        """What the final message says, and the video when it can be uploaded."""
+        """What the final message says, and the video when it can be uploaded (fitted if need be)."""
         loc = job.locale
         if job.state is not JobState.SUCCEEDED:
             status = render.status_line(JobEvent(job))
             return ResultBody(t("result.ended", loc, user_id=job.user_id, id=job.id, status=status))
         limit = self._limit(job)
-        if job.video_path:
-            data = await videos.read_saved(job.video_path, limit)
-            if data is not None:
-                return ResultBody(self._ready(job), data)
-            size = videos.saved_size(job.video_path)
-            sizes = t("result.sizes", loc, size=_mb(size), limit=_mb(limit)) if size else ""
+        got = await self.lander.land(job.id, video_path=job.video_path, video_url=job.video_url, limit=limit)
+        if got.refused:
+            return ResultBody(t("result.link_refused", loc, user_id=job.user_id, id=job.id), refused=True)
+        if got.upload is not None:
+            text = self._ready(job)
+            if got.fitted is not None and got.size is not None:
+                text += "\n-# " + t("result.fitted", loc, size=_mb(got.size), fitted=_mb(got.fitted.size))
+            return ResultBody(text, got.upload, poster=got.poster)
+        if got.saved:
+            sizes = t("result.sizes", loc, size=_mb(got.size), limit=_mb(limit)) if got.size else ""
             return ResultBody(
-                f"{self._ready(job)}\n-# " + t("result.saved_too_large", loc, sizes=sizes, id=job.id)
+                f"{self._ready(job)}\n-# " + t("result.saved_too_large", loc, sizes=sizes, id=job.id),
+                poster=got.poster,
             )
         if not job.video_url:
             return ResultBody(f"{self._ready(job)}\n-# " + t("result.no_link", loc))
-        try:
-            data = await videos.fetch(self._fetcher, job.video_url, limit)
-        except videos.TooLarge as exc:
-            return self._linked(job, exc.size, limit)
-        except LinkRefused as exc:
-            log.warning("job %s: the provider's video link is refused (%s); not shown", job.id, exc.reason)
-            return ResultBody(t("result.link_refused", loc, user_id=job.user_id, id=job.id), refused=True)
-        except (FetchFailed, ValueError) as exc:
-            log.info("job %s: could not download the video (%s); linking it", job.id, exc)
+        if got.unreachable:
             return self._linked(job, None, None)
-        return ResultBody(self._ready(job), data)
+        return replace(self._linked(job, got.size, limit), poster=got.poster)
+
+    async def poster(self, job: JobView) -> Path | None:
+        """The poster frame kept for the job (``videos/<job id>.jpg``), if there is one."""
+        path = videos.poster_path(await videos.folder(self._engine.db), job.id)
+        return path if await asyncio.to_thread(path.is_file) else None
 
     def _ready(self, job: JobView) -> str:
         prompt = inert(" ".join(job.text.split()), EXCERPT)  # the message is public: shown as typed
@@ -255,6 +307,13 @@ class Results:
         if len(content) <= CONTENT:
             return ResultBody(content)
         return ResultBody(f"{self._ready(job)}{note}", link=job.video_url)
+
+
+def _size(path: Path) -> int | None:
+    try:
+        return path.stat().st_size
+    except OSError:
+        return None
 
 
 def _carries(message: discord.Message, custom_id: str) -> bool:

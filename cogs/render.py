@@ -7,16 +7,21 @@ links or mentions) and every part is kept within Discord's embed limits."""
 
 from __future__ import annotations
 
-import time
-
 import discord
 
 from bot.engine.events import JobEvent
 from bot.engine.views import JobView
-from bot.i18n import EN, Msg, has, resolve, t
+from bot.i18n import EN, has, resolve, t
 from bot.providers.base import Kind
-from cogs.inert import FIELD_VALUE, clip, inert, inert_msg, link_target
+from cogs.card import TVC_STEPS as TVC_STEPS
+from cogs.card import elapsed as elapsed
+from cogs.card import error_text as error_text
+from cogs.card import status_line as status_line
+from cogs.card import step_lines as step_lines
+from cogs.card import step_mark, time_fields
+from cogs.inert import FIELD_VALUE, inert, link_target
 from cogs.limits import fit_embed
+from cogs.lineage import riff_line
 from storage.states import JobState
 
 COLOURS = {
@@ -40,10 +45,6 @@ STATE_EMOJI = {
 PROMPT_EXCERPT = 1000
 SCRIPT_EXCERPT = 300  # the TVC storyboard script shown while it renders
 SHOTS_FIELD = FIELD_VALUE
-VENDOR_WORD = 200  # a vendor's stage or step name: a word or two, or something gone wrong
-# TVC steps in plain words (the vendor's step names are English jargon and may change).
-TVC_STEPS = {1: "job.tvc_step.1", 2: "job.tvc_step.2", 3: "job.tvc_step.3"}
-DONE, RUNNING, WAITING, FAILED = "✅", "⏳", "▫️", "❌"
 
 
 def kind_title(kind: Kind, locale: object) -> str:
@@ -55,62 +56,8 @@ def state_words(state: JobState, locale: object = None) -> str:
     return t(f"job.state.{state.value}", locale)
 
 
-def elapsed(seconds: float, locale: object = None) -> str:
-    seconds = max(0, int(seconds))
-    minutes, secs = divmod(seconds, 60)
-    if minutes:
-        return t("time.minutes_seconds", locale, minutes=minutes, seconds=f"{secs:02d}")
-    return t("time.seconds", locale, seconds=secs)
-
-
-def error_text(job: JobView, locale: object) -> str | None:
-    """Why the job ended, in ``locale`` when it was stored as a catalog message; as stored otherwise.
-
-    The words a vendor or a member put in it are inert; the catalog's own markdown stays."""
-    if job.error_i18n:
-        try:
-            return inert_msg(Msg.from_json(job.error_i18n)).render(locale)
-        except (KeyError, ValueError, TypeError, IndexError, AttributeError):
-            pass  # written by another version of the bot: its en-US words are still right
-    return inert(job.error_message) if job.error_message is not None else None
-
-
 def _locale(job: JobView, locale: object) -> object:
     return job.locale if locale is None else locale
-
-
-def status_line(event: JobEvent, locale: object = None) -> str:
-    """The job's state in a line or two, at most one embed field long."""
-    return clip(_status(event, locale), FIELD_VALUE)
-
-
-def _status(event: JobEvent, locale: object) -> str:
-    job = event.job
-    loc = _locale(job, locale)
-    if job.state is JobState.QUEUED:
-        where = t("job.status.position", loc, position=event.queue_position) if event.queue_position else ""
-        return t("job.status.queued", loc, where=where)
-    if job.state is JobState.SUBMITTING:
-        return t("job.status.submitting", loc)
-    if job.state is JobState.RUNNING:
-        if job.progress_pct is not None:
-            filled = round(job.progress_pct / 10)
-            bar = f"{'█' * filled}{'░' * (10 - filled)}"
-            return t("job.status.progress", loc, bar=bar, pct=job.progress_pct)
-        if job.step and job.step_count:
-            key = TVC_STEPS.get(job.step) if job.kind is Kind.TVC else None
-            named = inert(job.step_name, VENDOR_WORD) if job.step_name else None
-            name = t(key, loc) if key else named or t("job.status.working", loc)
-            return t("job.status.step", loc, step=job.step, count=job.step_count, name=name)
-        stage = inert(job.stage, VENDOR_WORD) if job.stage else t("job.status.started", loc)
-        return t("job.status.rendering", loc, stage=stage)
-    if job.state is JobState.SUCCEEDED:
-        return t("job.status.succeeded", loc)
-    if job.state is JobState.TIMED_OUT:
-        return f"⏱️ {error_text(job, loc) or t('job.status.timed_out', loc)}"
-    if job.state is JobState.CANCELLED:
-        return t("job.status.cancelled", loc)
-    return f"❌ {error_text(job, loc) or t('job.status.failed', loc)}"
 
 
 def excerpt(text: str, limit: int) -> str:
@@ -118,36 +65,17 @@ def excerpt(text: str, limit: int) -> str:
     return inert(text.strip(), limit)
 
 
-def step_lines(job: JobView, locale: object = None) -> str:
-    """The TVC pipeline, one line a step: done ✅, running ⏳, waiting ▫️ (failed ❌)."""
-    loc = _locale(job, locale)
-    count = max(job.step_count or 0, len(TVC_STEPS))
-    current = job.step or 0
-    if job.state is JobState.RUNNING and current == 0:
-        current = 1  # submitted: the first step is under way even before the vendor says so
-    lines = []
-    for step in range(1, count + 1):
-        if job.state is JobState.SUCCEEDED or step < current:
-            mark = DONE
-        elif step == current and job.state is JobState.RUNNING:
-            mark = RUNNING
-        elif step == current and not job.active:
-            mark = FAILED
-        else:
-            mark = WAITING
-        name = t(TVC_STEPS[step], loc) if step in TVC_STEPS else t("job.tvc_step.other", loc, step=step)
-        lines.append(f"{mark} {step}. {name}")
-    return "\n".join(lines)
-
-
 def shot_lines(job: JobView) -> str | None:
-    """One line a shot, as many as fit one field; the last one shown is cut to fit."""
+    """One line a shot, as many as fit one field; the last one shown is cut to fit. While the vendor
+    counts shots (step k of N, one a shot) each is marked done, under way or still to come."""
     if not job.shots:
         return None
+    marked = job.step_count == len(job.shots) and job.step is not None
     lines: list[str] = []
     room = SHOTS_FIELD
-    for shot in job.shots:
-        head = f"`{shot.duration:g} s` "
+    for number, shot in enumerate(job.shots, start=1):
+        mark = f"{step_mark(job, number, job.step or 0)} " if marked else ""
+        head = f"{mark}`{shot.duration:g} s` "
         gap = 1 if lines else 0
         if room - gap - len(head) < 2:
             break
@@ -174,7 +102,11 @@ def orientation_word(value: object, locale: object) -> str:
     return t(key, locale)
 
 
-def job_embed(event: JobEvent, *, now: float | None = None, locale: object = None) -> discord.Embed:
+def job_embed(
+    event: JobEvent, *, now: float | None = None, locale: object = None, video_link: bool = False
+) -> discord.Embed:
+    """The card. ``now`` is the engine's time (an estimate past it reads as overdue); ``video_link``
+    shows the vendor's link to a finished video — only when the video was not uploaded."""
     job = event.job
     loc = _locale(job, locale)
     text = excerpt(job.text, PROMPT_EXCERPT)
@@ -195,10 +127,8 @@ def job_embed(event: JobEvent, *, now: float | None = None, locale: object = Non
         ),
     )
     embed.add_field(name=t("job.field.cost", loc), value=cost_line(job, loc))
-    end = job.finished_at or (now if now is not None else time.time())
-    embed.add_field(name=t("job.field.elapsed", loc), value=elapsed(end - job.created_at, loc))
-    if job.active and event.eta_seconds is not None:  # from this profile's own history
-        embed.add_field(name=t("job.field.eta", loc), value=elapsed(event.eta_seconds, loc))
+    for name, value in time_fields(event, loc, now):  # timestamps: they count between edits
+        embed.add_field(name=name, value=value)
     if job.kind is Kind.TVC:
         embed.add_field(name=t("job.field.steps", loc), value=step_lines(job, loc), inline=False)
         if job.storyboard_prompt:
@@ -215,9 +145,14 @@ def job_embed(event: JobEvent, *, now: float | None = None, locale: object = Non
     image_url = job.image_url
     if image_url is not None and image_url.startswith(("http://", "https://")):
         embed.set_thumbnail(url=image_url)
-    target = link_target(job.video_url) if not job.video_path else None  # a saved video's URL
-    link = t("job.open_video", loc, url=target) if target else ""  # needs the vendor key: no link
+    # The vendor's link only when the video is not uploaded (the result carries it then), and never
+    # a saved video's URL: that one needs the vendor key.
+    target = link_target(job.video_url) if video_link and not job.video_path else None
+    link = t("job.open_video", loc, url=target) if target else ""
     if link and len(link) <= FIELD_VALUE:
         embed.add_field(name=t("job.field.video", loc), value=link, inline=False)
-    embed.set_footer(text=t("job.footer", loc, id=job.id, profile=job.profile))
+    riff = riff_line(job, loc)  # whose video this one riffs on, linked
+    if riff:
+        embed.add_field(name=t("job.field.riff", loc), value=riff, inline=False)
+    embed.set_footer(text=t("job.footer", loc, id=job.id))  # the model is named above; never a profile
     return fit_embed(embed)  # a vendor's over-long storyboard link, say, must not sink the card

@@ -5,6 +5,7 @@ from __future__ import annotations
 import discord
 from discord import app_commands
 
+from bot.engine import confirm
 from bot.engine.engine import Engine
 from bot.engine.server_settings import ServerSettings
 from bot.i18n import t
@@ -17,6 +18,36 @@ NONE = discord.AllowedMentions.none()
 KINDS: list[app_commands.Choice[str]] = [
     app_commands.Choice(name=L(f"job.kind.{k.value}"), value=k.value) for k in Kind
 ]
+CARD, MESSAGE = "card", "message"  # /settings delivery: the card becomes the result, or a message of its own
+STYLES = [app_commands.Choice(name=L(f"settings.style.{v}"), value=v) for v in (CARD, MESSAGE)]
+
+
+class GalleryChannel(app_commands.Transformer):
+    """A text, announcement or forum channel. (discord.py offers media channels with forums; the
+    spec Discord publishes for options has no media type, and a gallery needs none.)"""
+
+    @property
+    def type(self) -> discord.AppCommandOptionType:
+        return discord.AppCommandOptionType.channel
+
+    @property
+    def channel_types(self) -> list[discord.ChannelType]:
+        return [discord.ChannelType.text, discord.ChannelType.news, discord.ChannelType.forum]
+
+    async def transform(
+        self, interaction: discord.Interaction, value: object
+    ) -> app_commands.AppCommandChannel:
+        assert isinstance(value, app_commands.AppCommandChannel)
+        return value
+
+
+def confirm_words(s: GuildSettings, engine: Engine, locale: object = None) -> str:
+    """The price above which a job asks first, saying when it is the bot's default."""
+    above = confirm.threshold(s, engine.admission.confirm_default)
+    if not above:
+        return t("settings.confirm_never", locale)
+    words = t("settings.confirm_value", locale, cost=above)
+    return words + (t("settings.confirm_default", locale) if s.confirm_above is None else "")
 
 
 def describe(s: GuildSettings, engine: Engine, locale: object = None) -> discord.Embed:
@@ -66,6 +97,17 @@ def describe(s: GuildSettings, engine: Engine, locale: object = None) -> discord
             server=limit(s.max_active_per_server),
             daily=limit(s.max_daily_spend_per_member),
         ),
+        inline=False,
+    )
+    embed.add_field(name=t("settings.confirm", locale), value=confirm_words(s, engine, locale), inline=False)
+    embed.add_field(
+        name=t("settings.gallery", locale),
+        value=f"<#{s.gallery_channel_id}>" if s.gallery_channel_id else t("settings.no_gallery", locale),
+        inline=False,
+    )
+    embed.add_field(
+        name=t("settings.delivery", locale),
+        value=t("settings.delivery_card" if s.result_in_card else "settings.delivery_message", locale),
         inline=False,
     )
     return embed
@@ -166,11 +208,13 @@ class SettingsGroup(
         active_per_member=L("opt.active_per_member.name"),
         active_per_server=L("opt.active_per_server.name"),
         daily_spend=L("opt.daily_spend.name"),
+        confirm_above=L("opt.confirm_above.name"),
     )
     @app_commands.describe(
         active_per_member=L("cmd.settings.limits.opt.active_per_member"),
         active_per_server=L("cmd.settings.limits.opt.active_per_server"),
         daily_spend=L("cmd.settings.limits.opt.daily_spend"),
+        confirm_above=L("cmd.settings.limits.opt.confirm_above"),
     )
     async def limits(
         self,
@@ -178,6 +222,7 @@ class SettingsGroup(
         active_per_member: int | None = None,
         active_per_server: int | None = None,
         daily_spend: int | None = None,
+        confirm_above: int | None = None,
     ) -> None:
         assert interaction.guild_id is not None
         s = await self.settings.set_limits(
@@ -186,6 +231,7 @@ class SettingsGroup(
             per_member=active_per_member,
             per_server=active_per_server,
             daily_spend=daily_spend,
+            confirm_above=confirm_above,
         )
         await self._show(interaction, s)
 
@@ -218,5 +264,34 @@ class SettingsGroup(
         assert interaction.guild_id is not None
         s = await self.settings.set_admin_channel(
             interaction.guild_id, channel.id if channel else None, is_manager=is_manager(interaction)
+        )
+        await self._show(interaction, s)
+
+    @app_commands.command(
+        name=L("cmd.settings.gallery.name"), description=L("cmd.settings.gallery.description")
+    )
+    @app_commands.rename(channel=L("opt.channel.name"))
+    @app_commands.describe(channel=L("cmd.settings.gallery.opt.channel"))
+    async def gallery(
+        self,
+        interaction: discord.Interaction,
+        channel: app_commands.Transform[app_commands.AppCommandChannel, GalleryChannel] | None = None,
+    ) -> None:
+        assert interaction.guild_id is not None
+        s = await self.settings.set_gallery(
+            interaction.guild_id, channel.id if channel else None, is_manager=is_manager(interaction)
+        )
+        await self._show(interaction, s)
+
+    @app_commands.command(
+        name=L("cmd.settings.delivery.name"), description=L("cmd.settings.delivery.description")
+    )
+    @app_commands.rename(style=L("opt.style.name"))
+    @app_commands.describe(style=L("cmd.settings.delivery.opt.style"))
+    @app_commands.choices(style=STYLES)
+    async def delivery(self, interaction: discord.Interaction, style: str) -> None:
+        assert interaction.guild_id is not None
+        s = await self.settings.set_result_in_card(
+            interaction.guild_id, style == CARD, is_manager=is_manager(interaction)
         )
         await self._show(interaction, s)

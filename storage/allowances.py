@@ -23,7 +23,7 @@ class Standing:
 async def open_account_in(tx: Tx, guild_id: int, user_id: int) -> bool:
     """Create the member's balance row at 0; True only the first time (when the welcome grant is due)."""
     cur = await tx.execute(
-        "INSERT INTO balances (guild_id, user_id, balance) VALUES (?, ?, 0) ON CONFLICT DO NOTHING",
+        "INSERT INTO balances (guild_id, user_id, balance) VALUES ($1, $2, 0) ON CONFLICT DO NOTHING",
         (guild_id, user_id),
     )
     return cur.rowcount == 1
@@ -32,7 +32,7 @@ async def open_account_in(tx: Tx, guild_id: int, user_id: int) -> bool:
 async def claim_in(tx: Tx, guild_id: int, user_id: int, period: str, now: float) -> bool:
     """Claim the member's allowance for ``period``; True only for the first claim."""
     cur = await tx.execute(
-        "INSERT INTO allowance_grants (guild_id, user_id, period, granted_at) VALUES (?, ?, ?, ?)"
+        "INSERT INTO allowance_grants (guild_id, user_id, period, granted_at) VALUES ($1, $2, $3, $4)"
         " ON CONFLICT DO NOTHING",
         (guild_id, user_id, period, now),
     )
@@ -42,8 +42,8 @@ async def claim_in(tx: Tx, guild_id: int, user_id: int, period: str, now: float)
 async def standing(db: Database, guild_id: int, user_id: int, period: str) -> Standing:
     """Balance and claim in one read: enough to tell, without writing, whether a top-up is due."""
     row = await db.fetchone(
-        "SELECT (SELECT balance FROM balances WHERE guild_id = ? AND user_id = ?) AS balance,"
-        " (SELECT 1 FROM allowance_grants WHERE guild_id = ? AND user_id = ? AND period = ?) AS claimed",
+        "SELECT (SELECT balance FROM balances WHERE guild_id = $1 AND user_id = $2) AS balance,"
+        " (SELECT 1 FROM allowance_grants WHERE guild_id = $3 AND user_id = $4 AND period = $5) AS claimed",
         (guild_id, user_id, guild_id, user_id, period),
     )
     if row is None:

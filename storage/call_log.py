@@ -9,19 +9,22 @@ from __future__ import annotations
 
 from collections import defaultdict
 
-from storage.db import Database
+from storage.db import Database, Tx
 
 
 async def record(db: Database, key_id: str, at: float, *, forget_before: float) -> None:
     """Log one call of ``key_id`` at ``at``, and forget that key's calls from before ``forget_before``."""
-    async with db.transaction() as tx:
-        await tx.execute("INSERT INTO key_calls (key_id, at) VALUES (?, ?)", (key_id, at))
-        await tx.execute("DELETE FROM key_calls WHERE key_id = ? AND at < ?", (key_id, forget_before))
+
+    async def body(tx: Tx) -> None:
+        await tx.execute("INSERT INTO key_calls (key_id, at) VALUES ($1, $2)", (key_id, at))
+        await tx.execute("DELETE FROM key_calls WHERE key_id = $1 AND at < $2", (key_id, forget_before))
+
+    await db.write(body)  # one trip
 
 
 async def since(db: Database, start: float) -> dict[str, list[float]]:
     """Every logged call after ``start``, by key id, oldest first."""
-    rows = await db.fetchall("SELECT key_id, at FROM key_calls WHERE at > ? ORDER BY at", (start,))
+    rows = await db.fetchall("SELECT key_id, at FROM key_calls WHERE at > $1 ORDER BY at", (start,))
     calls: defaultdict[str, list[float]] = defaultdict(list)
     for row in rows:
         calls[row["key_id"]].append(float(row["at"]))

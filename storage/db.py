@@ -1,253 +1,133 @@
-"""The SQLite database: one write connection, a few read connections, WAL, numbered migrations.
+"""The storage interface: one ``Database`` over two backends, chosen by what it is opened on.
 
-Why two kinds of connection: in WAL mode a reader never waits for a writer and never sees half a
-transaction, so reads go to read-only connections of their own (``fetchall``, ``read``) and no
-longer queue behind the write lock — a member's balance read before a deferral does not wait for
-fifty holds in flight. Writes keep SQLite's single-writer rule explicit: one write connection, an
-asyncio lock, and every transaction ``BEGIN IMMEDIATE`` ... ``COMMIT``, so a hold and its job row
-either both land or neither does.
+* a path (the default): SQLite, embedded, for one process (``storage.sqlite``);
+* a ``postgresql://`` URL: PostgreSQL through asyncpg, for several processes (``storage.postgres``).
 
-Every connection lives on its own thread (``storage.worker``) and every read is one trip there.
-``write(body)`` runs a whole transaction in one trip; ``transaction()`` (for bodies that need the
-event loop between statements) costs one trip a statement, ``BEGIN`` riding on the first.
+The repositories (``storage/*.py``) are written once against this interface and ``storage.tx.Tx``;
+what the two dialects cannot share is a hook here or in the backend, never an ``if`` in the
+repositories. Each backend ships its own numbered migrations with the same numbers and names
+(``storage/migrations`` for SQLite, ``storage/migrations_pg`` for PostgreSQL), so a schema version
+means the same tables on both.
 """
 
 from __future__ import annotations
 
-import asyncio
 import re
-import sqlite3
-import time
-from collections.abc import AsyncIterator, Callable, Iterable
-from contextlib import asynccontextmanager
+from abc import ABC, abstractmethod
+from collections.abc import Iterable
+from contextlib import AbstractAsyncContextManager
 from importlib import resources
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, Literal, TypeVar
 
-from storage.tx import Body, Tx, run_body
-from storage.worker import CommitOrder, Worker
+from storage.tx import Body, Row, Tx
 
-__all__ = ["BUSY_TIMEOUT_MS", "READERS", "Database", "Tx", "latest_version"]
+__all__ = ["BUSY_TIMEOUT_MS", "READERS", "Backend", "Database", "Row", "Tx", "is_url", "latest_version"]
 
 T = TypeVar("T")
+Backend = Literal["sqlite", "postgres"]
 MIGRATION_NAME = re.compile(r"^(\d{3})_[a-z0-9_]+\.sql$")
+MIGRATION_FOLDERS: dict[Backend, str] = {"sqlite": "migrations", "postgres": "migrations_pg"}
+URL_SCHEMES = ("postgresql://", "postgres://")
+# SQLite's knobs, read from here when a connection opens (tests lower them here).
 BUSY_TIMEOUT_MS = 5000
 READERS = 2  # a long read (an export page, a metrics scrape) leaves the other free for members
-SCHEMA_TABLE = (
-    "CREATE TABLE IF NOT EXISTS schema_version ("
-    " version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at REAL NOT NULL)"
-)
 
 
-def _migrations() -> list[tuple[int, str, str]]:
-    """The numbered migrations shipped in ``storage/migrations``, in order."""
+def is_url(target: Path | str) -> bool:
+    """Whether ``target`` names a PostgreSQL server rather than an SQLite file."""
+    return isinstance(target, str) and target.startswith(URL_SCHEMES)
+
+
+def _migrations(backend: Backend = "sqlite") -> list[tuple[int, str, str]]:
+    """The numbered migrations shipped for ``backend``, in order: (number, file name, SQL)."""
     found: list[tuple[int, str, str]] = []
-    for entry in resources.files("storage").joinpath("migrations").iterdir():
+    for entry in resources.files("storage").joinpath(MIGRATION_FOLDERS[backend]).iterdir():
         match = MIGRATION_NAME.match(entry.name)
         if match:
             found.append((int(match.group(1)), entry.name, entry.read_text(encoding="utf-8")))
     found.sort()
     numbers = [n for n, _, _ in found]
     if numbers != list(range(1, len(numbers) + 1)):
-        raise RuntimeError(f"migrations are not numbered 001..N without gaps: {numbers}")
+        raise RuntimeError(f"{backend} migrations are not numbered 001..N without gaps: {numbers}")
     return found
 
 
-def latest_version() -> int:
+def latest_version(backend: Backend = "sqlite") -> int:
     """The schema version this code expects (the newest migration it ships)."""
-    return len(_migrations())
+    return len(_migrations(backend))
 
 
-# ---- functions that run on a connection's thread ---------------------------------------------------
+class Database(ABC):
+    """Owns the connections. Open with ``await Database.open(target)``; close with ``close()``.
 
+    Writes: ``write(body)`` runs ``body(tx)`` as one transaction (on SQLite in one trip to the write
+    connection's thread: ``body`` may await only ``tx``'s own calls); ``transaction()`` is the same as
+    a block, for bodies that need the event loop between statements. Either rolls back on an
+    exception. Reads: ``read(body)`` is one snapshot; ``fetchall``/``fetchone`` one statement that
+    sees only committed writes.
+    """
 
-def _configure(conn: sqlite3.Connection, reader: bool) -> None:
-    if not reader:
-        conn.execute("PRAGMA journal_mode=WAL")  # persistent in the file: readers open after this
-    conn.execute("PRAGMA foreign_keys=ON")
-    conn.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
-    conn.execute("PRAGMA synchronous=NORMAL")
-    if reader:
-        conn.execute("PRAGMA query_only=ON")  # a read connection can never write, even by mistake
+    backend: Backend
 
-
-def _select(conn: sqlite3.Connection, sql: str, params: tuple[Any, ...]) -> list[sqlite3.Row]:
-    cur = conn.execute(sql, params)
-    try:
-        return cur.fetchall()
-    finally:
-        cur.close()
-
-
-def _begin_then(conn: sqlite3.Connection, fn: Callable[..., T], *args: Any) -> T:
-    conn.execute("BEGIN IMMEDIATE")
-    return fn(conn, *args)
-
-
-def _end(conn: sqlite3.Connection, order: CommitOrder | None) -> None:
-    """``COMMIT`` (counted by ``order``), or ``ROLLBACK`` when ``order`` is None."""
-    if not conn.in_transaction:  # BEGIN itself failed: nothing to end
-        return
-    if order is not None:
-        try:
-            order.commit(conn)
-            return
-        except BaseException:
-            if conn.in_transaction:
-                conn.execute("ROLLBACK")
-            raise
-    conn.execute("ROLLBACK")
-
-
-def _schema_version(conn: sqlite3.Connection) -> int:
-    conn.execute(SCHEMA_TABLE)
-    row = conn.execute("SELECT MAX(version) AS v FROM schema_version").fetchone()
-    return int(row["v"]) if row and row["v"] is not None else 0
-
-
-def _apply(conn: sqlite3.Connection, script: str) -> None:
-    try:
-        conn.executescript(script)
-    except sqlite3.Error:
-        if conn.in_transaction:
-            conn.execute("ROLLBACK")
-        raise
-
-
-class _TripTx(Tx):
-    """``Database.transaction()``'s transaction: a trip per statement, ``BEGIN IMMEDIATE`` on the first."""
-
-    def __init__(self, worker: Worker) -> None:
-        self._worker = worker
-        self.begun = False
-
-    async def _call(self, fn: Callable[..., T], *args: Any) -> T:
-        if self.begun:
-            return await self._worker._execute(fn, *args)
-        self.begun = True  # set first: if the statement fails after BEGIN, the block still rolls back
-        return await self._worker._execute(_begin_then, fn, *args)
-
-
-class Database:
-    """Owns the connections. Open with ``await Database.open(path)``; close with ``close()``."""
-
-    def __init__(self, writer: Worker, readers: list[Worker], order: CommitOrder) -> None:
-        self._conn = writer  # the write connection (the name the poller bench's clock looks for)
-        self._order = order  # its commits reach their writers before any reader that saw them
-        self._readers = readers  # empty: reads go to the write connection, under the write lock
-        self._write_lock = asyncio.Lock()
+    def __init__(self) -> None:
         # Small, rarely written rows read on every command (server settings), kept by the repository
-        # that writes them: one process owns the file, so a write-through memo is always current.
+        # that writes them: one process owns the data, so a write-through memo is always current.
         self.memo: dict[tuple[str, int], Any] = {}
 
     @classmethod
-    async def open(cls, path: Path, *, migrate: bool = True, readers: int = READERS) -> Database:
-        """Open (creating it if needed) and migrate; ``readers=0`` reads on the write connection."""
-        memory = str(path) == ":memory:"
-        if not memory:
-            path.parent.mkdir(parents=True, exist_ok=True)
-        order = CommitOrder()
-        writer = Worker.connect(str(path), "sqlite-write", order=order)
-        db = cls(writer, [], order)
-        try:
-            await writer._execute(_configure, False)
-            if migrate:
-                await db.migrate()
-            for i in range(0 if memory else readers):
-                reader = Worker.connect(str(path), f"sqlite-read-{i}")
-                db._readers.append(reader)
-                await reader._execute(_configure, True)
-        except BaseException:
-            await db.close()
-            raise
-        return db
+    async def open(
+        cls, target: Path | str, *, migrate: bool = True, readers: int = READERS, folder: Path | None = None
+    ) -> Database:
+        """Open (creating it if needed) and migrate; ``readers=0`` reads SQLite on the write connection.
+
+        ``folder`` is where a PostgreSQL database keeps its files (``./data`` when None); an SQLite
+        file keeps them beside itself.
+        """
+        if is_url(target):
+            from storage.postgres import PostgresDatabase
+
+            return await PostgresDatabase.connect(str(target), migrate=migrate, folder=folder)
+        from storage.sqlite import SqliteDatabase
+
+        return await SqliteDatabase.open_file(Path(target), migrate=migrate, readers=readers)
+
+    async def claim_sole_process(self) -> bool:
+        """Whether this is the only bot on the data (False: another runs). SQLite's file lock answers
+        that before the file is opened (``bot.instance``); PostgreSQL needs the server to answer."""
+        return True
 
     @property
-    def connections(self) -> list[Worker]:
-        """Every connection, the write one first (benchmarks count calls in flight on each)."""
-        return [self._conn, *self._readers]
+    @abstractmethod
+    def folder(self) -> Path:
+        """Where files that go with the data are kept (saved videos): beside an SQLite file."""
 
-    async def close(self) -> None:
-        for reader in self._readers:  # readers first: the last connection to close checkpoints the WAL
-            await reader.close()
-        await self._conn.close()
+    @abstractmethod
+    async def close(self) -> None: ...
 
-    async def schema_version(self) -> int:
-        async with self._write_lock:
-            return await self._conn._execute(_schema_version)
+    @abstractmethod
+    async def schema_version(self) -> int: ...
 
+    @abstractmethod
     async def migrate(self) -> list[str]:
         """Apply every migration newer than the schema version, each atomically. Returns their names."""
-        applied: list[str] = []
-        async with self._write_lock:
-            current = await self._conn._execute(_schema_version)
-            for number, name, sql in _migrations():
-                if number <= current:
-                    continue
-                script = (
-                    "BEGIN IMMEDIATE;\n"
-                    f"{sql}\n"
-                    "INSERT INTO schema_version (version, name, applied_at) "
-                    f"VALUES ({number}, '{name}', {time.time()});\nCOMMIT;"
-                )
-                await self._conn._execute(_apply, script)
-                applied.append(name)
-        return applied
 
-    # ---- writes -----------------------------------------------------------------------------------
+    @abstractmethod
+    def transaction(self) -> AbstractAsyncContextManager[Tx]:
+        """One write transaction; rolled back if the block raises."""
 
-    @asynccontextmanager
-    async def transaction(self) -> AsyncIterator[Tx]:
-        """One write transaction; rolled back if the block raises. A trip per statement."""
-        async with self._write_lock:
-            tx = _TripTx(self._conn)
-            try:
-                yield tx
-            except BaseException:
-                if tx.begun:
-                    await self._conn._execute(_end, None)
-                raise
-            else:
-                if tx.begun:
-                    await self._conn._execute(_end, self._order)
-
+    @abstractmethod
     async def write(self, body: Body[T]) -> T:
-        """Run ``body(tx)`` as one write transaction in ONE trip to the write connection's thread.
+        """Run ``body(tx)`` as one write transaction; its value comes back, its exception rolls back."""
 
-        ``body`` may await only ``tx``'s own calls (``storage.tx``); its return value comes back, and an
-        exception it raises rolls everything back and is raised here. Once sent, the transaction runs
-        whole even if the caller is cancelled meanwhile (as a ``COMMIT`` in flight always did).
-        """
-        async with self._write_lock:
-            return await self._conn._execute(run_body, "BEGIN IMMEDIATE", body, self._order.commit)
-
-    # ---- reads ------------------------------------------------------------------------------------
-
-    def _reader(self) -> Worker | None:
-        if not self._readers:
-            return None
-        return min(self._readers, key=lambda w: w.inflight)
-
+    @abstractmethod
     async def read(self, body: Body[T]) -> T:
-        """Run ``body(tx)`` as one read transaction (one snapshot) in one trip to a read connection."""
-        reader = self._reader()
-        if reader is None:
-            async with self._write_lock:
-                return await self._conn._execute(run_body, "BEGIN", body)
-        value: T = await reader._execute(run_body, "BEGIN", body)
-        await self._order.seen()
-        return value
+        """Run ``body(tx)`` as one read transaction (one snapshot)."""
 
-    async def fetchall(self, sql: str, params: Iterable[Any] = ()) -> list[sqlite3.Row]:
-        """A read outside any transaction, in one trip: it sees only committed writes, never half of one."""
-        reader = self._reader()
-        if reader is None:
-            async with self._write_lock:
-                return await self._conn._execute(_select, sql, tuple(params))
-        rows = await reader._execute(_select, sql, tuple(params))
-        await self._order.seen()
-        return rows
+    @abstractmethod
+    async def fetchall(self, sql: str, params: Iterable[Any] = ()) -> list[Row]:
+        """A read outside any transaction: it sees only committed writes, never half of one."""
 
-    async def fetchone(self, sql: str, params: Iterable[Any] = ()) -> sqlite3.Row | None:
+    async def fetchone(self, sql: str, params: Iterable[Any] = ()) -> Row | None:
         rows = await self.fetchall(sql, params)
         return rows[0] if rows else None

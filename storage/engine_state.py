@@ -21,7 +21,7 @@ _ACTIVE_SQL = sql_set(ACTIVE)
 
 async def _beat_in(tx: Tx, now: float) -> None:
     await tx.execute(
-        "INSERT INTO engine_alive (id, alive_at) VALUES (1, ?)"
+        "INSERT INTO engine_alive (id, alive_at) VALUES (1, $1)"
         " ON CONFLICT (id) DO UPDATE SET alive_at = excluded.alive_at",
         (now,),
     )
@@ -46,7 +46,7 @@ async def credit_downtime(db: Database, now: float) -> tuple[float, int]:
         moved = 0
         if down > 0:
             cur2 = await tx.execute(
-                "UPDATE jobs SET deadline_at = deadline_at + ?"
+                "UPDATE jobs SET deadline_at = deadline_at + $1"
                 f" WHERE state IN {_ACTIVE_SQL} AND deadline_at IS NOT NULL",
                 (down,),
             )
@@ -60,10 +60,9 @@ async def credit_downtime(db: Database, now: float) -> tuple[float, int]:
 async def without_profile(db: Database, profiles: Iterable[str]) -> list[JobRow]:
     """Unfinished jobs whose profile is not among ``profiles`` (the configured ones), oldest first."""
     names = sorted(set(profiles))
-    marks = ", ".join("?" for _ in names)
     rows = await db.fetchall(
         f"SELECT id FROM jobs WHERE state IN {_ACTIVE_SQL}"
-        + (f" AND profile NOT IN ({marks})" if names else ""),
+        + (f" AND profile NOT IN ({jobs.marks(len(names))})" if names else ""),
         names,
     )
     found = await jobs.get_many(db, (int(r["id"]) for r in rows))

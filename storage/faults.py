@@ -13,8 +13,24 @@ from __future__ import annotations
 import errno
 import sqlite3
 
+import asyncpg
+
 # The OS errors a write to a full, over-quota, oversized, failing or read-only disk gives.
 _DISK_ERRNOS = frozenset({errno.ENOSPC, errno.EDQUOT, errno.EFBIG, errno.EIO, errno.EROFS})
+# PostgreSQL's faults of the server or the way to it: gone, restarting, full, out of connections, a
+# read-only standby, or a transaction the server rolled back to break a deadlock or a conflict.
+_PG_FAULTS: tuple[type[BaseException], ...] = (
+    asyncpg.PostgresConnectionError,
+    asyncpg.exceptions.OperatorInterventionError,  # admin shutdown, cannot connect now, query cancelled
+    asyncpg.exceptions.InsufficientResourcesError,  # disk full, out of memory, too many connections
+    asyncpg.exceptions.ReadOnlySQLTransactionError,
+    asyncpg.exceptions.TransactionRollbackError,  # serialization failure, deadlock detected
+)  # not the builtin ConnectionError: a vendor's reset connection must stay the vendor's fault
+# A statement that broke a constraint, on either backend: a bug or a race to surface, never retried.
+INTEGRITY_ERRORS: tuple[type[Exception], ...] = (
+    sqlite3.IntegrityError,
+    asyncpg.IntegrityConstraintViolationError,
+)
 
 _ADVICE = (
     (
@@ -47,6 +63,8 @@ def is_storage_fault(exc: BaseException) -> bool:
     if isinstance(exc, sqlite3.OperationalError):  # locked, busy, full, I/O, read-only, cannot open
         return True
     if type(exc) is sqlite3.DatabaseError:  # "database disk image is malformed", "file is not a database"
+        return True
+    if isinstance(exc, _PG_FAULTS):
         return True
     return isinstance(exc, OSError) and exc.errno in _DISK_ERRNOS  # a video file beside the database
 

@@ -1,4 +1,4 @@
-"""Per-server credit settings: price overrides, the allowance and the caps."""
+"""Per-server credit settings: price overrides, the allowance, the caps and the confirm threshold."""
 
 from __future__ import annotations
 
@@ -28,6 +28,9 @@ class GuildSettings:
     allowed_roles: tuple[int, ...] = ()  # empty: everyone may generate
     fallbacks: dict[str, tuple[str, ...]] = field(default_factory=dict)  # kind -> profiles, in order
     admin_channel_id: int | None = None  # where managers are told about models that went away
+    confirm_above: int | None = None  # a job costing more asks first; None: the bot's default, 0: never
+    gallery_channel_id: int | None = None  # every finished video is also posted here (014)
+    result_in_card: bool = False  # the card becomes the result; the ping is a short reply (014)
 
 
 async def get(db: Database, guild_id: int) -> GuildSettings:
@@ -41,7 +44,7 @@ async def get(db: Database, guild_id: int) -> GuildSettings:
 
 
 async def _read(db: Database, guild_id: int) -> GuildSettings:
-    row = await db.fetchone("SELECT * FROM guild_settings WHERE guild_id = ?", (guild_id,))
+    row = await db.fetchone("SELECT * FROM guild_settings WHERE guild_id = $1", (guild_id,))
     if row is None:
         return GuildSettings(guild_id)
     return GuildSettings(
@@ -59,6 +62,9 @@ async def _read(db: Database, guild_id: int) -> GuildSettings:
         allowed_roles=tuple(int(r) for r in json.loads(row["allowed_roles"])),
         fallbacks={str(k): tuple(map(str, v)) for k, v in json.loads(row["fallbacks"]).items()},
         admin_channel_id=row["admin_channel_id"],
+        confirm_above=row["confirm_above"],
+        gallery_channel_id=row["gallery_channel_id"],
+        result_in_card=bool(row["result_in_card"]),
     )
 
 
@@ -70,7 +76,8 @@ async def save(db: Database, settings: GuildSettings) -> None:
             "INSERT INTO guild_settings (guild_id, price_multiplier, prices_json, allowance_amount,"
             " allowance_period, max_active_per_member, max_active_per_server, max_daily_spend_per_member,"
             " default_profile, default_model, allowed_channels, allowed_roles, fallbacks, admin_channel_id,"
-            " updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+            " confirm_above, gallery_channel_id, result_in_card, updated_at)"
+            " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18)"
             " ON CONFLICT (guild_id) DO UPDATE SET price_multiplier = excluded.price_multiplier,"
             " prices_json = excluded.prices_json, allowance_amount = excluded.allowance_amount,"
             " allowance_period = excluded.allowance_period,"
@@ -80,7 +87,8 @@ async def save(db: Database, settings: GuildSettings) -> None:
             " default_profile = excluded.default_profile, default_model = excluded.default_model,"
             " allowed_channels = excluded.allowed_channels, allowed_roles = excluded.allowed_roles,"
             " fallbacks = excluded.fallbacks, admin_channel_id = excluded.admin_channel_id,"
-            " updated_at = excluded.updated_at",
+            " confirm_above = excluded.confirm_above, gallery_channel_id = excluded.gallery_channel_id,"
+            " result_in_card = excluded.result_in_card, updated_at = excluded.updated_at",
             (
                 settings.guild_id,
                 settings.price_multiplier,
@@ -96,6 +104,9 @@ async def save(db: Database, settings: GuildSettings) -> None:
                 json.dumps(list(settings.allowed_roles)),
                 json.dumps({k: list(v) for k, v in settings.fallbacks.items()}, sort_keys=True),
                 settings.admin_channel_id,
+                settings.confirm_above,
+                settings.gallery_channel_id,
+                int(settings.result_in_card),
                 time.time(),
             ),
         )

@@ -13,7 +13,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, fields
 from typing import Any
 
-from storage.db import Database, Tx
+from storage.db import Database, Row, Tx
 from storage.states import ACTIVE, NOT_SPENT, JobState, sql_set
 
 _ACTIVE_SQL = sql_set(ACTIVE)
@@ -64,6 +64,10 @@ class JobRow:
     model_label: str | None = None  # the model as members read it (006_job_model_label)
     generation_seconds: float | None = None  # how long the vendor took, for estimates (008_call_log)
     once_key: str | None = None  # the confirmation that made the job; unique (009_delivery_outbox)
+    riff_of: int | None = None  # the job this one was made from by Again/Remix/Variation (012_riffs)
+    riff_owner_id: int | None = None  # that job's member, named on the card
+    riff_channel_id: int | None = None  # where the message the card links back to is
+    riff_message_id: int | None = None
 
     @property
     def request(self) -> dict[str, Any]:
@@ -83,14 +87,30 @@ class JobRow:
 _COLUMNS = {f.name for f in fields(JobRow)}
 
 
-def _row(row: sqlite3.Row) -> JobRow:
+def _row(row: Row) -> JobRow:
     values = {k: row[k] for k in row.keys() if k in _COLUMNS}  # noqa: SIM118
     values["state"] = JobState(values["state"])
     return JobRow(**values)
 
 
+class OnceTaken(sqlite3.IntegrityError):
+    """The confirmation (``once_key``) already made a job, ``job_id``: it makes no other.
+
+    An ``IntegrityError``, as the unique index's own error was: code that caught that catches this.
+    """
+
+    def __init__(self, job_id: int) -> None:
+        super().__init__(f"job {job_id} was made by this confirmation already")
+        self.job_id = job_id
+
+
 async def insert(tx: Tx, **values: Any) -> int:
-    """Insert a job inside the caller's transaction (the hold goes in the same one)."""
+    """Insert a job inside the caller's transaction (the hold goes in the same one).
+
+    A ``once_key`` another transaction used first raises ``OnceTaken`` — told by the row not
+    returned, not by an error, so the caller's transaction stays usable: on PostgreSQL two presses
+    of one button do race (on SQLite the write lock orders them and ``made_by_in`` sees the first).
+    """
     now = time.time() if "created_at" not in values else values["created_at"]
     values.setdefault("created_at", now)
     values.setdefault("updated_at", now)
@@ -99,23 +119,35 @@ async def insert(tx: Tx, **values: Any) -> int:
     if unknown:
         raise ValueError(f"unknown job columns: {sorted(unknown)}")
     cols = ", ".join(values)
-    marks = ", ".join("?" for _ in values)
-    cur = await tx.execute(f"INSERT INTO jobs ({cols}) VALUES ({marks})", tuple(values.values()))
-    assert cur.lastrowid is not None
-    return cur.lastrowid
+    rows = await tx.execute_fetchall(
+        f"INSERT INTO jobs ({cols}) VALUES ({marks(len(values))})"
+        " ON CONFLICT (once_key) WHERE once_key IS NOT NULL DO NOTHING RETURNING id",
+        tuple(values.values()),
+    )
+    if not rows:
+        made = await made_by_in(tx, str(values["once_key"]))
+        assert made is not None, "only a once_key conflicts without an error"
+        raise OnceTaken(made)
+    return int(rows[0][0])
+
+
+def marks(count: int, start: int = 1) -> str:
+    """``$1, $2, …`` for ``count`` parameters from ``$start``: an ``IN`` list or a ``VALUES`` row."""
+    return ", ".join(f"${i}" for i in range(start, start + count))
 
 
 def _assignments(values: dict[str, Any]) -> tuple[str, tuple[Any, ...]]:
+    """``a = $1, b = $2`` and their values; the statement's own parameters follow from ``$len+1``."""
     unknown = set(values) - _COLUMNS
     if unknown:
         raise ValueError(f"unknown job columns: {sorted(unknown)}")
-    return ", ".join(f"{k} = ?" for k in values), tuple(values.values())
+    return ", ".join(f"{k} = ${i}" for i, k in enumerate(values, 1)), tuple(values.values())
 
 
 async def update_in(tx: Tx, job_id: int, **values: Any) -> None:
     values.setdefault("updated_at", time.time())
     sets, params = _assignments(values)
-    await tx.execute(f"UPDATE jobs SET {sets} WHERE id = ?", (*params, job_id))
+    await tx.execute(f"UPDATE jobs SET {sets} WHERE id = ${len(params) + 1}", (*params, job_id))
 
 
 async def transition_in(
@@ -125,9 +157,9 @@ async def transition_in(
     values["state"] = state
     values.setdefault("updated_at", time.time())
     sets, params = _assignments(values)
-    marks = ", ".join("?" for _ in expected)
+    n = len(params)
     cur = await tx.execute(
-        f"UPDATE jobs SET {sets} WHERE id = ? AND state IN ({marks})",
+        f"UPDATE jobs SET {sets} WHERE id = ${n + 1} AND state IN ({marks(len(expected), n + 2)})",
         (*params, job_id, *(s.value for s in expected)),
     )
     return cur.rowcount == 1
@@ -139,13 +171,13 @@ async def update(db: Database, job_id: int, **values: Any) -> None:
 
 
 async def get(db: Database, job_id: int) -> JobRow | None:
-    row = await db.fetchone("SELECT * FROM jobs WHERE id = ?", (job_id,))
+    row = await db.fetchone("SELECT * FROM jobs WHERE id = $1", (job_id,))
     return _row(row) if row else None
 
 
 async def get_in(tx: Tx, job_id: int) -> JobRow | None:
     """``get`` inside the caller's transaction (a one-trip write hands back the row it made)."""
-    rows = await tx.execute_fetchall("SELECT * FROM jobs WHERE id = ?", (job_id,))
+    rows = await tx.execute_fetchall("SELECT * FROM jobs WHERE id = $1", (job_id,))
     return _row(rows[0]) if rows else None
 
 
@@ -154,8 +186,7 @@ async def get_many(db: Database, job_ids: Iterable[int]) -> dict[int, JobRow]:
     wanted = sorted(set(job_ids))
     if not wanted:
         return {}
-    marks = ", ".join("?" for _ in wanted)
-    rows = await db.fetchall(f"SELECT * FROM jobs WHERE id IN ({marks})", wanted)
+    rows = await db.fetchall(f"SELECT * FROM jobs WHERE id IN ({marks(len(wanted))})", wanted)
     return {int(r["id"]): _row(r) for r in rows}
 
 
@@ -172,7 +203,7 @@ async def active_page(db: Database, *, after: int, limit: int) -> list[JobRow]:
     resuming each page before reading the next: tens of thousands of rows are never all in flight.
     """
     rows = await db.fetchall(
-        f"SELECT * FROM jobs WHERE id > ? AND state IN {_ACTIVE_SQL} ORDER BY id LIMIT ?", (after, limit)
+        f"SELECT * FROM jobs WHERE id > $1 AND state IN {_ACTIVE_SQL} ORDER BY id LIMIT $2", (after, limit)
     )
     return [_row(r) for r in rows]
 
@@ -181,11 +212,11 @@ async def recent(db: Database, guild_id: int, user_id: int | None = None, *, lim
     """A server's jobs (one member's when ``user_id`` is given), newest first."""
     if user_id is None:
         rows = await db.fetchall(
-            "SELECT * FROM jobs WHERE guild_id = ? ORDER BY id DESC LIMIT ?", (guild_id, limit)
+            "SELECT * FROM jobs WHERE guild_id = $1 ORDER BY id DESC LIMIT $2", (guild_id, limit)
         )
     else:
         rows = await db.fetchall(
-            "SELECT * FROM jobs WHERE guild_id = ? AND user_id = ? ORDER BY id DESC LIMIT ?",
+            "SELECT * FROM jobs WHERE guild_id = $1 AND user_id = $2 ORDER BY id DESC LIMIT $3",
             (guild_id, user_id, limit),
         )
     return [_row(r) for r in rows]
@@ -211,13 +242,13 @@ async def counts_by_state(db: Database) -> dict[JobState, int]:
 
 async def made_by(db: Database, once_key: str) -> int | None:
     """The job a confirmation (``once_key``) already made, if any."""
-    row = await db.fetchone("SELECT id FROM jobs WHERE once_key = ?", (once_key,))
+    row = await db.fetchone("SELECT id FROM jobs WHERE once_key = $1", (once_key,))
     return int(row["id"]) if row else None
 
 
 async def made_by_in(tx: Tx, once_key: str) -> int | None:
     """``made_by`` inside the caller's write transaction, so a check and an insert cannot interleave."""
-    async with tx.execute("SELECT id FROM jobs WHERE once_key = ?", (once_key,)) as cur:
+    async with tx.execute("SELECT id FROM jobs WHERE once_key = $1", (once_key,)) as cur:
         row = await cur.fetchone()
     return int(row["id"]) if row else None
 
@@ -248,7 +279,7 @@ async def recent_timings(db: Database, *, limit: int) -> list[Took]:
     rows = await db.fetchall(
         "SELECT profile, kind, model, duration,"
         " COALESCE(generation_seconds, finished_at - submitted_at) AS took FROM jobs"
-        " WHERE state = ? AND submitted_at IS NOT NULL AND finished_at IS NOT NULL ORDER BY id DESC LIMIT ?",
+        " WHERE state = $1 AND submitted_at IS NOT NULL AND finished_at IS NOT NULL ORDER BY id DESC LIMIT $2",
         (JobState.SUCCEEDED.value, limit),
     )
     return [Took(r["profile"], r["kind"], r["model"], int(r["duration"]), float(r["took"])) for r in rows]
@@ -264,11 +295,11 @@ async def active_count_in(tx: Tx, guild_id: int, user_id: int | None = None) -> 
     """Jobs in progress in a server (one member's when ``user_id`` is given), inside a transaction."""
     if user_id is None:
         return await _scalar_in(
-            tx, f"SELECT COUNT(*) FROM jobs WHERE guild_id = ? AND state IN {_ACTIVE_SQL}", (guild_id,)
+            tx, f"SELECT COUNT(*) FROM jobs WHERE guild_id = $1 AND state IN {_ACTIVE_SQL}", (guild_id,)
         )
     return await _scalar_in(
         tx,
-        f"SELECT COUNT(*) FROM jobs WHERE guild_id = ? AND user_id = ? AND state IN {_ACTIVE_SQL}",
+        f"SELECT COUNT(*) FROM jobs WHERE guild_id = $1 AND user_id = $2 AND state IN {_ACTIVE_SQL}",
         (guild_id, user_id),
     )
 
@@ -277,7 +308,7 @@ async def spent_since_in(tx: Tx, guild_id: int, user_id: int, since: float) -> i
     """Credits a member's jobs since ``since`` cost, leaving out jobs whose credits came back."""
     return await _scalar_in(
         tx,
-        "SELECT SUM(cost) FROM jobs WHERE guild_id = ? AND user_id = ? AND created_at >= ?"
+        "SELECT SUM(cost) FROM jobs WHERE guild_id = $1 AND user_id = $2 AND created_at >= $3"
         f" AND state NOT IN {_NOT_SPENT_SQL}",
         (guild_id, user_id, since),
     )

@@ -7,13 +7,12 @@ and release per job, and never both a capture and a release. Replays are therefo
 
 from __future__ import annotations
 
-import sqlite3
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Literal, TypeVar
 
-from storage.db import Database, Tx
+from storage.db import Database, Row, Tx
 from storage.states import ACTIVE, sql_set
 
 EntryKind = Literal["grant", "hold", "capture", "release", "adjust"]
@@ -53,36 +52,37 @@ async def _append(
     reason: str | None = None,
     now: float | None = None,
 ) -> bool:
-    """Write one entry and apply it to the balance. False when it replays an existing job entry."""
-    try:
-        await tx.execute(
-            "INSERT INTO ledger_entries"
-            " (guild_id, user_id, kind, amount, job_id, actor_id, reason, created_at)"
-            " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-            (guild_id, user_id, kind, amount, job_id, actor_id, reason, time.time() if now is None else now),
-        )
-    except sqlite3.IntegrityError as exc:
-        if job_id is None or not _is_replay(exc):
-            raise
+    """Write one entry and apply it to the balance. False when it replays an existing job entry.
+
+    A replay is told by ``ON CONFLICT DO NOTHING RETURNING`` giving no row, not by an error: on
+    PostgreSQL an error would abort the caller's whole transaction (the job row with it).
+    """
+    added = await tx.execute_fetchall(
+        "INSERT INTO ledger_entries"
+        " (guild_id, user_id, kind, amount, job_id, actor_id, reason, created_at)"
+        " VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT DO NOTHING RETURNING id",
+        (guild_id, user_id, kind, amount, job_id, actor_id, reason, time.time() if now is None else now),
+    )
+    if not added:
         return False
-    if amount:
-        # UPDATE first: an upsert would check its candidate row (a negative balance) before the conflict.
-        cur = await tx.execute(
-            "UPDATE balances SET balance = balance + ? WHERE guild_id = ? AND user_id = ?",
+    if amount > 0:  # an upsert: two first grants racing (several processes) both land
+        await tx.execute(
+            "INSERT INTO balances (guild_id, user_id, balance) VALUES ($1, $2, $3)"
+            " ON CONFLICT (guild_id, user_id) DO UPDATE SET balance = balances.balance + excluded.balance",
+            (guild_id, user_id, amount),
+        )
+    elif amount < 0:  # taken only from a balance that covers it (``adjust`` checked, under the row lock)
+        await tx.execute(
+            "UPDATE balances SET balance = balance + $1 WHERE guild_id = $2 AND user_id = $3",
             (amount, guild_id, user_id),
         )
-        if cur.rowcount == 0:
-            await tx.execute(
-                "INSERT INTO balances (guild_id, user_id, balance) VALUES (?, ?, ?)",
-                (guild_id, user_id, amount),
-            )
     return True
 
 
 async def balance_in(tx: Tx, guild_id: int, user_id: int) -> int:
     rows = list(
         await tx.execute_fetchall(
-            "SELECT balance FROM balances WHERE guild_id = ? AND user_id = ?", (guild_id, user_id)
+            "SELECT balance FROM balances WHERE guild_id = $1 AND user_id = $2", (guild_id, user_id)
         )
     )
     return int(rows[0][0]) if rows else 0
@@ -105,22 +105,22 @@ async def adjust(
     if amount == 0:
         raise ValueError("an adjustment cannot be zero")
     if amount < 0:
-        current = await balance_in(tx, guild_id, user_id)
-        if current < -amount:
-            raise NotEnoughCredits(current, -amount)
+        # Checked and locked in one statement: ``SELECT`` then ``UPDATE`` could race another process.
+        cur = await tx.execute(
+            "UPDATE balances SET balance = balance WHERE guild_id = $1 AND user_id = $2 AND balance >= $3",
+            (guild_id, user_id, -amount),
+        )
+        if cur.rowcount == 0:
+            raise NotEnoughCredits(await balance_in(tx, guild_id, user_id), -amount)
     await _append(
         tx, guild_id=guild_id, user_id=user_id, kind="adjust", amount=amount, actor_id=actor_id, reason=reason
     )
 
 
-def _is_replay(exc: sqlite3.IntegrityError) -> bool:
-    """Only the one-entry-per-job indexes make a replay; a missing job (FOREIGN KEY) is a bug to surface."""
-    return exc.sqlite_errorname == "SQLITE_CONSTRAINT_UNIQUE"
-
-
 _SETTLE_FROM_HOLD = (
     "INSERT INTO ledger_entries (guild_id, user_id, kind, amount, job_id, actor_id, reason, created_at)"
-    " SELECT guild_id, user_id, ?, ?, job_id, NULL, ?, ? FROM ledger_entries WHERE job_id = ? AND kind = 'hold'"
+    " SELECT guild_id, user_id, $1, $2, job_id, NULL, $3, $4 FROM ledger_entries"
+    " WHERE job_id = $5 AND kind = 'hold' ON CONFLICT DO NOTHING RETURNING id"
 )
 
 
@@ -129,41 +129,34 @@ async def hold(tx: Tx, guild_id: int, user_id: int, job_id: int, cost: int) -> b
 
     False (and nothing written) when ``job_id`` already has a hold: a replay is never refused for lack
     of credits, since the credits it asks for are the ones it already holds. Two statements on the
-    happy path: the entry (whose unique index catches a replay), then ``UPDATE … WHERE balance >= cost``.
+    happy path: the entry (whose unique index turns a replay into no row), then
+    ``UPDATE … WHERE balance >= cost``.
     """
     if cost < 0:
         raise ValueError("a cost cannot be negative")
-    try:
-        await tx.execute(
-            "INSERT INTO ledger_entries (guild_id, user_id, kind, amount, job_id, created_at)"
-            " VALUES (?, ?, 'hold', ?, ?, ?)",
-            (guild_id, user_id, -cost, job_id, time.time()),
-        )
-    except sqlite3.IntegrityError as exc:
-        if _is_replay(exc):
-            return False
-        raise
+    added = await tx.execute_fetchall(
+        "INSERT INTO ledger_entries (guild_id, user_id, kind, amount, job_id, created_at)"
+        " VALUES ($1, $2, 'hold', $3, $4, $5) ON CONFLICT DO NOTHING RETURNING id",
+        (guild_id, user_id, -cost, job_id, time.time()),
+    )
+    if not added:
+        return False
     if cost == 0:
         return True
     cur = await tx.execute(
-        "UPDATE balances SET balance = balance - ? WHERE guild_id = ? AND user_id = ? AND balance >= ?",
-        (cost, guild_id, user_id, cost),
+        "UPDATE balances SET balance = balance - $1 WHERE guild_id = $2 AND user_id = $3 AND balance >= $1",
+        (cost, guild_id, user_id),
     )
     if cur.rowcount == 0:  # not enough: take the entry back, so nothing is written whatever the caller does
-        await tx.execute("DELETE FROM ledger_entries WHERE job_id = ? AND kind = 'hold'", (job_id,))
+        await tx.execute("DELETE FROM ledger_entries WHERE job_id = $1 AND kind = 'hold'", (job_id,))
         raise NotEnoughCredits(await balance_in(tx, guild_id, user_id), cost)
     return True
 
 
 async def capture(tx: Tx, job_id: int) -> bool:
     """Spend what ``job_id`` holds. False when there is no hold or the job is already settled."""
-    try:
-        cur = await tx.execute(_SETTLE_FROM_HOLD, ("capture", 0, None, time.time(), job_id))
-    except sqlite3.IntegrityError as exc:
-        if _is_replay(exc):
-            return False
-        raise
-    return cur.rowcount == 1
+    added = await tx.execute_fetchall(_SETTLE_FROM_HOLD, ("capture", 0, None, time.time(), job_id))
+    return len(added) == 1
 
 
 async def trim_hold(tx: Tx, job_id: int, cost: int, reason: str) -> bool:
@@ -178,18 +171,15 @@ async def trim_hold(tx: Tx, job_id: int, cost: int, reason: str) -> bool:
     guild_id, user_id, held = rows
     if cost >= held:
         return False
-    try:
-        return await _append(
-            tx,
-            guild_id=guild_id,
-            user_id=user_id,
-            kind="adjust",
-            amount=held - cost,
-            job_id=job_id,
-            reason=reason,
-        )
-    except sqlite3.IntegrityError:
-        return False
+    return await _append(
+        tx,
+        guild_id=guild_id,
+        user_id=user_id,
+        kind="adjust",
+        amount=held - cost,
+        job_id=job_id,
+        reason=reason,
+    )
 
 
 async def _held(tx: Tx, job_id: int) -> tuple[int, int, int] | None:
@@ -197,7 +187,7 @@ async def _held(tx: Tx, job_id: int) -> tuple[int, int, int] | None:
     rows = list(
         await tx.execute_fetchall(
             "SELECT guild_id, user_id, -SUM(amount) FROM ledger_entries"
-            " WHERE job_id = ? AND kind IN ('hold', 'adjust') GROUP BY guild_id, user_id",
+            " WHERE job_id = $1 AND kind IN ('hold', 'adjust') GROUP BY guild_id, user_id",
             (job_id,),
         )
     )
@@ -210,7 +200,7 @@ async def _held(tx: Tx, job_id: int) -> tuple[int, int, int] | None:
 async def _settled(tx: Tx, job_id: int) -> bool:
     rows = list(
         await tx.execute_fetchall(
-            "SELECT 1 FROM ledger_entries WHERE job_id = ? AND kind IN ('capture', 'release')", (job_id,)
+            "SELECT 1 FROM ledger_entries WHERE job_id = $1 AND kind IN ('capture', 'release')", (job_id,)
         )
     )
     return bool(rows)
@@ -222,15 +212,11 @@ async def release(tx: Tx, job_id: int, reason: str) -> bool:
     if held is None:
         return False
     guild_id, user_id, cost = held
-    try:
-        await tx.execute(_SETTLE_FROM_HOLD, ("release", cost, reason, time.time(), job_id))
-    except sqlite3.IntegrityError as exc:
-        if _is_replay(exc):
-            return False
-        raise
+    if not await tx.execute_fetchall(_SETTLE_FROM_HOLD, ("release", cost, reason, time.time(), job_id)):
+        return False
     if cost:
         await tx.execute(
-            "UPDATE balances SET balance = balance + ? WHERE guild_id = ? AND user_id = ?",
+            "UPDATE balances SET balance = balance + $1 WHERE guild_id = $2 AND user_id = $3",
             (cost, guild_id, user_id),
         )
     return True
@@ -238,27 +224,28 @@ async def release(tx: Tx, job_id: int, reason: str) -> bool:
 
 async def balance(db: Database, guild_id: int, user_id: int) -> int:
     row = await db.fetchone(
-        "SELECT balance FROM balances WHERE guild_id = ? AND user_id = ?", (guild_id, user_id)
+        "SELECT balance FROM balances WHERE guild_id = $1 AND user_id = $2", (guild_id, user_id)
     )
     return int(row["balance"]) if row else 0
 
 
+NO_LIMIT = 2**63 - 1  # ``LIMIT -1`` is "all" to SQLite and an error to PostgreSQL
 ENTRY_PAGE_SQL = (
-    "SELECT * FROM ledger_entries WHERE guild_id = ? AND user_id = ? ORDER BY id DESC LIMIT ? OFFSET ?"
+    "SELECT * FROM ledger_entries WHERE guild_id = $1 AND user_id = $2 ORDER BY id DESC LIMIT $3 OFFSET $4"
 )
 OLDER_PAGE_SQL = (
-    "SELECT * FROM ledger_entries WHERE guild_id = ? AND user_id = ? AND id < ? ORDER BY id DESC LIMIT ?"
+    "SELECT * FROM ledger_entries WHERE guild_id = $1 AND user_id = $2 AND id < $3 ORDER BY id DESC LIMIT $4"
 )
 NEWER_PAGE_SQL = (
-    "SELECT * FROM ledger_entries WHERE guild_id = ? AND user_id = ? AND id > ? ORDER BY id LIMIT ?"
+    "SELECT * FROM ledger_entries WHERE guild_id = $1 AND user_id = $2 AND id > $3 ORDER BY id LIMIT $4"
 )
-COUNT_SQL = "SELECT COUNT(*) FROM ledger_entries WHERE guild_id = ? AND user_id = ?"
+COUNT_SQL = "SELECT COUNT(*) FROM ledger_entries WHERE guild_id = $1 AND user_id = $2"
 # Only active jobs are read: a hold is settled in the transaction that ends its job (``Runner.finish``,
 # ``Admission.cancel``), so an unsettled hold always belongs to an active job — and a member has a few
 # of those, against tens of thousands of settled holds. ``invariant_violations`` checks that premise.
 HELD_SQL = (
     "SELECT COALESCE(SUM(-h.amount), 0) FROM jobs j CROSS JOIN ledger_entries h"  # CROSS: jobs first
-    f" WHERE j.guild_id = ? AND j.user_id = ? AND j.state IN {_ACTIVE_SQL}"
+    f" WHERE j.guild_id = $1 AND j.user_id = $2 AND j.state IN {_ACTIVE_SQL}"
     " AND h.job_id = j.id AND h.kind IN ('hold', 'adjust')"  # a trim lowers what a job holds
     " AND h.guild_id = j.guild_id AND h.user_id = j.user_id"
     " AND NOT EXISTS (SELECT 1 FROM ledger_entries s WHERE s.job_id = h.job_id AND s.kind IN ('capture', 'release'))"
@@ -266,18 +253,18 @@ HELD_SQL = (
 # Keyset pages by (time, id), so each page is one range of ledger_by_guild_time, however deep.
 GUILD_PAGE_SQL = (
     "SELECT id, created_at, user_id, kind, amount, job_id, actor_id, reason FROM ledger_entries"
-    " WHERE guild_id = ? AND (created_at, id) > (?, ?) AND created_at < ? ORDER BY created_at, id LIMIT ?"
+    " WHERE guild_id = $1 AND (created_at, id) > ($2, $3) AND created_at < $4 ORDER BY created_at, id LIMIT $5"
 )
 GUILD_ANY_SQL = (
-    "SELECT 1 FROM ledger_entries WHERE guild_id = ? AND created_at >= ? AND created_at < ? LIMIT 1"
+    "SELECT 1 FROM ledger_entries WHERE guild_id = $1 AND created_at >= $2 AND created_at < $3 LIMIT 1"
 )
 
 
 async def entries(
     db: Database, guild_id: int, user_id: int, *, offset: int = 0, limit: int = -1
 ) -> list[Entry]:
-    """A member's entries, newest first (a page of them with ``offset``/``limit``)."""
-    rows = await db.fetchall(ENTRY_PAGE_SQL, (guild_id, user_id, limit, offset))
+    """A member's entries, newest first (a page of them with ``offset``/``limit``; -1: all of them)."""
+    rows = await db.fetchall(ENTRY_PAGE_SQL, (guild_id, user_id, limit if limit >= 0 else NO_LIMIT, offset))
     return [Entry(**dict(row)) for row in rows]
 
 
@@ -334,7 +321,7 @@ async def guild_page(
     *,
     after: tuple[float, int] | None,
     limit: int,
-    render: Callable[[list[sqlite3.Row]], T],
+    render: Callable[[list[Row]], T],
 ) -> tuple[T, int, tuple[float, int]] | None:
     """The next ``limit`` entries of a server in ``[start, end)`` after ``after`` (time, id), oldest
     first, handed to ``render``: (what it made, how many rows, where the next page starts), or None
@@ -357,7 +344,7 @@ async def guild_page(
 INVARIANT_SQL = (
     "SELECT b.guild_id, b.user_id, b.balance, COALESCE(SUM(e.amount), 0) AS total"
     " FROM balances b LEFT JOIN ledger_entries e ON e.guild_id = b.guild_id AND e.user_id = b.user_id"
-    " GROUP BY b.guild_id, b.user_id HAVING b.balance != total"
+    " GROUP BY b.guild_id, b.user_id HAVING b.balance != COALESCE(SUM(e.amount), 0)"
     " UNION ALL"
     " SELECT e.guild_id, e.user_id, 0, SUM(e.amount) FROM ledger_entries e"
     " WHERE NOT EXISTS (SELECT 1 FROM balances b WHERE b.guild_id = e.guild_id AND b.user_id = e.user_id)"

@@ -29,7 +29,7 @@ async def mark(db: Database, profile: str, model: str, since: float, code: str) 
 
     async def body(tx: Tx) -> bool:
         cur = await tx.execute(
-            "INSERT INTO model_outages (profile, model, since, code) VALUES (?, ?, ?, ?)"
+            "INSERT INTO model_outages (profile, model, since, code) VALUES ($1, $2, $3, $4)"
             " ON CONFLICT (profile, model) DO NOTHING",
             (profile, model, since, code),
         )
@@ -40,13 +40,13 @@ async def mark(db: Database, profile: str, model: str, since: float, code: str) 
 
 async def clear(db: Database, profile: str, model: str) -> None:
     await db.write(
-        lambda tx: _run(tx, "DELETE FROM model_outages WHERE profile = ? AND model = ?", profile, model)
+        lambda tx: _run(tx, "DELETE FROM model_outages WHERE profile = $1 AND model = $2", profile, model)
     )
 
 
 async def current(db: Database, since: float) -> list[Outage]:
     """Outages recorded at or after ``since``; older ones are dropped as they lapse."""
-    await db.write(lambda tx: _run(tx, "DELETE FROM model_outages WHERE since < ?", since))
+    await db.write(lambda tx: _run(tx, "DELETE FROM model_outages WHERE since < $1", since))
     rows = await db.fetchall("SELECT profile, model, since, code FROM model_outages ORDER BY since")
     return [Outage(r["profile"], r["model"], float(r["since"]), r["code"]) for r in rows]
 
@@ -56,7 +56,7 @@ async def claim_notice(db: Database, guild_id: int, profile: str, model: str, da
 
     async def body(tx: Tx) -> bool:
         cur = await tx.execute(
-            "INSERT INTO model_notices (guild_id, profile, model, day) VALUES (?, ?, ?, ?)"
+            "INSERT INTO model_notices (guild_id, profile, model, day) VALUES ($1, $2, $3, $4)"
             " ON CONFLICT DO NOTHING",
             (guild_id, profile, model, day),
         )

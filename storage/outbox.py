@@ -15,7 +15,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from storage.db import Database
+from storage.db import Database, Tx
 
 PENDING, CLAIMED, SENT = "pending", "claimed", "sent"
 ERROR_CHARS = 500
@@ -36,9 +36,10 @@ class Claim:
 
 async def claim(db: Database, job_id: int, *, nonce: Callable[[], str], now: float) -> Claim:
     """Claim the job's result for one attempt (creating its row with a fresh ``nonce()`` if new)."""
-    async with db.transaction() as tx:
+
+    async def body(tx: Tx) -> Claim:
         async with tx.execute(
-            "SELECT nonce, state, attempts, claimed_at, message_id FROM deliveries WHERE job_id = ?",
+            "SELECT nonce, state, attempts, claimed_at, message_id FROM deliveries WHERE job_id = $1",
             (job_id,),
         ) as cur:
             row = await cur.fetchone()
@@ -46,7 +47,7 @@ async def claim(db: Database, job_id: int, *, nonce: Callable[[], str], now: flo
             value = nonce()
             await tx.execute(
                 "INSERT INTO deliveries (job_id, nonce, state, attempts, claimed_at, created_at)"
-                " VALUES (?, ?, ?, 1, ?, ?)",
+                " VALUES ($1, $2, $3, 1, $4, $5)",
                 (job_id, value, CLAIMED, now, now),
             )
             return Claim(job_id, value, 1)
@@ -55,32 +56,40 @@ async def claim(db: Database, job_id: int, *, nonce: Callable[[], str], now: flo
         interrupted = float(row["claimed_at"]) if row["state"] == CLAIMED else None
         attempts = int(row["attempts"]) + 1
         await tx.execute(
-            "UPDATE deliveries SET state = ?, attempts = ?, claimed_at = ? WHERE job_id = ?",
+            "UPDATE deliveries SET state = $1, attempts = $2, claimed_at = $3 WHERE job_id = $4",
             (CLAIMED, attempts, now, job_id),
         )
         return Claim(job_id, row["nonce"], attempts, interrupted_at=interrupted)
 
+    return await db.write(body)  # one trip
+
 
 async def release(db: Database, job_id: int, error: str) -> None:
     """Discord refused the attempt (nothing was posted): the result is pending again."""
-    async with db.transaction() as tx:
+
+    async def body(tx: Tx) -> None:
         await tx.execute(
-            "UPDATE deliveries SET state = ?, last_error = ? WHERE job_id = ? AND state = ?",
+            "UPDATE deliveries SET state = $1, last_error = $2 WHERE job_id = $3 AND state = $4",
             (PENDING, error[:ERROR_CHARS], job_id, CLAIMED),
         )
+
+    await db.write(body)
 
 
 async def mark_sent(db: Database, job_id: int, message_id: int, *, now: float) -> None:
     """The result is ``message_id``; the job counts as delivered (``jobs.delivered_at``) from now."""
-    async with db.transaction() as tx:
+
+    async def body(tx: Tx) -> None:
         await tx.execute(
-            "UPDATE deliveries SET state = ?, sent_at = ?, message_id = ? WHERE job_id = ?",
+            "UPDATE deliveries SET state = $1, sent_at = $2, message_id = $3 WHERE job_id = $4",
             (SENT, now, message_id, job_id),
         )
         await tx.execute(
-            "UPDATE jobs SET delivered_at = ?, updated_at = ? WHERE id = ? AND delivered_at IS NULL",
+            "UPDATE jobs SET delivered_at = $1, updated_at = $2 WHERE id = $3 AND delivered_at IS NULL",
             (now, now, job_id),
         )
+
+    await db.write(body)  # both in one trip
 
 
 @dataclass(frozen=True)
@@ -97,7 +106,7 @@ class Entry:
 async def get(db: Database, job_id: int) -> Entry | None:
     row = await db.fetchone(
         "SELECT job_id, nonce, state, attempts, claimed_at, message_id, last_error FROM deliveries"
-        " WHERE job_id = ?",
+        " WHERE job_id = $1",
         (job_id,),
     )
     if row is None:

@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from bot.engine import access, allowance, caps
+from bot.engine import access, allowance, caps, confirm
 from bot.engine.catalog import Catalog, ModelChoice, Resolved
 from bot.engine.clock import Clock
 from bot.engine.dispatcher import Dispatcher
@@ -20,7 +20,7 @@ from bot.engine.events import Events
 from bot.engine.outcomes import CANCELLED
 from bot.engine.runner import Runner
 from bot.engine.scrub import Scrubber
-from bot.engine.views import JobView, view_of
+from bot.engine.views import JobView, Riff, view_of
 from bot.errors import AlreadyMade, InsufficientCredits, UserError
 from bot.i18n import EN
 from bot.providers import attempts
@@ -47,6 +47,7 @@ class JobOrigin:
     message_id: int | None = None  # the message that shows the job (the interaction's original)
     upload_limit: int | None = None  # bytes the channel accepts as an upload (None: Discord's default)
     locale: str | None = None
+    riff: Riff | None = None  # the finished job this one was made from (Again, Remix, Variation)
 
 
 @dataclass(frozen=True)
@@ -67,6 +68,7 @@ class Admission:
         events: Events,
         *,
         welcome_credits: int,
+        confirm_above: int = confirm.DEFAULT_CONFIRM_ABOVE,
         clock: Clock,
     ) -> None:
         self._db = db
@@ -75,6 +77,7 @@ class Admission:
         self._runner = runner
         self._events = events
         self._welcome = welcome_credits
+        self.confirm_default = confirm_above  # for servers that set no threshold of their own
         self._clock = clock
         self._scrub = Scrubber.of(catalog.profiles())
 
@@ -127,8 +130,10 @@ class Admission:
     async def top_up(self, guild_id: int, user_id: int) -> None:
         """Write the welcome grant or allowance that is due (before a manager's grant, say)."""
         settings = await guilds.get(self._db, guild_id)
-        async with self._db.transaction() as tx:
-            await allowance.top_up_in(tx, settings, user_id, welcome=self._welcome, now=self._clock.now())
+        now = self._clock.now()
+        await self._db.write(
+            lambda tx: allowance.top_up_in(tx, settings, user_id, welcome=self._welcome, now=now)
+        )
 
     async def precheck(self, guild_id: int, user_id: int, quote: Quote) -> None:
         """Everything ``enqueue`` would refuse for credits or caps, checked before a command defers.
@@ -144,6 +149,14 @@ class Admission:
         balance = await self.balance(guild_id, user_id)
         if balance < quote.cost:
             raise InsufficientCredits(balance, quote.cost)
+
+    async def confirm_above(self, guild_id: int) -> int:
+        """The price above which this server's jobs ask their member first (0: never)."""
+        return confirm.threshold(await guilds.get(self._db, guild_id), self.confirm_default)
+
+    async def asks_first(self, guild_id: int, quote: Quote, *, agreed: int = 0) -> bool:
+        """The quoted job must be confirmed before it is charged (``bot.engine.confirm``)."""
+        return confirm.asks_first(await self.confirm_above(guild_id), quote.cost, agreed=agreed)
 
     async def preflight(self, req: AnyRequest, quote: Quote) -> None:
         """The provider's own checks that need a network call (after the command deferred, before any
@@ -181,7 +194,7 @@ class Admission:
                 raise AlreadyMade(made)
             await allowance.top_up_in(tx, settings, origin.user_id, welcome=self._welcome, now=now)
             await caps.check_in(tx, settings, origin.user_id, quote.cost, now=now)
-            job_id = await jobs.insert(
+            insert = jobs.insert(
                 tx,
                 guild_id=origin.guild_id,
                 channel_id=origin.channel_id,
@@ -202,7 +215,12 @@ class Admission:
                 created_at=now,
                 updated_at=now,
                 once_key=once_key,
+                **_riff_columns(origin.riff),
             )
+            try:
+                job_id = await insert
+            except jobs.OnceTaken as taken:  # pressed twice at once (PostgreSQL): the first press won
+                raise AlreadyMade(taken.job_id) from None
             try:
                 await ledger.hold(tx, origin.guild_id, origin.user_id, job_id, quote.cost)
             except ledger.NotEnoughCredits as exc:
@@ -246,3 +264,14 @@ class Admission:
         self._dispatcher.dequeue(job)
         await self._events.emit(job)
         return True
+
+
+def _riff_columns(riff: Riff | None) -> dict[str, int | None]:
+    if riff is None:
+        return {}
+    return {
+        "riff_of": riff.job_id,
+        "riff_owner_id": riff.owner_id,
+        "riff_channel_id": riff.channel_id,
+        "riff_message_id": riff.message_id,
+    }

@@ -7,7 +7,7 @@ happen inside the caller's transaction.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from storage import allowances, ledger
 from storage.db import Tx
@@ -21,6 +21,15 @@ def period_key(period: str, now: float) -> str:
         year, week, _ = when.isocalendar()
         return f"{year}-W{week:02d}"
     return f"{when.year}-{when.month:02d}"
+
+
+def next_start(period: str, now: float) -> float:
+    """When the period after the one ``now`` falls in begins: next Monday or the 1st, 00:00 UTC."""
+    when = datetime.fromtimestamp(now, UTC).replace(hour=0, minute=0, second=0, microsecond=0)
+    if period == "week":
+        return (when + timedelta(days=7 - when.weekday())).timestamp()
+    year, month = (when.year + 1, 1) if when.month == 12 else (when.year, when.month + 1)
+    return datetime(year, month, 1, tzinfo=UTC).timestamp()
 
 
 def current_period(guild: GuildSettings, now: float) -> str:

@@ -48,6 +48,19 @@ class PriceRow:
     label: str  # the model as members read it
     point: PricePoint
     cost: int
+    kinds: tuple[Kind, ...] = ()  # what the model makes at this point (25 s on freesora: storyboards only)
+    model_kinds: tuple[Kind, ...] = ()  # everything the model makes
+    seconds_per_shot: int | None = None  # a storyboard of this model is shots of this length
+
+
+# The order members read a model's kinds in: from the plainest to the most built-up.
+SHOWN_ORDER: tuple[Kind, ...] = (Kind.TEXT, Kind.IMAGE, Kind.REFERENCE, Kind.STORYBOARD, Kind.TVC, Kind.REMIX)
+KIND_ORDER: tuple[Kind, ...] = (*SHOWN_ORDER, *(k for k in Kind if k not in SHOWN_ORDER))
+
+
+def kinds_at(spec: ModelSpec, duration: int) -> tuple[Kind, ...]:
+    """The kinds ``spec`` makes at ``duration``, in ``KIND_ORDER``."""
+    return tuple(k for k in KIND_ORDER if k in spec.kinds and duration in spec.durations_for(k))
 
 
 class Catalog:
@@ -202,17 +215,22 @@ class Catalog:
         )
 
     def price_rows(self, settings: GuildSettings) -> list[PriceRow]:
-        """Every model and combination this server can ask for, with what it costs here."""
+        """Every model and combination this server can ask for, with what it costs here and which
+        kinds of video it is the price of (``bot.engine.price_sheet`` groups them for members)."""
         rows: list[PriceRow] = []
         for name in self._server_order(settings):
             for spec in self.provider(name).capabilities.specs:
                 if spec.retired or self.is_gone(name, spec.name):
                     continue
+                made = tuple(k for k in KIND_ORDER if k in spec.kinds)
+                per_shot = spec.shots.seconds_per_shot if spec.shots is not None else None
                 for point in spec.price_points():
                     try:
-                        rows.append(PriceRow(name, spec.label, point, self.price(name, point, settings)))
+                        cost = self.price(name, point, settings)
                     except pricing.PriceUnknown:
                         continue
+                    at = kinds_at(spec, point.duration)
+                    rows.append(PriceRow(name, spec.label, point, cost, at, made, per_shot))
         return rows
 
     def price_target(self, point: PricePoint, settings: GuildSettings) -> str:

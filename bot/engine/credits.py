@@ -11,15 +11,17 @@ import math
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 
-from bot.engine import export, pricing
+from bot.engine import export, member_limits, pricing
 from bot.engine.catalog import PriceRow
 from bot.engine.engine import Engine
+from bot.engine.member_limits import MemberLimits
 from bot.engine.views import JobView, view_of
 from bot.errors import InvalidRequest, UserError
 from bot.i18n import msg
 from bot.providers.capabilities import PricePoint
-from storage import guilds, jobs, ledger
+from storage import grant_notices, guilds, jobs, ledger
 from storage.db import Database, Tx
+from storage.grant_notices import GrantNotice
 from storage.ledger import Entry
 
 MAX_AMOUNT = 1_000_000
@@ -32,6 +34,7 @@ AMOUNT_RULE = msg("allowed.amount", max=MAX_AMOUNT)
 class Balance:
     available: int
     held: int
+    limits: MemberLimits  # what else decides whether their next video goes ahead
 
 
 @dataclass(frozen=True)
@@ -86,8 +89,16 @@ class Credits:
     async def balance(self, guild_id: int, user_id: int, *, actor_id: int, is_manager: bool) -> Balance:
         if user_id != actor_id:
             require_manager(is_manager)
-        available = await self._engine.admission.balance(guild_id, user_id)
-        return Balance(available, await ledger.held(self._db, guild_id, user_id))
+        admission = self._engine.admission
+        available = await admission.balance(guild_id, user_id)
+        limits = await member_limits.limits_of(
+            self._db,
+            await guilds.get(self._db, guild_id),
+            user_id,
+            now=self._engine.clock.now(),
+            confirm_default=admission.confirm_default,
+        )
+        return Balance(available, await ledger.held(self._db, guild_id, user_id), limits)
 
     async def history(
         self,
@@ -143,15 +154,31 @@ class Credits:
         is_manager: bool,
         target_is_bot: bool,
     ) -> int:
-        """Give credits; returns the new balance."""
+        """Give credits; returns the new balance. The member is told with their next command
+        (``grant_notices``), in the same transaction as the grant: never told of one that did not land."""
         value, why = _check_change(amount, reason, is_manager=is_manager, target_is_bot=target_is_bot)
         await self._engine.admission.top_up(guild_id, user_id)  # any welcome grant lands before this one
+        notice = GrantNotice(guild_id, user_id, actor_id, value, why, self._engine.clock.now())
 
         async def body(tx: Tx) -> int:
             await ledger.grant(tx, guild_id, user_id, value, actor_id=actor_id, reason=why)
+            if actor_id != user_id:  # a manager who gives themselves credits needs no notice
+                await grant_notices.add_in(tx, notice)
             return await ledger.balance_in(tx, guild_id, user_id)
 
         return await self._db.write(body)  # one trip
+
+    async def has_unseen_grants(self, guild_id: int, user_id: int) -> bool:
+        """A grant the member has not been told about waits (every command asks: one index read)."""
+        return await grant_notices.any_for(self._db, guild_id, user_id)
+
+    async def take_unseen_grants(self, guild_id: int, user_id: int) -> list[GrantNotice]:
+        """The grants to tell the member about now, taken so no other answer tells them again."""
+        return await grant_notices.take(self._db, guild_id, user_id)
+
+    async def put_back_grants(self, notices: list[GrantNotice]) -> None:
+        """Grants taken but not told (Discord refused the message): the next command tells them."""
+        await grant_notices.put_back(self._db, notices)
 
     async def take(
         self,

@@ -22,7 +22,7 @@ from typing import Any, Literal, TypeVar
 
 from bot.engine.clock import Clock
 from storage import jobs, ledger
-from storage.db import Database
+from storage.db import Database, Tx
 from storage.faults import advice, describe, is_storage_fault
 from storage.jobs import JobRow
 from storage.states import ACTIVE, JobState
@@ -164,23 +164,26 @@ class Durable:
     async def move(self, job_id: int, expected: tuple[JobState, ...], state: JobState, **values: Any) -> bool:
         """``jobs.transition_in`` in a transaction of its own; True if the job moved."""
 
-        async def once() -> bool:
-            async with self._db.transaction() as tx:
-                return await jobs.transition_in(tx, job_id, expected, state, **dict(values))
+        async def once() -> bool:  # one trip to the write connection
+            return await self._db.write(
+                lambda tx: jobs.transition_in(tx, job_id, expected, state, **dict(values))
+            )
 
         return await self.call(f"moving a job to {state.value}", once)
 
     async def settle(self, job_id: int, state: JobState, settle: Settle, **values: Any) -> bool:
         """End the job in ``state`` and capture or release its hold, atomically and at most once."""
 
-        async def once() -> bool:
-            async with self._db.transaction() as tx:
-                moved = await jobs.transition_in(tx, job_id, ACTIVE, state, **dict(values))
-                if moved:
-                    if settle == "capture":
-                        await ledger.capture(tx, job_id)
-                    else:
-                        await ledger.release(tx, job_id, state.value)
-                return moved
+        async def body(tx: Tx) -> bool:
+            moved = await jobs.transition_in(tx, job_id, ACTIVE, state, **dict(values))
+            if moved:
+                if settle == "capture":
+                    await ledger.capture(tx, job_id)
+                else:
+                    await ledger.release(tx, job_id, state.value)
+            return moved
+
+        async def once() -> bool:  # the transition and the settlement in one trip
+            return await self._db.write(body)
 
         return await self.call(f"ending a job as {state.value}", once)

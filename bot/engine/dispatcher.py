@@ -58,6 +58,11 @@ class Dispatcher:
         row = self._rows.get(job_id)  # every queued job's row is here, under its profile
         return self._queues[row.profile].position(job_id) if row is not None else None
 
+    def line_length(self, job_id: int) -> int | None:
+        """How many jobs wait in ``job_id``'s line, itself included (None when it is not queued)."""
+        row = self._rows.get(job_id)
+        return len(self._queues[row.profile]) if row is not None else None
+
     def tell_position(self, job_id: int) -> int | None:
         """``position``, for an event that will show it: the line's announcements skip it until it
         changes again."""

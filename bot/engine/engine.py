@@ -19,13 +19,15 @@ from bot.engine.admission import Admission
 from bot.engine.availability import Availability
 from bot.engine.catalog import Catalog
 from bot.engine.clock import Clock, SystemClock
+from bot.engine.confirm import DEFAULT_CONFIRM_ABOVE
 from bot.engine.db_retry import DbHealth
 from bot.engine.dispatcher import Dispatcher
 from bot.engine.estimates import History, eta
-from bot.engine.events import Events, JobObserver
+from bot.engine.events import Events, JobEvent, JobObserver
 from bot.engine.fallback import Fallbacks
 from bot.engine.orphans import Orphans
 from bot.engine.outbox import Outbox
+from bot.engine.posts import Posts
 from bot.engine.runner import Runner
 from bot.engine.slices import Slicer, settle_heap
 from bot.engine.uptime import Uptime
@@ -50,6 +52,7 @@ class Engine:
         *,
         default_profile: str | None = None,
         welcome_credits: int = 0,
+        confirm_above: int = DEFAULT_CONFIRM_ABOVE,
         clock: Clock | None = None,
         planner: polling.Planner | None = None,
     ) -> None:
@@ -62,8 +65,16 @@ class Engine:
         self.fallbacks = Fallbacks(db, self.catalog, self.availability, self.clock)
         self.history = History()
         self.outbox = Outbox(db, self.clock)  # results to post, each exactly once
+        self.posts = Posts(db, self.clock)  # gallery copies, each exactly once; how results go out
         self.dispatcher = Dispatcher(profiles, self.clock, db=db)
-        self.events = Events(self.dispatcher.tell_position, self._eta)
+        self.events = Events(
+            self.dispatcher.tell_position,
+            self._eta,
+            peek=self.dispatcher.position,
+            line=self.dispatcher.line_length,
+            clock=self.clock,
+            reload=lambda job_id: jobs.get(db, job_id),
+        )
         self.dispatcher.on_moved(self.events.emit)
         self.runner = Runner(
             db,
@@ -84,6 +95,7 @@ class Engine:
             self.runner,
             self.events,
             welcome_credits=welcome_credits,
+            confirm_above=confirm_above,
             clock=self.clock,
         )
 
@@ -107,6 +119,11 @@ class Engine:
         row = await jobs.get(self.db, job_id)
         return view_of(row) if row is not None else None
 
+    async def event(self, job_id: int) -> JobEvent | None:
+        """The job as its card would show it now (a view a member asked for: ``/jobs show``)."""
+        row = await jobs.get(self.db, job_id)
+        return self.events.describe(row, tell=False) if row is not None else None
+
     async def attach_message(self, job_id: int, message_id: int) -> None:
         """Remember which Discord message shows this job (a new one if the old was deleted)."""
         await jobs.update(self.db, job_id, message_id=message_id)
@@ -120,7 +137,8 @@ class Engine:
         await jobs.update(self.db, job_id, delivered_at=self.clock.now())
 
     async def start(self) -> None:
-        """Resume every unfinished job, and re-announce finished jobs whose result was never shown.
+        """Resume every unfinished job, and re-announce finished jobs whose result (or gallery post)
+        was never shown.
 
         Jobs are read a page at a time and resumed a slice at a time (``slices``), so the event loop
         keeps answering commands while tens of thousands resume; each driver starts from the row
@@ -149,7 +167,7 @@ class Engine:
                 self.runner.spawn(job)
         if large:
             settle_heap()
-        for job_id in await jobs.undelivered(self.db):
+        for job_id in sorted({*await jobs.undelivered(self.db), *await self.posts.unsent_jobs()}):
             row = await jobs.get(self.db, job_id)
             if row is not None:
                 await self.events.emit(row)
@@ -162,6 +180,7 @@ class Engine:
         their remote ids stored, so a job the vendor accepted is never refunded as unconfirmed.
         """
         await self.runner.stop(grace)
+        await self.events.stop()
         await self.dispatcher.stop()
         await self.uptime.stop()
 

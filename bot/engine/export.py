@@ -20,7 +20,6 @@ import gzip
 import io
 import os
 import shutil
-import sqlite3
 import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -30,7 +29,7 @@ from typing import BinaryIO
 
 from bot.errors import UserError
 from storage import ledger
-from storage.db import Database
+from storage.db import Database, Row
 
 PAGE_ROWS = 1000  # rows a trip: a page is a millisecond or two of work on the read connection's thread
 HEADER = ("id", "time_utc", "member_id", "kind", "amount", "job_id", "actor_id", "reason")
@@ -50,10 +49,10 @@ class Export:
         self.path.unlink(missing_ok=True)
 
 
-def renderer(inert: Callable[[str], str]) -> Callable[[list[sqlite3.Row]], bytes]:
+def renderer(inert: Callable[[str], str]) -> Callable[[list[Row]], bytes]:
     """CSV bytes for a page of ``ledger.guild_page`` rows (runs on a read connection's thread)."""
 
-    def render(rows: list[sqlite3.Row]) -> bytes:
+    def render(rows: list[Row]) -> bytes:
         out = io.StringIO()
         when = datetime.fromtimestamp
         csv.writer(out).writerows(

@@ -1,7 +1,9 @@
 """Jobs as members act on them: who may touch a job, listings, cancelling, and making it again.
 
 Discord-free, so the rules (owner or manager; cancel only while queued; remix only where the
-provider offers it) are plain functions the buttons and ``/jobs`` both call.
+provider offers it) are plain functions the buttons and ``/jobs`` both call. Making something from a
+finished job (Again, Remix, Variation) is open to any member allowed to generate in the channel — a
+team riffs on each other's videos — so only Cancel and Details ask ``may_act``.
 """
 
 from __future__ import annotations
@@ -12,7 +14,7 @@ from bot.engine.engine import Engine
 from bot.engine.views import JobView, view_of
 from bot.errors import UserError
 from bot.i18n import Msg, msg
-from bot.providers.base import Kind, RemixRequest
+from bot.providers.base import AnyRequest, Kind, RemixRequest, TvcRequest, parse_request
 from storage import jobs
 from storage.states import JobState
 
@@ -105,3 +107,18 @@ def remix_request(job: JobView, prompt: str) -> RemixRequest:
         orientation=job.request.orientation,
         model=job.request.model,
     )
+
+
+def text_field(job: JobView) -> str:
+    """The request's words a Variation changes: a commercial's theme, everything else's prompt."""
+    return "ad_theme" if isinstance(job.request, TvcRequest) else "prompt"
+
+
+def variation_request(job: JobView, text: str) -> AnyRequest:
+    """The job's request as it was (model, length, pictures, shots) with its words changed to ``text``.
+
+    Validated as a new request would be, so a form that empties a required prompt is refused by the
+    field's name before anything is quoted."""
+    data = job.request.model_dump(mode="json")
+    data[text_field(job)] = text.strip()
+    return parse_request(data)

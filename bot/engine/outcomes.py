@@ -1,19 +1,21 @@
 """What a member reads when a job ends badly, and which parts of a vendor's answer they can see.
 
-Kept apart from the runner so the words are in one place: each is a catalog message, stored with
-the job and rendered in the member's language when it is shown.
+Kept apart from the runner so the words are in one place: each failure is a ``failures.Reason``
+(what happened, what to try next), turned into one catalog sentence with the job's model and
+credits when the job is settled, stored with the job and rendered in the member's language when it
+is shown.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from bot.i18n import Msg, literal, msg
-from bot.providers.base import TaskError, TaskSnapshot
+from bot.engine.failures import INTERNAL, TIMED_OUT, UNCONFIRMED, Reason, reason_for
+from bot.i18n import msg
+from bot.providers.base import ProviderError, TaskError, TaskSnapshot
 
-UNCONFIRMED_SUBMIT = msg("job.error.unconfirmed_submit")
-INTERNAL_FAILURE = msg("job.error.internal")
-TIMED_OUT = msg("job.error.timed_out")
+__all__ = ["CANCELLED", "INTERNAL", "TIMED_OUT", "UNCONFIRMED", "Reason", "of_error", "of_task", "visible"]
+
 CANCELLED = msg("job.error.cancelled")
 
 
@@ -30,18 +32,14 @@ def visible(snap: TaskSnapshot) -> dict[str, Any]:
     }
 
 
-def vendor_words(error: TaskError | None) -> Msg | None:
-    """What the provider said about a failure: its words in the catalog when known, literal otherwise."""
+def of_error(exc: ProviderError) -> Reason:
+    """Why a job a vendor refused (at submit, poll or result) ended."""
+    literal = exc.user_message if exc.user_key is None else None
+    return reason_for(exc.user_key, exc.user_params, text=literal)
+
+
+def of_task(error: TaskError | None) -> Reason:
+    """Why a job the vendor reported failed ended (its words, when it gave some)."""
     if error is None:
-        return None
-    if error.key:
-        return Msg(error.key, dict(error.params))
-    return literal(error.message) if error.message else None
-
-
-def failure_message(error: TaskError | None) -> Msg:
-    """The job's failure in the member's words (rendered in their locale when it is shown)."""
-    said = vendor_words(error)
-    if said is None:
-        return msg("job.error.provider_failed")
-    return msg("job.error.provider_failed_said", said=said)
+        return reason_for(None, {})
+    return reason_for(error.key, error.params, text=error.message if error.key is None else None)

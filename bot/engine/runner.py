@@ -29,7 +29,7 @@ from bot.engine.dispatcher import Dispatcher
 from bot.engine.estimates import History, generation_seconds, key_of
 from bot.engine.fallback import Fallbacks, failure_code
 from bot.engine.key_budget import EPSILON, WINDOW
-from bot.engine.outcomes import INTERNAL_FAILURE, TIMED_OUT, UNCONFIRMED_SUBMIT, failure_message, visible
+from bot.engine.outcomes import INTERNAL, TIMED_OUT, UNCONFIRMED, Reason, of_error, of_task, visible
 from bot.engine.scrub import Scrubber
 from bot.i18n import EN, Msg
 from bot.logs import log_context
@@ -140,7 +140,7 @@ class Runner:
                     if not is_storage_fault(exc):
                         log.exception("job %s: internal failure", job_id)
                         await self.finish(
-                            job_id, JobState.FAILED, "release", code="INTERNAL", message=INTERNAL_FAILURE
+                            job_id, JobState.FAILED, "release", code="INTERNAL", reason=INTERNAL
                         )
                         return
                     # A fault no retried write caught: start again from what is stored, as a
@@ -151,9 +151,7 @@ class Runner:
 
     async def _resume_submitting(self, job: JobRow) -> JobRow:
         if job.remote_id is None:
-            await self.finish(
-                job.id, JobState.FAILED, "release", code="UNCONFIRMED", message=UNCONFIRMED_SUBMIT
-            )
+            await self.finish(job.id, JobState.FAILED, "release", code="UNCONFIRMED", reason=UNCONFIRMED)
             return await self._job(job.id)
         await self._store.move(job.id, (JobState.SUBMITTING,), JobState.RUNNING)
         self._dispatcher.pools[job.profile].adopt_task(job.id, job.key_name, polls=job.polls)
@@ -197,7 +195,7 @@ class Runner:
                     await self._emit(fallback)
                     return await self._submit(fallback)
                 await self.finish(
-                    job.id, JobState.FAILED, "release", code=failure_code(exc), message=exc.user_msg
+                    job.id, JobState.FAILED, "release", code=failure_code(exc), reason=of_error(exc)
                 )
                 return await self._job(job.id)
             except Exception:
@@ -256,9 +254,7 @@ class Runner:
             while job.state is JobState.RUNNING:
                 now = self._clock.now()
                 if now >= deadline and (answered_late or now >= give_up):  # still not done
-                    await self.finish(
-                        job.id, JobState.TIMED_OUT, "release", code="TIMEOUT", message=TIMED_OUT
-                    )
+                    await self.finish(job.id, JobState.TIMED_OUT, "release", code="TIMEOUT", reason=TIMED_OUT)
                     return
                 wait = min(delay, max(0.0, deadline - now)) if now < deadline else delay
                 await self._clock.sleep(wait)
@@ -284,7 +280,7 @@ class Runner:
                     log.warning("job %s: poll refused: %s (%s)", job.id, exc.code, exc.detail)
                     await self._fallback.note_gone(job, exc)
                     await self.finish(
-                        job.id, JobState.FAILED, "release", code=failure_code(exc), message=exc.user_msg
+                        job.id, JobState.FAILED, "release", code=failure_code(exc), reason=of_error(exc)
                     )
                     return
                 failures = 0
@@ -311,7 +307,7 @@ class Runner:
                 JobState.FAILED,
                 "release",
                 code=error.code if error else "FAILED",
-                message=failure_message(error),
+                reason=of_task(error),
                 **{k: v for k, v in visible(snap).items() if v is not None},  # keep the step it failed at
             )
             return
@@ -335,7 +331,7 @@ class Runner:
             if exc.retryable:  # the video is done; fetching its link failed: the next poll tries again
                 log.info("job %s: result not reachable yet (%s)", job.id, exc.code)
                 return
-            await self.finish(job.id, JobState.FAILED, "release", code=exc.code, message=exc.user_msg)
+            await self.finish(job.id, JobState.FAILED, "release", code=exc.code, reason=of_error(exc))
             return
         data, video_path = source.data, None
         if data is not None:
@@ -363,13 +359,19 @@ class Runner:
         *,
         code: str | None = None,
         message: Msg | None = None,
+        reason: Reason | None = None,
         **fields: Any,
     ) -> bool:
         """Move to a terminal state and capture or release the hold, atomically and at most once.
 
         True when this call ended the job (and its event went out); False when it had already ended.
-        Every vendor word in ``message`` and ``fields`` is scrubbed of keys first.
+        A ``reason`` becomes the job's one failure sentence, with the model and credits read from the
+        job as it is now (a fallback may have moved it to another model at a trimmed price). Every
+        vendor word in the message and ``fields`` is scrubbed of keys first.
         """
+        if reason is not None:
+            now = await self._job(job_id)
+            message = reason.sentence(model=now.model_label or now.model, cost=now.cost)
         message = self._scrub.msg(message) if message is not None else None
         fields = self._scrub.fields(fields)
         moved = await self._store.settle(

@@ -1,5 +1,5 @@
 """``/settings`` without Discord: the server's default provider and model, where and who may
-generate, and the caps on jobs in progress and daily spending. Managers only; every refusal names
+generate, the caps on jobs in progress and daily spending, and the price that asks first. Managers only; every refusal names
 the field and what is allowed, and nothing is written when one is raised."""
 
 from __future__ import annotations
@@ -67,10 +67,21 @@ class ServerSettings:
         per_member: int | None,
         per_server: int | None,
         daily_spend: int | None,
+        confirm_above: int | None = None,
     ) -> GuildSettings:
-        """Change the caps given (0 turns one off; None leaves it as it is)."""
+        """Change the caps given (0 turns one off; None leaves it as it is), and the price above which
+        a job asks its member first (0: never ask)."""
         require_manager(is_manager)
         changes: dict[str, int | None] = {}
+        if confirm_above is not None:
+            if confirm_above < 0 or confirm_above > MAX_AMOUNT:
+                raise InvalidRequest(
+                    "confirm_above",
+                    "invalid.is_value",
+                    msg("allowed.confirm_above", max=MAX_AMOUNT),
+                    value=confirm_above,
+                )
+            changes["confirm_above"] = confirm_above  # kept as 0: "never", not the bot's default
         for name, value, column in (
             ("active_per_member", per_member, "max_active_per_member"),
             ("active_per_server", per_server, "max_active_per_server"),
@@ -122,3 +133,13 @@ class ServerSettings:
         """Where managers are told about models that went away (``None``: the server's system channel)."""
         require_manager(is_manager)
         return await guilds.update(self._db, guild_id, admin_channel_id=channel_id)
+
+    async def set_gallery(self, guild_id: int, channel_id: int | None, *, is_manager: bool) -> GuildSettings:
+        """Where every finished video is also posted (a text or forum channel; ``None``: no gallery)."""
+        require_manager(is_manager)
+        return await guilds.update(self._db, guild_id, gallery_channel_id=channel_id)
+
+    async def set_result_in_card(self, guild_id: int, in_card: bool, *, is_manager: bool) -> GuildSettings:
+        """Whether a finished video turns its card into the result (one message and a short reply ping)."""
+        require_manager(is_manager)
+        return await guilds.update(self._db, guild_id, result_in_card=in_card)

@@ -13,13 +13,15 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from bot.errors import UserError, quoted
-from bot.i18n import msg
+from bot.i18n import msg, t
 from bot.providers.base import Shot
 
 MAX_SHOTS = 15
+PLACEHOLDER_LIMIT = 100  # characters Discord shows as a text input's placeholder
 EXAMPLE = "`5 | what happens`"
 _EXAMPLE = msg("shots.example")  # the same, in the member's language
 _FIXED_EXAMPLE = msg("shots.fixed_example")  # "`what happens`" (one line a shot)
+SCENES = ("shots.scene_1", "shots.scene_2", "shots.scene_3")  # the example's, short enough to fit
 _SECONDS = re.compile(r"^\s*(?P<num>[^\s|]+?)\s*(?:s|sec|secs|seconds?)?\s*$", re.IGNORECASE)
 
 
@@ -85,16 +87,19 @@ def _fixed_shot(line: str, number: int, seconds: int) -> Shot:
     return Shot(scene=scene, duration=float(seconds))
 
 
-def example(total: int, seconds_per_shot: int | None) -> str:
-    """Shot lines that are valid for this model and length: the form's placeholder."""
-    scenes = (
-        "Establishing shot of a skyline at dusk",
-        "A taxi pulls up, rain on the window",
-        "Close-up: she smiles",
-    )
+def example(
+    total: int | None, seconds_per_shot: int | None, max_shots: int = MAX_SHOTS, locale: object = None
+) -> str:
+    """Shot lines that are valid for this model and length, in the member's language: the form's
+    placeholder (at most ``PLACEHOLDER_LIMIT`` characters, Discord's limit for it).
+
+    An example that does not parse teaches the wrong thing: cut to fit, the old one dropped its last
+    line and added up to 10 s on a 15 s video. The scenes are short so every line fits."""
+    scenes = [t(key, locale) for key in SCENES]
     if seconds_per_shot is not None:
-        return "\n".join(scenes)
-    count = 3 if total >= 15 else 2
+        return "\n".join(scenes[: max(1, min(len(scenes), max_shots))])
+    total = max(1, total or 1)
+    count = max(1, min(3 if total >= 15 else 2, max_shots, total))
     lengths = [total // count] * count
     lengths[-1] += total - sum(lengths)
     return "\n".join(f"{n} | {scene}" for n, scene in zip(lengths, scenes, strict=False))

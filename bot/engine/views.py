@@ -16,6 +16,20 @@ from storage.states import JobState
 
 
 @dataclass(frozen=True)
+class Riff:
+    """The finished job a riff (Again, Remix or Variation) was made from, by anyone allowed to generate.
+
+    Kept with the new job (``012_riffs``) so its card can say whose video it builds on and link back
+    to it without reading the original: ``message_id`` is the message the riff was pressed on (or the
+    original's card when that was an ephemeral reply nobody else can open)."""
+
+    job_id: int
+    owner_id: int
+    channel_id: int
+    message_id: int | None = None
+
+
+@dataclass(frozen=True)
 class JobView:
     id: int
     guild_id: int
@@ -52,6 +66,7 @@ class JobView:
     submitted_at: float | None
     finished_at: float | None
     delivered_at: float | None
+    riff: Riff | None = None  # the job this one riffs on, when it was made from another
 
     @property
     def active(self) -> bool:
@@ -135,4 +150,16 @@ def view_of(row: JobRow) -> JobView:
         submitted_at=row.submitted_at,
         finished_at=row.finished_at,
         delivered_at=row.delivered_at,
+        riff=_riff(row),
+    )
+
+
+def _riff(row: JobRow) -> Riff | None:
+    if row.riff_of is None:
+        return None
+    return Riff(
+        job_id=row.riff_of,
+        owner_id=row.riff_owner_id or 0,
+        channel_id=row.riff_channel_id or row.channel_id,
+        message_id=row.riff_message_id,
     )

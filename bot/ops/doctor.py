@@ -29,6 +29,7 @@ from bot.config import README_SECTION, Settings
 from bot.ops.checks import CheckResult, Context, Status, fail, ok, warn
 from bot.ops.doctor_models import check_models, check_models_online
 from bot.ops.doctor_runtime import check_orphans, check_process
+from bot.ops.doctor_videos import check_ffmpeg, check_videos
 from bot.providers.base import ApiKey, ProviderError, RemoteTask, VideoProvider
 from bot.providers.http import RetryPolicy, TransportError, VendorHttp
 from bot.providers.profiles import ProfileError, load_profiles
@@ -79,12 +80,20 @@ async def check_token(ctx: Context) -> list[CheckResult]:
     return [ok("discord token", f"well-formed, for bot user {user_id} (validity is checked at login)")]
 
 
+def _database_setting(url: str | None, path: Path) -> str:
+    if url is None:
+        return f"DATABASE_PATH={path}"
+    from bot.ops.doctor_pg import shown
+
+    return f"DATABASE_URL={shown(url)}"
+
+
 async def check_settings(ctx: Context) -> list[CheckResult]:
     s = ctx.settings
     out = [
         ok(
             "settings",
-            f"DATABASE_PATH={s.database_path} PROVIDERS_FILE={s.providers_file} "
+            f"{_database_setting(s.database_url, s.database_path)} PROVIDERS_FILE={s.providers_file} "
             f"LOG_LEVEL={s.log_level} LOG_FORMAT={s.log_format}",
         )
     ]
@@ -174,6 +183,10 @@ def _latest_version() -> int:
 
 async def check_database(ctx: Context) -> list[CheckResult]:
     """The file exists (or can be created), is writable, passes a quick integrity check, is migrated."""
+    if ctx.settings.database_url is not None:
+        from bot.ops.doctor_pg import check_postgres
+
+        return await check_postgres(ctx, ctx.settings.database_url)
     path = ctx.settings.database_path
     if not path.exists():
         parent = next((p for p in path.absolute().parents if p.exists()), Path("/"))
@@ -306,6 +319,8 @@ CHECKS: tuple[Check, ...] = (
     check_process,
     check_ledger,
     check_orphans,
+    check_videos,
+    check_ffmpeg,
     check_models,
     check_vendors,
     check_models_online,

@@ -19,6 +19,7 @@ import pytest
 
 from bot.app import SoraBot
 from bot.config import Settings
+from bot.engine.clock import Clock
 from bot.engine.engine import Engine
 from bot.net import Fetcher
 from bot.providers.http import RetryPolicy, VendorHttp
@@ -27,6 +28,7 @@ from bot.providers.registry import build_provider
 from storage import jobs, ledger
 from storage.db import Database
 from storage.jobs import JobRow
+from tests.conftest import database_for
 from tests.fakes.discord import FakeDiscord, FakeInteraction
 from tests.fakes.nanophoto import FakeNanophoto
 
@@ -60,7 +62,7 @@ class Stack:
         async with asyncio.timeout(5):
             while True:
                 row = await self.db.fetchone(
-                    "SELECT id FROM jobs WHERE interaction_token = ?", (handle.token,)
+                    "SELECT id FROM jobs WHERE interaction_token = $1", (handle.token,)
                 )
                 if row is not None:
                     job = await jobs.get(self.db, int(row["id"]))
@@ -108,15 +110,16 @@ async def make_stack(
     *,
     extra_profiles: Sequence[ProviderProfile] = (),
     fetcher: Fetcher | None = None,
+    clock: Clock | None = None,
     **settings: Any,
 ) -> AsyncIterator[Stack]:
     """``profile`` is the default one; ``extra_profiles`` are configured after it (other fakes).
 
     ``fetcher`` is shared by the vendors' client and the bot when given; otherwise each builds its
     own from the settings, as the bot does, where ``fetch_allow_private`` is on: every fake here
-    listens on 127.0.0.1.
+    listens on 127.0.0.1. ``clock`` is the engine's (the system clock when None).
     """
-    db = await Database.open(tmp_path / "bot.db")
+    db = await Database.open(database_for(tmp_path / "bot.db"), folder=tmp_path)
     profile = profile or vendor.profile()
     profiles = {p.name: p for p in (profile, *extra_profiles)}
     values: dict[str, Any] = {
@@ -124,6 +127,9 @@ async def make_stack(
         "database_path": tmp_path / "bot.db",
         "dev_guild_id": fake_discord.guild.id,
         "welcome_credits": 0,
+        # Like the welcome grant, the price confirm is off unless a test turns it on (its own tests
+        # pass ``confirm_above=50``, the bot's default): other tests charge 100s of credits a job.
+        "confirm_above": 0,
         "progress_edit_interval": 0.05,
         "fetch_allow_private": True,
     }
@@ -140,6 +146,8 @@ async def make_stack(
                 profiles,
                 {name: build_provider(p, http) for name, p in profiles.items()},
                 welcome_credits=config.welcome_credits,
+                confirm_above=config.confirm_above,
+                clock=clock,
             )
             async with fake_discord.run_bot(SoraBot(config, engine, fetcher=fetcher)) as bot:
                 assert isinstance(bot, SoraBot)

@@ -225,12 +225,17 @@ class Refusals:
         return recording
 
 
+TABLES = {
+    "sqlite": "SELECT name FROM sqlite_master WHERE type = 'table' AND name != 'engine_alive' ORDER BY name",
+    "postgres": "SELECT table_name AS name FROM information_schema.tables"
+    " WHERE table_schema = 'public' AND table_name != 'engine_alive' ORDER BY table_name",
+}
+
+
 async def snapshot(db: Database) -> dict[str, list[tuple[Any, ...]]]:
     """Every row of every table: a refusal must leave all of them as they were (all but the engine's
     heartbeat, ``engine_alive``, which the running engine rewrites every few seconds by itself)."""
-    tables = await db.fetchall(
-        "SELECT name FROM sqlite_master WHERE type = 'table' AND name != 'engine_alive' ORDER BY name"
-    )
+    tables = await db.fetchall(TABLES[db.backend])
     return {t["name"]: [tuple(r) for r in await db.fetchall(f'SELECT * FROM "{t["name"]}"')] for t in tables}
 
 
@@ -240,7 +245,7 @@ async def answered(fake: FakeDiscord, db: Database, handle: FakeInteraction) -> 
     await fake.wait_for_ack(handle)
     async with asyncio.timeout(5):
         while handle.response_type == 5 and not handle.followup_ids:
-            if await db.fetchone("SELECT id FROM jobs WHERE interaction_token = ?", (handle.token,)):
+            if await db.fetchone("SELECT id FROM jobs WHERE interaction_token = $1", (handle.token,)):
                 return
             original = fake.original_message(handle) if handle.original_message_id else None
             if original is not None and not original.deleted and original.content:  # edited in place

@@ -16,6 +16,7 @@ from bot.providers.registry import build_provider
 from storage import jobs
 from storage.db import Database
 from storage.jobs import JobRow
+from tests.conftest import database_for
 from tests.e2e.conftest import Stack, make_stack
 from tests.fakes.discord import FakeDiscord, FakeInteraction
 from tests.fakes.discord.records import StoredMessage
@@ -53,16 +54,19 @@ async def finished_job(stack: Stack, prompt: str = PROMPT) -> tuple[JobRow, Stor
     return job, await result_of(stack.discord, job.id)
 
 
-async def test_a_stranger_cannot_press_someone_elses_buttons(stack: Stack) -> None:
+NOT_YOURS = "or a server manager can use this button"
+
+
+async def test_a_stranger_cannot_press_someone_elses_details(stack: Stack) -> None:
+    """Details stay the owner's and the managers' (Again, Remix and Variation are riffs: test_riffs)."""
     fake = stack.discord
     await stack.grant(10)
     job, result = await finished_job(stack)
     bob = fake.add_member(stack.guild_id, "bob")
-    for action in ("details", "again"):
-        press = await fake.invoke_component(result, f"soracord:job:{action}:{job.id}", user=bob)
-        reply = await reply_to(fake, press)
-        assert reply.ephemeral and "These buttons belong to" in reply.content
-        assert f"<@{stack.member_id}>" in reply.content and reply.mentions == []
+    press = await fake.invoke_component(result, f"soracord:job:details:{job.id}", user=bob)
+    reply = await reply_to(fake, press)
+    assert reply.ephemeral and NOT_YOURS in reply.content and not reply.embeds
+    assert f"<@{stack.member_id}>" in reply.content and reply.mentions == []
     assert await jobs.count(stack.db) == 1
 
 
@@ -139,7 +143,10 @@ async def test_remix_on_a_provider_that_remixes(lcon: tuple[Stack, FakeOpenAIVid
     await fake.wait_for_ack(press)
     assert press.modal is not None
     submit = await fake.invoke_modal_submit(press, {"prompt": "Now at night, neon reflections"})
-    remix = await stack.settle(submit)
+    ask = await reply_to(fake, submit)  # the same question as Again: what it costs, Confirm or Cancel
+    assert ask.ephemeral and "Remix job" in ask.content and "Now at night" in ask.content
+    assert await jobs.count(stack.db) == 1
+    remix = await stack.settle(await fake.invoke_component(ask, button_by_label(ask, "Confirm")))
     assert remix.kind == "remix" and remix.state == "succeeded", (remix.error_code, remix.error_message)
     assert remix.request["source_remote_id"] == job.remote_id
     assert remix.request["prompt"] == "Now at night, neon reflections"
@@ -151,7 +158,11 @@ async def test_remix_on_a_provider_that_remixes(lcon: tuple[Stack, FakeOpenAIVid
 async def test_remix_is_not_offered_where_the_provider_cannot(stack: Stack) -> None:
     await stack.grant(10)
     job, result = await finished_job(stack)
-    assert button_ids(result) == [f"soracord:job:again:{job.id}", f"soracord:job:details:{job.id}"]
+    assert button_ids(result) == [
+        f"soracord:job:again:{job.id}",
+        f"soracord:job:variation:{job.id}",
+        f"soracord:job:details:{job.id}",
+    ]
 
 
 @pytest.fixture
@@ -177,12 +188,12 @@ async def test_cancel_while_queued_gives_the_credits_back(one_at_a_time: Stack) 
     message = await fake.wait_for_message(
         lambda m: m.interaction_id == second.id and cancel_id in button_ids(m)
     )
-    assert "Waiting in the queue" in str(message.embeds)
+    assert "⏳ Next in line" in str(message.embeds)  # first in line: no place to tell
     assert await stack.balance() == 2
 
     bob = fake.add_member(stack.guild_id, "bob")
     refused = await reply_to(fake, await fake.invoke_component(message, cancel_id, user=bob))
-    assert "These buttons belong to" in refused.content
+    assert NOT_YOURS in refused.content
 
     reply = await reply_to(fake, await fake.invoke_component(message, cancel_id))
     assert reply.ephemeral and "Cancelled" in reply.content
@@ -225,7 +236,7 @@ async def test_buttons_work_after_a_restart(
         private,
         VendorHttp(retry=RetryPolicy(base_delay=0.001, max_delay=0.01), fetcher=private) as http,
     ):
-        db = await Database.open(tmp_path / "bot.db")
+        db = await Database.open(database_for(tmp_path / "bot.db"), folder=tmp_path)
         try:
             async with fake_discord.run_bot(await bot_on(db, http)) as first:
                 assert isinstance(first, SoraBot)
@@ -235,7 +246,7 @@ async def test_buttons_work_after_a_restart(
         finally:
             await db.close()
 
-        db = await Database.open(tmp_path / "bot.db")
+        db = await Database.open(database_for(tmp_path / "bot.db"), folder=tmp_path)
         try:
             async with fake_discord.run_bot(await bot_on(db, http)) as second:
                 assert isinstance(second, SoraBot)

@@ -148,7 +148,10 @@ async def test_prices_follow_the_server_multiplier_and_explicit_prices(stack: St
     fake = stack.discord
     boss = owner(fake)
     h = await fake.invoke_slash("credits prices")
-    assert "**Sora 2**\n10 seconds — **4** credits\n" in (await reply(fake, h)).embeds[0]["description"]
+    assert (
+        "**Sora 2**\n*makes text, image*\n10 seconds — **4** credits\n"
+        in (await reply(fake, h)).embeds[0]["description"]
+    )
     await reply(fake, await fake.invoke_slash("credits-admin multiplier", {"value": 1.5}, user=boss))
     await reply(
         fake,
@@ -158,8 +161,11 @@ async def test_prices_follow_the_server_multiplier_and_explicit_prices(stack: St
     )
     h = await fake.invoke_slash("credits prices")
     text = (await reply(fake, h)).embeds[0]["description"]
-    assert "**Sora 2**\n10 seconds — **6** credits\n15 seconds — **12** credits" in text
-    assert "**Sora 2 Pro High**\n10 seconds — **180** credits\n15 seconds — **200** credits" in text
+    assert "**Sora 2**\n*makes text, image*\n10 seconds — **6** credits\n15 seconds — **12** credits" in text
+    high = (
+        "**Sora 2 Pro High**\n*makes text, image*\n10 seconds — **180** credits\n15 seconds — **200** credits"
+    )
+    assert high in text
 
     await stack.grant(6)
     stack.vendor.script_next(TaskScript())

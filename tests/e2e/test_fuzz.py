@@ -59,6 +59,8 @@ COMMANDS: dict[str, int] = {
     "settings limits": 30,
     "settings fallback": 20,
     "settings admin-channel": 10,
+    "settings gallery": 10,
+    "settings delivery": 10,
     "jobs list": 10,
     "jobs show": 20,
     "jobs cancel": 20,
@@ -141,7 +143,7 @@ class Harness:
         for text, ref in self.refusals.seen:
             assert ref is None, f"an internal fault, not a refusal: {text}"
             assert 0 < len(text) <= 2000 and text in shown, text
-        row = await db.fetchone("SELECT id FROM jobs WHERE interaction_token = ?", (answers[-1].token,))
+        row = await db.fetchone("SELECT id FROM jobs WHERE interaction_token = $1", (answers[-1].token,))
         async with asyncio.timeout(20):
             await self.stack.bot.engine.wait_idle()
             await self.stack.bot.delivery.wait_idle()
@@ -151,7 +153,7 @@ class Harness:
             kinds = [
                 e["kind"]
                 for e in await db.fetchall(
-                    "SELECT kind FROM ledger_entries WHERE job_id = ? ORDER BY id", (job.id,)
+                    "SELECT kind FROM ledger_entries WHERE job_id = $1 ORDER BY id", (job.id,)
                 )
             ]
             assert kinds in (["hold", "capture"], ["hold", "release"]), kinds

@@ -76,7 +76,11 @@ async def test_a_model_the_vendor_stopped_serving_refunds_tells_managers_once_an
         ]
         assert sorted(kinds) == ["hold", "release"]
         card = fake.original_message(handles[ended.index(job)])
-        assert "no longer offers this video model" in str(card.embeds)
+        status = card.embeds[0]["fields"][0]["value"]
+        assert status == (
+            f"❌ Sora 2 is no longer offered by the provider; your {job.cost} credits were returned — pick"
+            " another model."
+        ), status
     assert 1 <= vendor.count(route="generate") <= 5  # jobs queued after the first answer are not sent
 
     notices = [m for m in fake.channel_messages(admin.id) if "no longer serves" in m.content]

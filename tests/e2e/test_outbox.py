@@ -132,10 +132,10 @@ async def interrupted_long_ago(stack: Stack, job_id: int) -> None:
     """As if the bot died after posting the result, and came back after Discord forgot the nonce."""
     async with stack.db.transaction() as tx:
         await tx.execute(
-            "UPDATE deliveries SET state = 'claimed', claimed_at = ?, message_id = NULL WHERE job_id = ?",
+            "UPDATE deliveries SET state = 'claimed', claimed_at = $1, message_id = NULL WHERE job_id = $2",
             (time.time() - 600, job_id),
         )
-        await tx.execute("UPDATE jobs SET delivered_at = NULL WHERE id = ?", (job_id,))
+        await tx.execute("UPDATE jobs SET delivered_at = NULL WHERE id = $1", (job_id,))
     stack.discord.nonces.forget()
 
 
@@ -260,7 +260,7 @@ async def test_a_result_with_no_card_to_reply_to_is_posted_all_the_same(stack: S
     await fake.delete_message(first.channel_id, first.id)
     await interrupted_long_ago(stack, job.id)
     async with stack.db.transaction() as tx:
-        await tx.execute("UPDATE jobs SET message_id = NULL WHERE id = ?", (job.id,))
+        await tx.execute("UPDATE jobs SET message_id = NULL WHERE id = $1", (job.id,))
     # The card is posted anew first; here that fails too, so there is nothing to reply to.
     fake.fail_next("/webhooks/{webhook_id}/{webhook_token}", method="POST", error=r.INVALID_FORM_BODY)
     await deliver_again(stack, job.id)

@@ -52,8 +52,9 @@ async def test_credits_prices_lists_every_model_the_server_can_use(switched: Sta
     fake = switched.discord
     shown = (await reply(fake, await fake.invoke_slash("credits prices"))).embeds[0]["description"]
     assert shown.index("**Sora 2** (fsg)") < shown.index("**Sora 2** (nano)")  # the server's own first
-    assert "**Sora 2 Pro** (fsg)\n10 seconds — **375** credits\n15 seconds — **675** credits" in shown
-    assert "**Sora 2 Pro High**\n10 seconds — **120** credits" in shown  # one profile sells it: no name
+    pro = "**Sora 2 Pro** (fsg)\n*makes text, image, storyboard*\n10 seconds — **375** credits\n"
+    assert pro + "15 seconds — **675** credits\n25 seconds — **875** credits · storyboard only" in shown
+    assert "**Sora 2 Pro High**\n*makes text, image*\n10 seconds — **120** credits" in shown  # no name
     fake.assert_no_violations()
 
 

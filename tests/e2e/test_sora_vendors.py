@@ -25,8 +25,9 @@ async def test_sora_on_each_vendor(tmp_path: Path, fake_discord: FakeDiscord, ca
             assert job.state == "succeeded", (job.error_code, job.error_message)
             assert job.video_url
             original = fake_discord.original_message(handle)
-            # A public link is shown on the card; a video the vendor handed over as bytes is not linkable.
-            assert (job.video_url in str(original.embeds)) is (job.video_path is None)
+            # Uploaded: the result carries the video, so the card shows no vendor link (and a video the
+            # vendor handed over as bytes has none a member could open anyway).
+            assert job.video_url not in str(original.embeds)
             (result,) = fake_discord.answers(handle)
             assert result.attachments and result.attachments[0]["filename"] == f"video-{job.id}.mp4"
             assert await stack.balance() == 1000 - job.cost

@@ -103,6 +103,7 @@ class TaskScript:
     fail_code: str = "GENERATION_FAILED"
     generation_time: int | None = None  # the ``generationTime`` reported; None: what it really took
     video_size: int | None = None  # None: the fake's default
+    video_bytes: bytes | None = None  # served as the video instead (a real MP4 a test made with ffmpeg)
 
 
 @dataclass

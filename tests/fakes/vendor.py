@@ -404,13 +404,16 @@ class FakeVendor:
         router.add_get("/videos/{job_id}.mp4", self._video_file)
 
     async def _video_file(self, request: web.Request) -> web.Response:
-        """The job's MP4 once its ``state`` is ``FINISHED`` (sized by its script's ``video_size``,
-        else the fake's), else 404."""
+        """The job's MP4 once its ``state`` is ``FINISHED`` (its script's ``video_bytes`` when set, else
+        sized by its ``video_size`` or the fake's), else 404."""
 
         def logic(rec: RecordedRequest) -> web.Response:
             job = self._jobs().get(request.match_info["job_id"])
             if job is None or job.state != self.FINISHED:
                 return not_found()
+            data = getattr(job.script, "video_bytes", None)
+            if data is not None:  # a real video, made by the test
+                return web.Response(body=data, headers={"Content-Type": "video/mp4"})
             size = job.script.video_size if job.script.video_size is not None else self.video_size
             return mp4_response(size)
 

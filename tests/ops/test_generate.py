@@ -154,7 +154,7 @@ async def test_a_failed_job_exits_1_with_the_reason(db: Database, http: VendorHt
     async with nanophoto.FakeNanophoto() as fake:
         fake.script_next(nanophoto.TaskScript(outcome="failed"))
         code, out = await run(db, http, fake.profile(), "--prompt", "x")
-    assert code == 1 and "failed: The provider could not make this video" in out
+    assert code == 1 and "failed: Sora 2 could not make this video; your 4 credits were returned" in out
     assert await ledger.balance(db, 0, 0) > 0  # the hold came back
 
 

@@ -15,6 +15,7 @@ from discord import app_commands
 
 from bot import i18n
 from bot.engine.member_jobs import state_key
+from bot.engine.outcomes import of_error
 from bot.errors import InsufficientCredits, InvalidRequest, UserError
 from bot.i18n import EN, ZH, Msg, catalog, literal, msg, placeholders, t
 from bot.providers.base import Kind, Orientation, ProviderError
@@ -47,8 +48,15 @@ def test_every_message_is_text_and_zh_cn_is_written_in_chinese() -> None:
     assert all(v.strip() for v in catalog(EN).values())
     # Names that are brands or literal values may stay as they are; sentences may not.
     latin = {k for k, v in catalog(ZH).items() if " " in catalog(EN)[k].strip() and not HAN.search(v)}
-    # Punctuation around a parameter only (": {words}.", " — “{prompt}”", "`{field}` ({label})").
-    assert latin <= {"invalid.field_ref", "provider.freesora.reason", "provider.openai.said", "result.quoted"}
+    # Punctuation around parameters only (": {words}.", " — “{prompt}”", "`{field}` ({label})", the
+    # failure sentence's "{what}{said}，{credits}——{next}。").
+    assert latin <= {
+        "failure.sentence",
+        "invalid.field_ref",
+        "provider.freesora.reason",
+        "provider.openai.said",
+        "result.quoted",
+    }
 
 
 def _keys_in_source() -> dict[str, list[str]]:
@@ -155,11 +163,14 @@ def test_a_stored_message_round_trips_and_renders_later() -> None:
         retryable=False,
     )
     assert inner.user_message == "The video provider refused `duration`: bad value."
-    stored = msg("job.error.provider_failed_said", said=inner.user_msg).to_json()
+    stored = of_error(inner).sentence(model="Sora 2", cost=4).to_json()
     back = Msg.from_json(stored)
-    assert back.render(EN).startswith("The provider could not make this video (the provider said: The video")
+    assert back.render(EN) == (
+        "The provider refused `duration` (the provider said “bad value”); your 4 credits were returned"
+        " — try other settings."
+    )
     zh = back.render(ZH)
-    assert HAN.search(zh) and "`duration`" in zh and "bad value" in zh
+    assert HAN.search(zh) and "`duration`" in zh and "bad value" in zh and "4" in zh
     assert literal("vendor words").render(ZH) == "vendor words"
 
 

@@ -105,8 +105,8 @@ def test_the_scrubber_blanks_every_key_of_every_profile_in_text_messages_and_fie
     scrub = Scrubber.of(
         {"a": profile("a", "sk-aaaa-1111", "sk-aaaa-2222"), "b": profile("b", "np-bbbb-3333")}
     )
-    nested = msg("job.error.provider_failed_said", said=literal("key sk-aaaa-2222 and np-bbbb-3333"))
-    assert scrub.msg(nested) == msg("job.error.provider_failed_said", said=literal("key *** and ***"))
+    nested = msg("failure.sentence", said=msg("failure.said", words="key sk-aaaa-2222 and np-bbbb-3333"))
+    assert scrub.msg(nested) == msg("failure.sentence", said=msg("failure.said", words="key *** and ***"))
     fields = scrub.fields({"stage": "using sk-aaaa-1111", "progress_pct": 5, "video_url": None})
     assert fields == {"stage": "using ***", "progress_pct": 5, "video_url": None}
     assert scrub.value(Msg("common.literal", {"text": "fine"})) == literal("fine")

@@ -45,6 +45,8 @@ NARROW = {  # member paths, and the index that keeps each independent of how muc
     "/jobs list all": "jobs_by_guild",
     "caps and credits before deferring": "jobs_active_by_member",
     "export, a page": "ledger_by_guild_time",
+    "grant notice, every command": "grant_notices_by_member",
+    "grant notice, taken": "grant_notices_by_member",
 }
 SKIP = re.compile(r"^\s*(BEGIN|COMMIT|ROLLBACK|PRAGMA|CREATE TABLE IF NOT EXISTS)\b", re.IGNORECASE)
 
@@ -135,6 +137,8 @@ async def test_member_commands_only_search(traced: tuple[Traced, Engine, Path]) 
         "export, a page": lambda: ledger.guild_page(
             engine.db, GUILD, span.start, span.end, after=(0.0, 1), limit=10, render=len
         ),
+        "grant notice, every command": lambda: credits.has_unseen_grants(GUILD, ALICE),
+        "grant notice, taken": lambda: credits.take_unseen_grants(GUILD, ALICE),
     }
     found, used = {}, {}
     for name, call in paths.items():

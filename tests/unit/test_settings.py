@@ -67,6 +67,7 @@ def test_defaults_and_blank_optionals() -> None:
     assert settings.database_path == Path("data/soracord.db")
     assert settings.dev_guild_id is None and settings.default_profile is None
     assert settings.welcome_credits == 20
+    assert settings.confirm_above == 50  # a job over 50 credits asks its member first
 
 
 @pytest.mark.parametrize(
@@ -75,6 +76,7 @@ def test_defaults_and_blank_optionals() -> None:
         ({"DISCORD_TOKEN": "  "}, "DISCORD_TOKEN"),
         ({"DISCORD_TOKEN": "t", "DEV_GUILD_ID": "abc"}, "DEV_GUILD_ID"),
         ({"DISCORD_TOKEN": "t", "WELCOME_CREDITS": "-1"}, "WELCOME_CREDITS"),
+        ({"DISCORD_TOKEN": "t", "CONFIRM_ABOVE": "-5"}, "CONFIRM_ABOVE"),
     ],
 )
 def test_bad_values_name_the_setting(env: dict[str, str], named: str) -> None:

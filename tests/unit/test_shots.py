@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from bot.engine.shots import MAX_SHOTS, ShotError, parse_shots
+from bot.engine.shots import MAX_SHOTS, PLACEHOLDER_LIMIT, ShotError, example, parse_shots
 from bot.errors import UserError
 from bot.providers.base import Shot
 
@@ -51,3 +51,24 @@ def test_at_most_fifteen_shots() -> None:
     assert len(parse_shots("\n".join("1 | s" for _ in range(MAX_SHOTS)), MAX_SHOTS)) == MAX_SHOTS
     with pytest.raises(ShotError, match="at most 15 shots; you wrote 16"):
         parse_shots("\n".join("1 | s" for _ in range(16)), 16)
+
+
+@pytest.mark.parametrize("locale", ["en-US", "zh-CN"])
+@pytest.mark.parametrize("total", [1, 2, 4, 5, 8, 10, 12, 15, 20, 25, 60, 168])
+def test_the_example_adds_up_to_the_length_and_fits_the_placeholder(total: int, locale: str) -> None:
+    """Cut to Discord's 100 characters, the old example lost its last line (10 s on a 15 s video)."""
+    text = example(total, None, locale=locale)
+    assert len(text) <= PLACEHOLDER_LIMIT
+    assert sum(s.duration for s in parse_shots(text, total)) == total
+
+
+@pytest.mark.parametrize("max_shots", [1, 2, 3, 21])
+def test_the_example_of_a_fixed_length_model_is_one_scene_a_line(max_shots: int) -> None:
+    """Veo: 8 s a shot, the scenes alone; never more shots than the model takes."""
+    text = example(None, 8, max_shots, locale="zh-CN")
+    shots = parse_shots(text, 0, seconds_per_shot=8, max_shots=max_shots)
+    assert 1 <= len(shots) <= min(3, max_shots) and "|" not in text and len(text) <= PLACEHOLDER_LIMIT
+
+
+def test_the_example_never_has_more_shots_than_allowed() -> None:
+    assert len(parse_shots(example(15, None, 2), 15, max_shots=2)) == 2

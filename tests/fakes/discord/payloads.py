@@ -210,6 +210,8 @@ class Channel:
     nsfw: bool = False
     overwrites: list[Overwrite] = field(default_factory=list)
     last_message_id: int | None = None
+    available_tags: list[JSON] = field(default_factory=list)  # a forum's (type 15) tags
+    flags: int = 0  # a forum's: REQUIRE_TAG = 1 << 4
 
     def to_dict(self, *, with_guild_id: bool = True) -> JSON:
         data: JSON = {
@@ -219,8 +221,21 @@ class Channel:
             "position": self.position,
             "parent_id": str(self.parent_id) if self.parent_id else None,
             "permission_overwrites": [o.to_dict() for o in self.overwrites],
-            "flags": 0,
+            "flags": self.flags,
         }
+        if self.type == 15:
+            data.update(
+                topic=self.topic,
+                nsfw=self.nsfw,
+                rate_limit_per_user=0,
+                last_message_id=str(self.last_message_id) if self.last_message_id else None,
+                available_tags=[dict(tag) for tag in self.available_tags],
+                default_reaction_emoji=None,
+                default_sort_order=None,
+                default_forum_layout=0,
+                default_thread_rate_limit_per_user=0,
+                default_auto_archive_duration=1440,
+            )
         if self.type in (0, 5):
             data.update(
                 topic=self.topic,

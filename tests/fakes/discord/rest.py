@@ -21,6 +21,8 @@ from typing import TYPE_CHECKING, Any
 from aiohttp import BodyPartReader, web
 
 from . import records as r
+from .forums import Forums
+from .multipart import multipart_problems
 from .payloads import JSON, Perm
 from .records import ApiError, FakeInteraction, RecordedRequest, StoredMessage, UploadedFile, fail
 from .validate import check_request, form_errors
@@ -132,6 +134,7 @@ class RestApi:
         add("GET", "/channels/{channel_id}/messages/{message_id}", self.get_message, bot)
         add("PATCH", "/channels/{channel_id}/messages/{message_id}", self.edit_message, bot)
         add("DELETE", "/channels/{channel_id}/messages/{message_id}", self.delete_message, bot)
+        self.forums = Forums(fake, self._add)  # forum posts, tags, active threads
         # Literal segments (@me, @original) must win over {params}: fewer params first.
         self.routes.sort(key=lambda route: route.template.count("{"))
 
@@ -199,6 +202,10 @@ class RestApi:
         if route.bot_auth and request.headers.get("Authorization") != f"Bot {fake.token}":
             return Reply(401, {"message": "401: Unauthorized", "code": 0}), headers
         problems = check_request(request.method, route.template, record.json)
+        if record.files:  # an upload: its parts, and the spec's multipart schema
+            seen = {(p.location, p.message) for p in problems}
+            extra = multipart_problems(request.method, route.template, record.json, record.files)
+            problems += [p for p in extra if (p.location, p.message) not in seen]
         for problem in problems:
             fake.add_violation(record, problem.field, problem.message, problem.source)
         if problems and fake.reject_invalid:

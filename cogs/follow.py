@@ -1,0 +1,148 @@
+"""Cards that follow a job they do not own: ``/jobs show`` of a running job keeps moving.
+
+The job's own card is ``cogs.delivery``'s. A card someone asked for later is one more view of the
+same job: it is registered here with the interaction that posted it, and each event of its job
+re-renders it in the asker's language — at most once every ``edit_interval`` seconds (the newest
+event wins), the last one (the job ended) at once and with the result's buttons, then it is dropped.
+The edit goes through the interaction's token while it lives (15 minutes), then as the bot's own
+channel message; a card Discord says is gone is dropped.
+
+Kept in memory and bounded (the newest few cards per job, a few hundred in all): after a restart
+such a card stops following, which costs liveness only — its timestamps keep counting.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import discord
+
+from bot.engine import member_jobs
+from bot.engine.engine import Engine
+from bot.engine.events import JobEvent
+from bot.engine.views import JobView
+from cogs import buttons, render
+
+log = logging.getLogger(__name__)
+PER_JOB = 3  # the newest cards of one job that follow it
+IN_ALL = 300  # cards followed at once, all jobs together
+TOKEN_LIFE = 15 * 60.0
+TOKEN_MARGIN = 30.0
+NO_MENTIONS = discord.AllowedMentions.none()
+
+
+def card_view(engine: Engine, job: JobView, locale: object = None) -> discord.ui.View | None:
+    """The buttons a card of ``job`` carries: Cancel/Details while it runs, the result's after."""
+    if job.active:
+        return buttons.progress_view(job, locale)
+    return buttons.result_view(job, remix=member_jobs.can_remix(engine, job), locale=locale)
+
+
+@dataclass(frozen=True)
+class Follower:
+    """One card: the message, and the interaction token that may edit it until ``expires_at``."""
+
+    message_id: int
+    channel_id: int
+    application_id: int
+    token: str
+    expires_at: float
+    locale: str | None
+
+
+class Followers:
+    """The engine's observer for cards that follow a job (``follow`` registers one)."""
+
+    def __init__(
+        self,
+        client: discord.Client,
+        engine: Engine,
+        *,
+        edit_interval: float,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self._client = client
+        self._engine = engine
+        self._interval = edit_interval
+        self.clock = clock  # the wall clock the token's life is counted on
+        self._cards: dict[int, list[Follower]] = {}
+        self._latest: dict[int, JobEvent] = {}
+        self._workers: dict[int, asyncio.Task[None]] = {}
+        self._last_edit: dict[int, float] = {}
+
+    def following(self, job_id: int) -> int:
+        return len(self._cards.get(job_id, ()))
+
+    def follow(self, job_id: int, card: Follower) -> None:
+        """Keep ``card`` up to date with ``job_id`` until the job ends."""
+        if sum(len(c) for c in self._cards.values()) >= IN_ALL and job_id not in self._cards:
+            log.info("job %s: %d cards followed already; this one is not", job_id, IN_ALL)
+            return
+        cards = self._cards.setdefault(job_id, [])
+        cards.append(card)
+        del cards[:-PER_JOB]
+
+    async def on_job_event(self, event: JobEvent) -> None:
+        job_id = event.job.id
+        if job_id not in self._cards:
+            return
+        self._latest[job_id] = event
+        if job_id not in self._workers:
+            task = asyncio.create_task(self._flush(job_id), name=f"follow-{job_id}")
+            self._workers[job_id] = task
+            task.add_done_callback(lambda _t: self._workers.pop(job_id, None))
+
+    async def wait_idle(self) -> None:
+        while self._workers:
+            await asyncio.gather(*list(self._workers.values()), return_exceptions=True)
+
+    async def close(self) -> None:
+        for task in list(self._workers.values()):
+            task.cancel()
+        await asyncio.gather(*list(self._workers.values()), return_exceptions=True)
+
+    async def _flush(self, job_id: int) -> None:
+        while job_id in self._latest:
+            event = self._latest[job_id]
+            wait = self._last_edit.get(job_id, 0.0) + self._interval - time.monotonic()
+            if wait > 0 and not event.terminal:
+                await asyncio.sleep(wait)
+                continue
+            del self._latest[job_id]
+            for card in list(self._cards.get(job_id, ())):
+                try:
+                    await self._show(card, event)
+                except discord.NotFound:
+                    self._drop(job_id, card)
+                except Exception:
+                    log.exception("job %s: could not update a card that follows it", job_id)
+            self._last_edit[job_id] = time.monotonic()
+            if event.terminal:
+                self._cards.pop(job_id, None)
+                self._last_edit.pop(job_id, None)
+
+    def _drop(self, job_id: int, card: Follower) -> None:
+        cards = self._cards.get(job_id, [])
+        if card in cards:
+            cards.remove(card)
+        if not cards:
+            self._cards.pop(job_id, None)
+
+    async def _show(self, card: Follower, event: JobEvent) -> None:
+        job = event.job
+        embed = render.job_embed(event, now=self._engine.clock.now(), locale=card.locale, video_link=True)
+        view = card_view(self._engine, job, card.locale)
+        if self.clock() < card.expires_at - TOKEN_MARGIN:
+            hook = discord.Webhook.partial(card.application_id, card.token, client=self._client)
+            try:
+                await hook.edit_message(card.message_id, embed=embed, view=view, allowed_mentions=NO_MENTIONS)
+                return
+            except discord.HTTPException as exc:
+                if exc.status not in (401, 404) and exc.code not in (10015, 50027):
+                    raise  # a refused token or an unknown webhook: the bot's own token below
+        message = self._client.get_partial_messageable(card.channel_id).get_partial_message(card.message_id)
+        await message.edit(embed=embed, view=view, allowed_mentions=NO_MENTIONS)

@@ -70,27 +70,6 @@ async def save(db: Database, job_id: int, data: bytes) -> str:
     return str(path)
 
 
-async def read_saved(path: str, limit: int) -> bytes | None:
-    """The saved video when it exists and is at most ``limit`` bytes; ``None`` otherwise."""
-
-    def read() -> bytes | None:
-        file = Path(path)
-        try:
-            if file.stat().st_size > limit:
-                return None
-            return file.read_bytes()
-        except OSError:
-            return None
-
-    return await asyncio.to_thread(read)
-
-
-def saved_size(path: str) -> int | None:
-    with contextlib.suppress(OSError):
-        return Path(path).stat().st_size
-    return None
-
-
 async def fetch(fetcher: Fetcher, url: str, limit: int) -> bytes:
     """Download a vendor's video link, never more than ``limit`` bytes (``TooLarge`` past that).
 

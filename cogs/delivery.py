@@ -11,6 +11,11 @@ an edit of the card that fails is logged and the result still goes out. A link t
 (``bot.net``: a private address, say) is neither downloaded nor shown: the member is told the video
 cannot be delivered, and the link is dropped from the job so no message shows it. Everything else is
 sent with no mentions allowed at all. Progress and result are in the job's locale (the requester's).
+
+A finished video's card shows a frame of it (``poster-<job id>.jpg``, from ``bot.landing``). Where
+the server asks for fewer messages (``/settings delivery card``) the card itself becomes the result
+(``Results.deliver`` with a ``CardEdit``) and a later edit keeps its video and buttons. Last, the
+gallery copy (``cogs.gallery``), which has its own outbox row and waits for nothing but the result.
 """
 
 from __future__ import annotations

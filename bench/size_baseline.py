@@ -37,6 +37,7 @@ from bot.engine.views import view_of
 from storage import allowances, guilds, jobs, ledger
 from storage.db import BUSY_TIMEOUT_MS
 from storage.ledger import Entry
+from storage.notify import Memo
 
 REVERT_010 = (  # what 001 created and 010 replaced
     "CREATE INDEX jobs_active ON jobs (state) WHERE state IN ('queued', 'submitting', 'running')",
@@ -50,7 +51,7 @@ class OldDatabase:
     def __init__(self, conn: aiosqlite.Connection) -> None:
         self._conn = conn
         self._write_lock = asyncio.Lock()
-        self.memo: dict[tuple[str, int], Any] = {}
+        self.memo = Memo()  # the memo's interface today; the old one was a plain dict of the same rows
 
     @classmethod
     async def open(cls, path: Path) -> OldDatabase:

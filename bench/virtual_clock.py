@@ -8,7 +8,7 @@ own thread (``storage.worker``) and wakes the awaiting coroutine with ``call_soo
 event loop with nothing ready may still have work in flight. Quiescence is therefore decided exactly, from two
 facts, not guessed from a pause:
 
-* ``track_sqlite(conn)`` wraps a connection's ``_execute`` (the single funnel every call to its
+* ``track_sqlite(conn)`` (``track_postgres(db)`` for a database on a server) wraps a connection's ``_execute`` (the single funnel every call to its
   thread goes through; tracked for each of the database's connections) with an in-flight counter: it is non-zero from the moment
   a statement is queued for the worker thread until the coroutine that awaited it has resumed;
 * the event loop's ready queue (``loop._ready``, a CPython ``BaseEventLoop`` internal) is empty when
@@ -32,6 +32,7 @@ so the fake vendors (``clock=``) and a vendor in another process can share its t
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import functools
 import heapq
 import itertools
@@ -75,19 +76,58 @@ class VirtualClock:
 
     def track_sqlite(self, conn: Any) -> None:
         """Count calls in flight on ``conn`` (a ``storage.worker.Worker``) until they resume."""
-        inner = conn._execute
+        conn._execute = self._counted(conn._execute)
 
-        @functools.wraps(inner)
-        async def counted(fn: Any, *args: Any, **kwargs: Any) -> Any:
-            self._inflight += 1
+    def track_postgres(self, db: Any) -> None:
+        """Count calls in flight on a PostgreSQL ``Database`` until they resume.
+
+        Its statements wait on a socket, which leaves nothing on the loop's ready queue either, so
+        without this time would jump while the server works. Counted: each one-trip call (``write``,
+        ``read``, ``fetchall``, ``notify``) whole; a ``transaction()`` block while it takes its
+        connection and begins, each statement of its body, and its commit or rollback — never the
+        body's own awaits in between, which may be clock sleeps.
+        """
+        for name in ("write", "read", "fetchall", "notify"):
+            if hasattr(db, name):
+                setattr(db, name, self._counted(getattr(db, name)))
+        inner = db.transaction
+        clock = self
+
+        @contextlib.asynccontextmanager
+        async def transaction() -> Any:
+            clock._begin()  # one begin, one end, whichever way the block goes
             try:
-                return await inner(fn, *args, **kwargs)
+                async with inner() as tx:
+                    clock._end()
+                    tx._statement = clock._counted(tx._statement)
+                    tx._statements = clock._counted(tx._statements)
+                    try:
+                        yield tx
+                    finally:
+                        clock._begin()  # the commit or rollback, on the way out
             finally:
-                self._inflight -= 1
-                if self._inflight == 0 and self._settled is not None:
-                    self._settled.set()
+                clock._end()
 
-        conn._execute = counted
+        db.transaction = transaction
+
+    def _begin(self) -> None:
+        self._inflight += 1
+
+    def _end(self) -> None:
+        self._inflight -= 1
+        if self._inflight == 0 and self._settled is not None:
+            self._settled.set()
+
+    def _counted(self, inner: Callable[..., Any]) -> Callable[..., Any]:
+        @functools.wraps(inner)
+        async def counted(*args: Any, **kwargs: Any) -> Any:
+            self._begin()
+            try:
+                return await inner(*args, **kwargs)
+            finally:
+                self._end()
+
+        return counted
 
     async def _quiesce(self) -> None:
         """Return once nothing can happen any more at the current virtual instant."""

@@ -1,11 +1,20 @@
-"""``python -m bot [run|migrate|doctor|backup]``: build the settings once, then hand them to what runs.
+"""``python -m bot [run|worker|sync|migrate|doctor|generate|backup]``: build the settings once, then
+hand them to what runs.
 
 - ``run`` (the default) runs the bot until SIGTERM/SIGINT, then shuts down cleanly: the bot is
   closed (which stops the engine — creates in flight get up to ``SHUTDOWN_GRACE`` seconds to come
   back with their remote ids; unfinished jobs stay in the database and resume at the next start),
   the database is closed, and the exit status is 0. It holds the database's lock file for its
   lifetime (``bot.instance``): a second process on the same file exits 2 naming the first.
+  On PostgreSQL several ``run`` processes may share the database, each connecting its own shards
+  (``SHARD_COUNT``, ``SHARD_IDS``); one that names a shard another connects exits 2.
+- ``worker`` (PostgreSQL only) runs the engine and delivery without a gateway: it takes over the jobs
+  of a process that stopped or died, and posts their results over the REST API.
+- ``sync`` syncs the slash commands and exits (``run`` does so itself in the process with shard 0).
 - ``migrate`` applies database migrations (the bot also does so at start).
+- ``migrate --to postgresql://…`` copies the SQLite database (``DATABASE_PATH``, the bot stopped) into
+  an empty PostgreSQL database, in one transaction, then checks every balance and row count there
+  (``bot.ops.migrate_to``); the URL's password is never printed.
 - ``doctor [--online] [--quick]`` checks the installation and prints a table; non-zero on a FAIL.
 - ``generate --kind text|image|tvc|storyboard …`` runs one job from the terminal (no Discord), on a
   database of its own (``--database`` to name another).
@@ -39,6 +48,7 @@ from bot.providers.profiles import ProfileError, ProviderProfile, load_profiles
 from storage.db import Database
 
 if TYPE_CHECKING:
+    from bot.app import Role
     from bot.engine.db_retry import DbStatus
 
 log = logging.getLogger("bot")
@@ -137,9 +147,9 @@ async def serve(
                 signal.signal(sig, before)
 
 
-async def run(settings: Settings, *, stop: asyncio.Event | None = None) -> None:
+async def run(settings: Settings, *, role: Role = "run", stop: asyncio.Event | None = None) -> None:
     # Imported here so that doctor, migrate and backup start without loading discord.py.
-    from bot.app import SoraBot
+    from bot.app import bot_for
     from bot.decoding import DecodePool
     from bot.engine.engine import Engine
     from bot.net import Fetcher
@@ -156,9 +166,12 @@ async def run(settings: Settings, *, stop: asyncio.Event | None = None) -> None:
         if lock is not None:
             lock.release()
         raise
-    if not await db.claim_sole_process():
+    refusal = await _refusal(db, settings, role)
+    if refusal is not None:
         await db.close()
-        raise SettingsError("another soracord process is using DATABASE_URL's database; stop it first")
+        if lock is not None:
+            lock.release()
+        raise SettingsError(refusal)
     server: metrics.MetricsServer | None = None
     fetcher = Fetcher(allow_private=settings.fetch_allow_private)  # one for the vendors and the bot
     try:
@@ -174,10 +187,12 @@ async def run(settings: Settings, *, stop: asyncio.Event | None = None) -> None:
                 default_profile=settings.default_profile,
                 welcome_credits=settings.welcome_credits,
                 confirm_above=settings.confirm_above,
+                role=role,
+                lease_seconds=settings.lease_seconds,
             )
             if lock is not None:
                 engine.db_health.watch(functools.partial(_report, lock))
-            bot = SoraBot(settings, engine, fetcher=fetcher)
+            bot = bot_for(role, settings, engine, fetcher=fetcher)
             await serve(bot, settings.discord_token.get_secret_value(), stop=stop)
     finally:
         await fetcher.close()
@@ -187,6 +202,19 @@ async def run(settings: Settings, *, stop: asyncio.Event | None = None) -> None:
         if lock is not None:
             lock.release()
         log.info("stopped")
+
+
+async def _refusal(db: Database, settings: Settings, role: Role) -> str | None:
+    """Why this process may not start in ``role`` on ``db`` (None: it may)."""
+    if role == "worker" and not db.shared:
+        return "`worker` needs DATABASE_URL (PostgreSQL): SQLite serves one process, which `run` is"
+    if role == "run" and not await db.claim_gateway(settings.shards):
+        which = "every shard" if settings.shards is None else f"shard(s) {settings.shard_ids}"
+        return (
+            f"another soracord process already connects {which} on DATABASE_URL's database; give each "
+            "`run` process its own SHARD_IDS (with SHARD_COUNT), or run more engines as `worker`"
+        )
+    return None
 
 
 def _report(lock: InstanceLock, status: DbStatus) -> None:
@@ -237,9 +265,16 @@ def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="python -m bot", description="soracord: Sora 2 videos from Discord."
     )
-    commands = parser.add_subparsers(dest="command", metavar="{run,migrate,doctor,generate,backup}")
-    commands.add_parser("run", help="run the bot (the default)")
-    commands.add_parser("migrate", help="apply database migrations")
+    commands = parser.add_subparsers(
+        dest="command", metavar="{run,worker,sync,migrate,doctor,generate,backup}"
+    )
+    commands.add_parser("run", help="run the bot (the default): gateway, commands, engine, delivery")
+    commands.add_parser("worker", help="run the engine and delivery only (PostgreSQL: beside `run`)")
+    commands.add_parser("sync", help="sync the slash commands with Discord, then exit")
+    mig = commands.add_parser("migrate", help="apply database migrations")
+    mig.add_argument(
+        "--to", metavar="URL", help="copy the SQLite database into this empty PostgreSQL database, checked"
+    )
     doc = commands.add_parser("doctor", help="check the installation; non-zero exit on a failure")
     doc.add_argument("--online", action="store_true", help="also make one authenticated call per vendor key")
     doc.add_argument("--quick", action="store_true", help="only the cheap local checks (container health)")
@@ -270,6 +305,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         level=settings.log_level, fmt=settings.log_format, secrets=[settings.discord_token.get_secret_value()]
     )
     try:
+        if command == "migrate" and args.to is not None:
+            from bot.ops import migrate_to
+
+            return asyncio.run(migrate_to.main(settings, args.to))
         if command == "migrate":
             asyncio.run(migrate(settings))
         elif command == "doctor":
@@ -292,6 +331,10 @@ def main(argv: Sequence[str] | None = None) -> int:
                 )
         elif command == "backup":
             return asyncio.run(backup(settings, args.path, force=args.force))
+        elif command == "worker":
+            asyncio.run(run(settings, role="worker"))
+        elif command == "sync":
+            asyncio.run(run(settings, role="sync"))
         else:
             asyncio.run(run(settings))
     except (ProfileError, SettingsError, AlreadyRunning) as exc:

@@ -1,8 +1,19 @@
-"""SoraBot: the one place where settings, storage, providers, the engine and the cogs meet."""
+"""SoraBot: the one place where settings, storage, providers, the engine and the cogs meet.
+
+Three roles (``python -m bot run|worker|sync``) build it three ways (``bot_for``):
+
+* ``run``: the gateway (its shards: ``SHARD_COUNT``/``SHARD_IDS``), the commands, the engine and
+  delivery. The process that connects shard 0 syncs the commands, so several never race to;
+* ``worker``: the engine and delivery, no gateway — it logs in for the REST API only, and posts
+  with the bot token and the jobs' interaction webhooks (PostgreSQL: it takes over jobs by lease);
+* ``sync``: logs in, syncs the commands and stops (for deployments that sync once, by hand).
+"""
 
 from __future__ import annotations
 
+import asyncio
 import logging
+from typing import Any, Literal
 
 import discord
 from discord import app_commands
@@ -33,6 +44,8 @@ from cogs.video import VideoCog
 
 log = logging.getLogger(__name__)
 
+Role = Literal["run", "worker", "sync"]
+
 
 def is_login_failure(exc: BaseException) -> bool:
     """Discord refused the token (the one start-up failure the operator fixes in settings)."""
@@ -54,6 +67,8 @@ class SoraBot(commands.Bot):
     the one the vendors' client shares, or let the bot build its own from the settings.
     """
 
+    role: Role = "run"
+
     def __init__(self, settings: Settings, engine: Engine, *, fetcher: Fetcher | None = None) -> None:
         intents = discord.Intents.none()
         intents.guilds = True
@@ -69,6 +84,7 @@ class SoraBot(commands.Bot):
                 guild=True, dm_channel=False, private_channel=False
             ),
             allowed_installs=app_commands.AppInstallationType(guild=True, user=False),
+            **self._shard_options(settings),
         )
         self.settings = settings
         self.engine = engine
@@ -83,6 +99,16 @@ class SoraBot(commands.Bot):
         engine.subscribe(self.followers)  # cards /jobs show posts keep following their job
         self.notices = ModelNotices(self, engine)
         engine.subscribe(self.notices)
+
+    @staticmethod
+    def _shard_options(settings: Settings) -> dict[str, Any]:
+        return {}
+
+    @property
+    def syncs_commands(self) -> bool:
+        """Whether this process syncs the commands: one process only, the one with shard 0."""
+        shards = self.settings.shards
+        return self.role == "sync" or (self.role == "run" and (shards is None or 0 in shards))
 
     async def setup_hook(self) -> None:
         self.tree.on_error = on_tree_error  # type: ignore[method-assign]
@@ -99,6 +125,13 @@ class SoraBot(commands.Bot):
         self.tree.add_command(SettingsGroup(ServerSettings(self.engine.db, self.engine), self.engine))
         self.add_dynamic_items(JobButton)  # job buttons keep working across restarts
         self.tree.add_command(JobsGroup(self.engine, self.followers))
+        if self.syncs_commands:
+            await self._sync()
+        if self.role != "sync":
+            await self.engine.start()
+            self.retention.start()
+
+    async def _sync(self) -> None:
         guild_id = self.settings.dev_guild_id
         if guild_id is not None:
             guild = discord.Object(guild_id)
@@ -107,8 +140,6 @@ class SoraBot(commands.Bot):
         else:
             synced = await self.tree.sync()
         log.info("synced %d commands%s", len(synced), f" to guild {guild_id}" if guild_id else " globally")
-        await self.engine.start()
-        self.retention.start()
 
     async def close(self) -> None:
         await self.engine.stop(grace=self.settings.shutdown_grace)  # creates in flight finish first
@@ -118,3 +149,51 @@ class SoraBot(commands.Bot):
         if self._owns_fetcher:
             await self.fetcher.close()
         await super().close()
+
+
+class ShardedSoraBot(SoraBot, commands.AutoShardedBot):
+    """The gateway of ``SHARD_COUNT`` shards, this process connecting ``SHARD_IDS`` of them; discord.py
+    spaces their identifies by the session start limit Discord gives."""
+
+    @staticmethod
+    def _shard_options(settings: Settings) -> dict[str, Any]:
+        return {"shard_count": settings.shard_count, "shard_ids": settings.shards}
+
+
+class RestOnlyBot(SoraBot):
+    """A bot that logs in for the REST API and never opens a gateway: ``worker`` and ``sync``.
+
+    ``start`` logs in (which runs ``setup_hook``: the engine starts) and then waits until ``close``.
+    """
+
+    def __init__(self, settings: Settings, engine: Engine, *, fetcher: Fetcher | None = None) -> None:
+        super().__init__(settings, engine, fetcher=fetcher)
+        self._closed_event = asyncio.Event()
+
+    async def setup_hook(self) -> None:
+        if self.role == "sync":
+            await super().setup_hook()
+            return
+        await self.engine.start()  # no commands arrive here: no cogs, no tree
+        self.retention.start()
+
+    async def start(self, token: str, *, reconnect: bool = True) -> None:
+        await self.login(token)
+        if self.role != "sync":
+            await self._closed_event.wait()
+
+    async def close(self) -> None:
+        try:
+            await super().close()
+        finally:
+            self._closed_event.set()
+
+
+def bot_for(role: Role, settings: Settings, engine: Engine, *, fetcher: Fetcher | None = None) -> SoraBot:
+    """The bot for ``role`` (see the module's docstring)."""
+    if role == "run":
+        kind: type[SoraBot] = ShardedSoraBot if settings.shard_count is not None else SoraBot
+        return kind(settings, engine, fetcher=fetcher)
+    bot = RestOnlyBot(settings, engine, fetcher=fetcher)
+    bot.role = role
+    return bot

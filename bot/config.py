@@ -10,7 +10,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 README_SECTION = 'README.md, section "Configuration"'
@@ -72,6 +72,24 @@ class Settings(BaseSettings):
         description="Days the videos kept beside the database (videos/: saved, downloaded, re-encoded, "
         "posters) stay before they are deleted; 0 = at the next hourly sweep once they are posted.",
     )
+    shard_count: int | None = Field(
+        None,
+        ge=1,
+        le=4096,
+        description="How many gateway shards the bot has in all, across its `run` processes; empty = "
+        "one process connects every shard Discord recommends.",
+    )
+    shard_ids: str | None = Field(
+        None,
+        description="The shards this `run` process connects, as `0,1` (each below SHARD_COUNT); empty = all.",
+    )
+    lease_seconds: float = Field(
+        10.0,
+        ge=1.0,
+        le=600.0,
+        description="How long a process's hold on its jobs lasts unrenewed: on PostgreSQL, the jobs of a "
+        "process that died are driven by another this long after.",
+    )
     fetch_allow_private: bool = Field(
         False,
         description="Let the bot fetch links on private, loopback and link-local addresses "
@@ -85,7 +103,15 @@ class Settings(BaseSettings):
             raise ValueError("is empty")
         return value
 
-    @field_validator("dev_guild_id", "default_profile", "metrics_port", "database_url", mode="before")
+    @field_validator(
+        "dev_guild_id",
+        "default_profile",
+        "metrics_port",
+        "database_url",
+        "shard_count",
+        "shard_ids",
+        mode="before",
+    )
     @classmethod
     def _blank_is_none(cls, value: object) -> object:
         return None if value == "" else value
@@ -96,6 +122,32 @@ class Settings(BaseSettings):
         if value is not None and not value.startswith(("postgresql://", "postgres://")):
             raise ValueError("must start with postgresql:// (SQLite takes DATABASE_PATH instead)")
         return value
+
+    @field_validator("shard_ids")
+    @classmethod
+    def _shard_list(cls, value: str | None) -> str | None:
+        if value is not None:
+            parts = [p.strip() for p in value.split(",")]
+            if not parts or not all(p.isdigit() for p in parts) or len(set(parts)) != len(parts):
+                raise ValueError("must be distinct shard numbers separated by commas, such as 0,1")
+        return value
+
+    @model_validator(mode="after")
+    def _shards_fit(self) -> Settings:
+        if self.shard_ids is not None:
+            if self.shard_count is None:
+                raise ValueError("SHARD_IDS needs SHARD_COUNT (how many shards there are in all)")
+            too_big = [i for i in self.shards or () if i >= self.shard_count]
+            if too_big:
+                raise ValueError(f"SHARD_IDS names shard {too_big[0]}, but SHARD_COUNT is {self.shard_count}")
+        return self
+
+    @property
+    def shards(self) -> list[int] | None:
+        """The shards this process connects (None: all of them, ``shard_count`` or Discord's count)."""
+        if self.shard_ids is None:
+            return None if self.shard_count is None else list(range(self.shard_count))
+        return sorted(int(p) for p in self.shard_ids.split(","))
 
     @property
     def database(self) -> Path | str:

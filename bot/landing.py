@@ -56,7 +56,12 @@ class Lander:
         """The file to upload for job ``job_id`` within ``limit`` bytes, and its poster, or why not."""
         folder = await videos.folder(self._db)
         saved = video_path is not None
-        source = Path(video_path) if video_path else videos.source_path(folder, job_id)
+        # A saved video may have been saved by another process, elsewhere: ``local_copy`` finds it.
+        source = (
+            await videos.local_copy(self._db, job_id, video_path)
+            if video_path
+            else videos.source_path(folder, job_id)
+        )
         size = await asyncio.to_thread(_size, source)
         if size is None and not saved and video_url:
             try:

@@ -5,6 +5,10 @@ a poster. They are what lets a result or a gallery post that is retried after a 
 same bytes, but nothing needs them for long, and a busy server makes gigabytes a week. So a file last
 written more than ``VIDEO_RETENTION_DAYS`` ago is deleted — unless its job still has a message to
 post (a result not yet out, a gallery post pending), whatever its age. ``doctor`` reports the size.
+
+The same sweep drops the saved bytes a shared database keeps for other processes
+(``storage.video_bytes``) as soon as their job's result is out and no gallery post waits — not at
+``mark_sent``, so a gallery post that follows the result, from any process, still finds them.
 """
 
 from __future__ import annotations
@@ -17,7 +21,7 @@ from collections.abc import Callable
 
 from bot import videos
 from bot.videos import Usage
-from storage import jobs, posts
+from storage import jobs, posts, video_bytes
 from storage.db import Database
 
 log = logging.getLogger(__name__)
@@ -47,6 +51,9 @@ class Retention:
         folder = await videos.folder(self._db)
         before = self._clock() - self.days * DAY
         gone = await asyncio.to_thread(videos.sweep, folder, before=before, keep=keep)
+        dropped = await video_bytes.sweep(self._db, before=before)
+        if dropped:
+            log.info("dropped the saved bytes of %d delivered video(s) from the database", dropped)
         if gone.files:
             log.info("deleted %d old video file(s), %.1f MB, from %s", gone.files, gone.bytes / 1e6, folder)
         return gone

@@ -9,6 +9,12 @@ fit (``bot.transcode``) as ``<job id>.fit.mp4``, and its poster frame is ``<job 
 
 These files stay for ``VIDEO_RETENTION_DAYS`` (``bot.retention`` sweeps them), so a result or a
 gallery post retried after a restart uploads the same bytes without fetching or encoding them again.
+
+On PostgreSQL (``Database.shared``) another process, on another machine, may post the result after a
+takeover, and the file is not there. So saved bytes also go into the database (``storage.video_bytes``)
+up to ``MAX_SHARED_BYTES``, and delivery asks ``local_copy`` for the file: the one on disk, else one
+rebuilt from the database into this process's folder. On SQLite one process does everything and the
+database holds no video.
 """
 
 from __future__ import annotations
@@ -17,11 +23,14 @@ import asyncio
 import contextlib
 import logging
 import os
+import tempfile
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
 from bot.net import Fetcher, FetchFailed
 from bot.net import TooLarge as TooLarge  # what ``fetch`` raises past its limit
+from storage import video_bytes
 from storage.db import Database
 
 log = logging.getLogger(__name__)
@@ -30,6 +39,11 @@ DEFAULT_UPLOAD_LIMIT = 10 * 1024 * 1024  # Discord's limit for a server without 
 FETCH_TIMEOUT = 120.0  # the whole download; connect and read timeouts are bot.net's
 MAX_SOURCE_BYTES = 1024 * 1024 * 1024  # a vendor's video larger than this is linked, not fetched
 WRITE_CHUNK = 1024 * 1024  # bytes gathered before one write to disk (off the event loop)
+# Saved bytes kept in a shared database at most this large: Discord's largest upload for a bot's
+# server (boost level 2), so what could be uploaded as-is is there for any process. A larger video stays
+# file-only — on a takeover elsewhere its result says the video could not be shown — rather than
+# making every read of the row, and the database's backups, carry hundreds of megabytes.
+MAX_SHARED_BYTES = 50 * 1024 * 1024
 
 
 async def folder(db: Database) -> Path:
@@ -67,7 +81,54 @@ async def save(db: Database, job_id: int, data: bytes) -> str:
         partial.replace(path)  # never a half-written file under the final name
 
     await asyncio.to_thread(write)
+    if db.shared:  # another process may deliver it, where this file is not
+        if len(data) <= MAX_SHARED_BYTES:
+            await video_bytes.put(db, job_id, data, now=time.time())
+        else:
+            log.warning(
+                "job %s: the video is %.1f MB, more than the %.0f MB kept in the database; only this"
+                " process's videos/ has it",
+                job_id,
+                len(data) / 1e6,
+                MAX_SHARED_BYTES / 1e6,
+            )
     return str(path)
+
+
+async def local_copy(db: Database, job_id: int, video_path: str) -> Path:
+    """A file on this machine holding the job's saved video: ``video_path`` when it is there, else the
+    bytes kept in a shared database written to this process's ``videos/`` (whole or not at all).
+
+    Returns ``video_path`` unchanged (absent) when neither has it — delivery then says the video
+    cannot be shown, as it did before. Never consults the database on SQLite (nothing is kept there).
+    """
+    saved = Path(video_path)
+    if not db.shared or await asyncio.to_thread(saved.is_file):
+        return saved
+    dest = source_path(await folder(db), job_id)
+    if await asyncio.to_thread(dest.is_file):  # rebuilt here before (or this process saved it)
+        return dest
+    data = await video_bytes.get(db, job_id)
+    if data is None:
+        log.info("job %s: the saved video is not on this machine nor in the database", job_id)
+        return saved
+
+    def write() -> None:
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        # A name of its own: two deliveries rebuilding at once never write into one another's file.
+        fd, partial = tempfile.mkstemp(dir=dest.parent, prefix=f"{job_id}.", suffix=".part")
+        try:
+            with os.fdopen(fd, "wb") as handle:
+                handle.write(data)
+            os.replace(partial, dest)
+        except BaseException:
+            with contextlib.suppress(OSError):
+                os.unlink(partial)
+            raise
+
+    await asyncio.to_thread(write)
+    log.info("job %s: rebuilt the saved video from the database (%d bytes)", job_id, len(data))
+    return dest
 
 
 async def fetch(fetcher: Fetcher, url: str, limit: int) -> bytes:

@@ -14,13 +14,18 @@ from __future__ import annotations
 
 import re
 from abc import ABC, abstractmethod
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from contextlib import AbstractAsyncContextManager
 from importlib import resources
 from pathlib import Path
-from typing import Any, Literal, TypeVar
+from typing import TYPE_CHECKING, Any, Literal, TypeVar
 
+from storage.notify import MEMO_CHANNEL, Bus, Memo, check_channel, check_payload
 from storage.tx import Body, Row, Tx
+
+if TYPE_CHECKING:
+    from storage.group_commit import GroupCommit
+    from storage.worker import CommitOrder
 
 __all__ = ["BUSY_TIMEOUT_MS", "READERS", "Backend", "Database", "Row", "Tx", "is_url", "latest_version"]
 
@@ -69,11 +74,22 @@ class Database(ABC):
     """
 
     backend: Backend
+    # Whether other processes may open this database at once (PostgreSQL): then jobs are shared by
+    # lease (``storage.leases``) and nothing cached is trusted across processes. SQLite: one process.
+    shared: bool = False
+    _order: CommitOrder  # each backend's: a read that saw a commit resumes after the code that made it
 
     def __init__(self) -> None:
+        # This process's listeners (``listen``), fed by ``notify`` here or, on PostgreSQL, by the
+        # listener connection from every process (``storage.notify``).
+        self._bus = Bus()
         # Small, rarely written rows read on every command (server settings), kept by the repository
-        # that writes them: one process owns the data, so a write-through memo is always current.
-        self.memo: dict[tuple[str, int], Any] = {}
+        # that writes them (write-through) and dropped when any process writes them (``MEMO_CHANNEL``).
+        # On SQLite one process owns the data, so an entry is current until this process changes it;
+        # PostgreSQL bounds how long one is trusted (``PostgresDatabase``).
+        self.memo = Memo()
+        self.listen(MEMO_CHANNEL, self.memo.heard)
+        self._group: GroupCommit | None = None
 
     @classmethod
     async def open(
@@ -92,9 +108,10 @@ class Database(ABC):
 
         return await SqliteDatabase.open_file(Path(target), migrate=migrate, readers=readers)
 
-    async def claim_sole_process(self) -> bool:
-        """Whether this is the only bot on the data (False: another runs). SQLite's file lock answers
-        that before the file is opened (``bot.instance``); PostgreSQL needs the server to answer."""
+    async def claim_gateway(self, shards: list[int] | None) -> bool:
+        """Whether this process may connect ``shards`` (None: all) — False when another does. SQLite's
+        file lock answers that before the file is opened (``bot.instance``: one process in all);
+        PostgreSQL needs the server to answer."""
         return True
 
     @property
@@ -120,6 +137,20 @@ class Database(ABC):
     async def write(self, body: Body[T]) -> T:
         """Run ``body(tx)`` as one write transaction; its value comes back, its exception rolls back."""
 
+    @property
+    def group(self) -> GroupCommit:
+        """This database's group-commit queue (``storage.group_commit``), made on first use."""
+        if self._group is None:
+            from storage.group_commit import GroupCommit
+
+            self._group = GroupCommit(self)
+        return self._group
+
+    async def group_write(self, body: Body[T]) -> T:
+        """``write(body)``, batched with the other writes waiting now: one transaction for them all,
+        a savepoint each, so ``body`` still lands or is refused alone (``storage.group_commit``)."""
+        return await self.group.write(body)
+
     @abstractmethod
     async def read(self, body: Body[T]) -> T:
         """Run ``body(tx)`` as one read transaction (one snapshot)."""
@@ -131,3 +162,39 @@ class Database(ABC):
     async def fetchone(self, sql: str, params: Iterable[Any] = ()) -> Row | None:
         rows = await self.fetchall(sql, params)
         return rows[0] if rows else None
+
+    # ---- signals between processes (``storage.notify``) -----------------------------------------
+
+    async def notify(self, channel: str, payload: str = "") -> None:
+        """Tell every listener on ``channel`` in every process (this one's included) ``payload``.
+
+        Call it after the write it announces has committed, never inside its transaction: a listener
+        that hears it and reads must find the write. On SQLite the listeners are called before this
+        returns (one process: nobody else could hear); on PostgreSQL it is one ``pg_notify`` on its own
+        (autocommit, outside any transaction), heard by each process's listener connection — this
+        one's too — a millisecond or so later. ``channel`` is ``[a-z_]{1,40}``; ``payload`` is under
+        8000 bytes. A notification can be missed (a listener reconnecting): listeners then hear ``"*"``.
+        """
+        check_channel(channel)
+        check_payload(payload)
+        await self._send(channel, payload)
+
+    def listen(self, channel: str, callback: Callable[[str], None]) -> Callable[[], None]:
+        """Call ``callback(payload)`` for every notification on ``channel``; returns the unsubscribe.
+
+        ``callback`` is synchronous, runs on the event loop and must be quick (drop a cache entry,
+        wake a task); one that raises is logged and the others still run. A payload of ``"*"`` means
+        "you may have missed something": drop everything cached from ``channel``'s rows. On
+        PostgreSQL every process hears ``"*"`` when its listener (re)starts ``LISTEN`` on a channel.
+        """
+        check_channel(channel)
+        return self._bus.add(channel, callback)
+
+    async def listening(self, within: float = 5.0) -> bool:
+        """Whether every channel listened to so far now hears other processes' notifications,
+        waiting up to ``within`` seconds for it (start-up, tests). At once on SQLite."""
+        return True
+
+    async def _send(self, channel: str, payload: str) -> None:
+        """Deliver a checked notification: to this process's listeners (SQLite: the only process)."""
+        self._bus.deliver(channel, payload)

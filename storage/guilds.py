@@ -1,13 +1,23 @@
-"""Per-server credit settings: price overrides, the allowance, the caps and the confirm threshold."""
+"""Per-server credit settings: price overrides, the allowance, the caps and the confirm threshold.
+
+They are read on every command, so they are memoized (``Database.memo``, ``storage.notify.Memo``):
+a save writes the row, tells every process (``settings`` channel, ``guild:<id>``) so each drops its
+copy, and keeps the new value here (write-through). On SQLite that is all (one process); on
+PostgreSQL an entry is also trusted only briefly, in case a notification was missed.
+"""
 
 from __future__ import annotations
 
 import json
+import logging
 import time
 from dataclasses import dataclass, field, replace
 from typing import Literal
 
 from storage.db import Database, Tx
+from storage.notify import MEMO_CHANNEL, Memo
+
+log = logging.getLogger(__name__)
 
 Period = Literal["week", "month"]
 
@@ -35,11 +45,13 @@ class GuildSettings:
 
 async def get(db: Database, guild_id: int) -> GuildSettings:
     """The server's settings; read once, then served from the database's write-through memo."""
-    cached = db.memo.get(("guild", guild_id))
+    key = ("guild", guild_id)
+    cached = db.memo.get(key)
     if isinstance(cached, GuildSettings):
         return cached
+    version = db.memo.version()  # a save landing while this read is out voids what it finds
     settings = await _read(db, guild_id)
-    db.memo[("guild", guild_id)] = settings
+    db.memo.fill(key, settings, version)
     return settings
 
 
@@ -112,7 +124,14 @@ async def save(db: Database, settings: GuildSettings) -> None:
         )
 
     await db.write(body)
-    db.memo[("guild", settings.guild_id)] = settings
+    key = ("guild", settings.guild_id)
+    try:
+        await db.notify(MEMO_CHANNEL, Memo.payload(key))  # after the commit: who hears it reads it
+    except Exception as exc:  # saved all the same; other processes' copies lapse within MEMO_TTL
+        log.warning(
+            "server %d: settings saved, but other processes were not told: %s", settings.guild_id, exc
+        )
+    db.memo[key] = settings
 
 
 async def update(db: Database, guild_id: int, **changes: object) -> GuildSettings:

@@ -68,6 +68,8 @@ class JobRow:
     riff_owner_id: int | None = None  # that job's member, named on the card
     riff_channel_id: int | None = None  # where the message the card links back to is
     riff_message_id: int | None = None
+    lease_owner: str | None = None  # the process that drives it (015_leases)
+    lease_epoch: int = 0  # raised at each takeover; a driver's writes name the one it read
 
     @property
     def request(self) -> dict[str, Any]:
@@ -87,7 +89,8 @@ class JobRow:
 _COLUMNS = {f.name for f in fields(JobRow)}
 
 
-def _row(row: Row) -> JobRow:
+def row_of(row: Row) -> JobRow:
+    """A ``jobs`` row as the engine reads it."""
     values = {k: row[k] for k in row.keys() if k in _COLUMNS}  # noqa: SIM118
     values["state"] = JobState(values["state"])
     return JobRow(**values)
@@ -144,41 +147,60 @@ def _assignments(values: dict[str, Any]) -> tuple[str, tuple[Any, ...]]:
     return ", ".join(f"{k} = ${i}" for i, k in enumerate(values, 1)), tuple(values.values())
 
 
-async def update_in(tx: Tx, job_id: int, **values: Any) -> None:
-    values.setdefault("updated_at", time.time())
-    sets, params = _assignments(values)
-    await tx.execute(f"UPDATE jobs SET {sets} WHERE id = ${len(params) + 1}", (*params, job_id))
+def _fenced(lease: int | None, at: int) -> tuple[str, tuple[int, ...]]:
+    """The condition that makes a write land only under the lease epoch a driver read (``leases``)."""
+    return ("", ()) if lease is None else (f" AND lease_epoch = ${at}", (lease,))
 
 
-async def transition_in(
-    tx: Tx, job_id: int, expected: frozenset[JobState] | tuple[JobState, ...], state: JobState, **values: Any
-) -> bool:
-    """Move ``job_id`` to ``state`` only if it is in one of ``expected``; True if it moved."""
-    values["state"] = state
+async def update_in(tx: Tx, job_id: int, *, lease: int | None = None, **values: Any) -> bool:
+    """Change a job's columns; with ``lease``, only while the job's lease epoch is still that one.
+    True if the row changed."""
     values.setdefault("updated_at", time.time())
     sets, params = _assignments(values)
-    n = len(params)
+    fence, epoch = _fenced(lease, len(params) + 2)
     cur = await tx.execute(
-        f"UPDATE jobs SET {sets} WHERE id = ${n + 1} AND state IN ({marks(len(expected), n + 2)})",
-        (*params, job_id, *(s.value for s in expected)),
+        f"UPDATE jobs SET {sets} WHERE id = ${len(params) + 1}{fence}", (*params, job_id, *epoch)
     )
     return cur.rowcount == 1
 
 
-async def update(db: Database, job_id: int, **values: Any) -> None:
-    """Change a job's columns, as one write transaction in one trip."""
-    await db.write(lambda tx: update_in(tx, job_id, **values))
+async def transition_in(
+    tx: Tx,
+    job_id: int,
+    expected: frozenset[JobState] | tuple[JobState, ...],
+    state: JobState,
+    *,
+    lease: int | None = None,
+    **values: Any,
+) -> bool:
+    """Move ``job_id`` to ``state`` only if it is in one of ``expected`` (and, with ``lease``, still
+    under that lease epoch); True if it moved."""
+    values["state"] = state
+    values.setdefault("updated_at", time.time())
+    sets, params = _assignments(values)
+    n = len(params)
+    fence, epoch = _fenced(lease, n + 2 + len(expected))
+    cur = await tx.execute(
+        f"UPDATE jobs SET {sets} WHERE id = ${n + 1} AND state IN ({marks(len(expected), n + 2)}){fence}",
+        (*params, job_id, *(s.value for s in expected), *epoch),
+    )
+    return cur.rowcount == 1
+
+
+async def update(db: Database, job_id: int, *, lease: int | None = None, **values: Any) -> bool:
+    """Change a job's columns, as one write transaction in one trip (see ``update_in``)."""
+    return await db.write(lambda tx: update_in(tx, job_id, lease=lease, **values))
 
 
 async def get(db: Database, job_id: int) -> JobRow | None:
     row = await db.fetchone("SELECT * FROM jobs WHERE id = $1", (job_id,))
-    return _row(row) if row else None
+    return row_of(row) if row else None
 
 
 async def get_in(tx: Tx, job_id: int) -> JobRow | None:
     """``get`` inside the caller's transaction (a one-trip write hands back the row it made)."""
     rows = await tx.execute_fetchall("SELECT * FROM jobs WHERE id = $1", (job_id,))
-    return _row(rows[0]) if rows else None
+    return row_of(rows[0]) if rows else None
 
 
 async def get_many(db: Database, job_ids: Iterable[int]) -> dict[int, JobRow]:
@@ -187,13 +209,13 @@ async def get_many(db: Database, job_ids: Iterable[int]) -> dict[int, JobRow]:
     if not wanted:
         return {}
     rows = await db.fetchall(f"SELECT * FROM jobs WHERE id IN ({marks(len(wanted))})", wanted)
-    return {int(r["id"]): _row(r) for r in rows}
+    return {int(r["id"]): row_of(r) for r in rows}
 
 
 async def active(db: Database) -> list[JobRow]:
     """Every job not yet in a terminal state, oldest first."""
     rows = await db.fetchall(f"SELECT * FROM jobs WHERE state IN {_ACTIVE_SQL} ORDER BY id")
-    return [_row(r) for r in rows]
+    return [row_of(r) for r in rows]
 
 
 async def active_page(db: Database, *, after: int, limit: int) -> list[JobRow]:
@@ -205,7 +227,7 @@ async def active_page(db: Database, *, after: int, limit: int) -> list[JobRow]:
     rows = await db.fetchall(
         f"SELECT * FROM jobs WHERE id > $1 AND state IN {_ACTIVE_SQL} ORDER BY id LIMIT $2", (after, limit)
     )
-    return [_row(r) for r in rows]
+    return [row_of(r) for r in rows]
 
 
 async def recent(db: Database, guild_id: int, user_id: int | None = None, *, limit: int = 10) -> list[JobRow]:
@@ -219,7 +241,7 @@ async def recent(db: Database, guild_id: int, user_id: int | None = None, *, lim
             "SELECT * FROM jobs WHERE guild_id = $1 AND user_id = $2 ORDER BY id DESC LIMIT $3",
             (guild_id, user_id, limit),
         )
-    return [_row(r) for r in rows]
+    return [row_of(r) for r in rows]
 
 
 async def count(db: Database) -> int:

@@ -6,8 +6,11 @@ message may exist, so it is sent again with the same nonce, or looked up first w
 aged out). ``release`` is for an attempt Discord answered with an error — nothing was posted — and
 ``mark_sent`` records the message and the job's ``delivered_at`` in one transaction.
 
-SQLite serves one process, and delivery drives one attempt per job at a time, so a claim needs no
-owner or lease here; a shared database would add them as the jobs' leases do.
+Only the process driving a job (its lease, ``storage.leases``) posts its result, one attempt at a
+time; should two processes still claim at once (one that lost the lease and does not know it yet),
+the row is locked for the claim (PostgreSQL ``FOR UPDATE``; SQLite has one writer), so the second
+sees the first's claim as an attempt in flight and posts with the same nonce, which Discord answers
+with the first message rather than a second one.
 """
 
 from __future__ import annotations
@@ -38,19 +41,21 @@ async def claim(db: Database, job_id: int, *, nonce: Callable[[], str], now: flo
     """Claim the job's result for one attempt (creating its row with a fresh ``nonce()`` if new)."""
 
     async def body(tx: Tx) -> Claim:
+        value = nonce()
+        made = await tx.execute_fetchall(
+            "INSERT INTO deliveries (job_id, nonce, state, attempts, claimed_at, created_at)"
+            " VALUES ($1, $2, $3, 1, $4, $5) ON CONFLICT (job_id) DO NOTHING RETURNING job_id",
+            (job_id, value, CLAIMED, now, now),
+        )
+        if made:
+            return Claim(job_id, value, 1)
+        lock = " FOR UPDATE" if tx.backend == "postgres" else ""
         async with tx.execute(
-            "SELECT nonce, state, attempts, claimed_at, message_id FROM deliveries WHERE job_id = $1",
+            f"SELECT nonce, state, attempts, claimed_at, message_id FROM deliveries WHERE job_id = $1{lock}",
             (job_id,),
         ) as cur:
             row = await cur.fetchone()
-        if row is None:
-            value = nonce()
-            await tx.execute(
-                "INSERT INTO deliveries (job_id, nonce, state, attempts, claimed_at, created_at)"
-                " VALUES ($1, $2, $3, 1, $4, $5)",
-                (job_id, value, CLAIMED, now, now),
-            )
-            return Claim(job_id, value, 1)
+        assert row is not None, "the row the insert ran into"
         if row["state"] == SENT:
             return Claim(job_id, row["nonce"], int(row["attempts"]), sent_message_id=int(row["message_id"]))
         interrupted = float(row["claimed_at"]) if row["state"] == CLAIMED else None

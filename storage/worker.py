@@ -36,7 +36,19 @@ class CommitOrder:
     def __init__(self) -> None:
         self.begun = 0  # changed on the write connection's thread only
         self.delivered = 0  # changed on the event loop only
+        self.withheld = 0  # of ``begun``, those their writer reports delivered itself (``withhold``)
         self._waiting: list[tuple[int, asyncio.Future[None]]] = []
+
+    @property
+    def owed(self) -> int:
+        """Commits begun that the write connection's worker reports delivered: all but the withheld."""
+        return self.begun - self.withheld
+
+    def withhold(self) -> None:
+        """Count one more commit, reported delivered by its writer (``_delivered(1)``), not the worker:
+        a group commit's callers wake one hop after its own task (``storage.group_commit``)."""
+        self.begun += 1
+        self.withheld += 1
 
     def commit(self, conn: sqlite3.Connection) -> None:
         """``COMMIT`` on the write connection's thread, counted first."""
@@ -106,12 +118,12 @@ class Worker:
             loop, fut, fn, args = call
             value: Any = None
             error: BaseException | None = None
-            begun = self._order.begun if self._order is not None else 0
+            begun = self._order.owed if self._order is not None else 0
             try:
                 value = fn(self._conn, *args)
             except BaseException as exc:  # handed to the awaiting coroutine, raised there
                 error = exc
-            commits = self._order.begun - begun if self._order is not None else 0
+            commits = self._order.owed - begun if self._order is not None else 0
             with contextlib.suppress(RuntimeError):  # a closed loop: nobody is waiting any more
                 loop.call_soon_threadsafe(_settle, fut, value, error, self._order, commits)
         self._conn.close()

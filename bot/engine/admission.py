@@ -17,6 +17,7 @@ from bot.engine.catalog import Catalog, ModelChoice, Resolved
 from bot.engine.clock import Clock
 from bot.engine.dispatcher import Dispatcher
 from bot.engine.events import Events
+from bot.engine.leases import Leases
 from bot.engine.outcomes import CANCELLED
 from bot.engine.runner import Runner
 from bot.engine.scrub import Scrubber
@@ -67,6 +68,7 @@ class Admission:
         runner: Runner,
         events: Events,
         *,
+        leases: Leases,
         welcome_credits: int,
         confirm_above: int = confirm.DEFAULT_CONFIRM_ABOVE,
         clock: Clock,
@@ -76,6 +78,7 @@ class Admission:
         self._dispatcher = dispatcher
         self._runner = runner
         self._events = events
+        self._leases = leases  # a job this process queues is its own to drive
         self._welcome = welcome_credits
         self.confirm_default = confirm_above  # for servers that set no threshold of their own
         self._clock = clock
@@ -131,7 +134,7 @@ class Admission:
         """Write the welcome grant or allowance that is due (before a manager's grant, say)."""
         settings = await guilds.get(self._db, guild_id)
         now = self._clock.now()
-        await self._db.write(
+        await self._db.group_write(
             lambda tx: allowance.top_up_in(tx, settings, user_id, welcome=self._welcome, now=now)
         )
 
@@ -215,6 +218,8 @@ class Admission:
                 created_at=now,
                 updated_at=now,
                 once_key=once_key,
+                lease_owner=self._leases.owner,
+                lease_epoch=1,
                 **_riff_columns(origin.riff),
             )
             try:
@@ -227,7 +232,7 @@ class Admission:
                 raise InsufficientCredits(exc.balance, exc.cost) from None
             return await jobs.get_in(tx, job_id)
 
-        job = await self._db.write(body)  # the row comes back in the same trip: no read before it is driven
+        job = await self._db.group_write(body)  # the row comes back with it: no read before it is driven
         assert job is not None
         self._dispatcher.queue_up(job)
         self._runner.spawn(job)  # before the event's await: from here ``wait_idle`` sees the job
@@ -256,8 +261,9 @@ class Admission:
                 await ledger.release(tx, job_id, JobState.CANCELLED.value)
             return moved
 
-        if not await self._db.write(body):
+        if not await self._db.group_write(body):
             return False
+        await self._leases.ended(job_id)  # its driver may be in another process
         self._runner.abandon(job_id)
         job = await jobs.get(self._db, job_id)
         assert job is not None

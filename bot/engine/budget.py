@@ -3,13 +3,14 @@
 
 A key's budget (``bot.engine.key_budget``) is shared by every profile holding that key; a profile's
 pool adds what is the profile's own: its task slots per key (``max_concurrent``), its pause after a
-429, and which key a new job gets (the one with the most headroom). The call log is persisted
-(``storage.call_log``), so a restart within the hour remembers what was spent.
+429, and which key a new job gets (the one with the most headroom). The call log is a table
+(``storage.call_log``) every call is booked in before it is sent — the create at hand-out here, every
+other attempt through ``KeyBudget.spend`` (the gate's) — so a restart within the hour remembers what
+was spent, and processes sharing a database share each key's hour.
 """
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
@@ -21,8 +22,6 @@ from bot.providers.base import ApiKey
 from bot.providers.profiles import ProviderProfile
 from storage import call_log
 from storage.db import Database
-
-log = logging.getLogger(__name__)
 
 __all__ = ["WINDOW", "Budgets", "KeyPool"]
 
@@ -95,14 +94,20 @@ class KeyPool:
                         slot.budget.waiting += 1
                     soonest = min(soonest, wait)
                 if best is not None:
-                    job_id = take()
-                    if job_id is None:
-                        return None
-                    best.tasks += 1
-                    self._jobs[job_id] = best
-                    best.budget.claim(job_id, planned=True)
-                    await best.budget.count(now)
-                    return job_id, best.key
+                    budget = best.budget
+                    async with budget.booking:  # asked again: a booking may have been under way
+                        now = self._clock.now()
+                        # The create is booked before the job is taken from the line: another
+                        # process may have taken the room meanwhile, and a job taken must not wait.
+                        if not self._full(best) and budget.admit_wait(now) == 0 and await budget.book(now):
+                            job_id = take()
+                            if job_id is None:
+                                return None  # the line emptied: the booked call stays counted
+                            best.tasks += 1
+                            self._jobs[job_id] = best
+                            budget.claim(job_id, planned=True)
+                            return job_id, best.key
+                    continue  # no room after all: look again (the copy of the hour was refreshed)
                 await wait_any([s.budget for s in self._slots.values()], self._clock, soonest)
         finally:
             for name in waited:
@@ -223,9 +228,10 @@ class _Gate:
 class Budgets:
     """Every key's budget, by key id; the pools of the profiles are built from it."""
 
-    def __init__(self, clock: Clock, db: Database | None = None) -> None:
+    def __init__(self, clock: Clock, db: Database | None = None, *, owner: str = "") -> None:
         self._clock = clock
         self._db = db
+        self._owner = owner  # this process's lease name: its holds count while its lease lives
         self._by_id: dict[str, KeyBudget] = {}
 
     def of(self, key: ApiKey, per_hour: int | None) -> KeyBudget:
@@ -233,8 +239,8 @@ class Budgets:
         kid = key_id(key)
         budget = self._by_id.get(kid)
         if budget is None:
-            record = self._record if self._db is not None else None
-            budget = self._by_id[kid] = KeyBudget(kid, per_hour, self._clock, record)
+            shared = _Shared(self._db, self._owner) if self._db is not None else None
+            budget = self._by_id[kid] = KeyBudget(kid, per_hour, self._clock, shared)
         budget.limit(per_hour)
         return budget
 
@@ -261,9 +267,18 @@ class Budgets:
             if budget is not None and budget.limited:
                 budget.calls.extend(sorted(t for t in times if t > now - WINDOW))
 
-    async def _record(self, kid: str, at: float) -> None:
-        assert self._db is not None
-        try:
-            await call_log.record(self._db, kid, at, forget_before=at - WINDOW)
-        except Exception as exc:  # the call is counted in memory; only a restart could forget it
-            log.warning("key %s: could not store a call in the call log: %s", kid, exc)
+
+class _Shared:
+    """``SharedLog`` over the database: the call log every process on it books its calls in."""
+
+    def __init__(self, db: Database, owner: str) -> None:
+        self._db = db
+        self._owner = owner
+
+    async def reserve(self, kid: str, at: float, limit: int, *, held: int, free: bool) -> tuple[bool, int]:
+        return await call_log.reserve(
+            self._db, kid, at, limit, WINDOW, owner=self._owner, held=held, free=free
+        )
+
+    async def window(self, kid: str, start: float) -> list[float]:
+        return await call_log.window(self._db, kid, start)

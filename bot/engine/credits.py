@@ -166,7 +166,7 @@ class Credits:
                 await grant_notices.add_in(tx, notice)
             return await ledger.balance_in(tx, guild_id, user_id)
 
-        return await self._db.write(body)  # one trip
+        return await self._db.group_write(body)  # one trip, shared with the writes waiting now
 
     async def has_unseen_grants(self, guild_id: int, user_id: int) -> bool:
         """A grant the member has not been told about waits (every command asks: one index read)."""
@@ -207,7 +207,7 @@ class Credits:
                 ) from None
             return await ledger.balance_in(tx, guild_id, user_id)
 
-        return await self._db.write(body)  # one trip
+        return await self._db.group_write(body)  # one trip, shared with the writes waiting now
 
     async def set_allowance(
         self, guild_id: int, amount: int, period: str, *, is_manager: bool

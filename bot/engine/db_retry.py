@@ -142,12 +142,26 @@ def backoff(failures: int) -> float:
     return cap / 2 + random.uniform(0, cap / 2)
 
 
+class LeaseLost(Exception):
+    """Another process took the job over (its lease epoch moved on): stop driving it, write nothing."""
+
+    def __init__(self, job_id: int) -> None:
+        super().__init__(f"job {job_id} is driven by another process now")
+        self.job_id = job_id
+
+
 class Durable:
-    """The runner's reads and writes of a job, each repeated until it lands (``DbHealth.retry``)."""
+    """The runner's reads and writes of a job, each repeated until it lands (``DbHealth.retry``).
+
+    Every write of a job this process drives names the lease epoch it was taken with (``epochs``,
+    kept by the runner): once another process has taken the job over, the write changes nothing and
+    ``LeaseLost`` says so — as does a read that finds the epoch moved on.
+    """
 
     def __init__(self, db: Database, health: DbHealth) -> None:
         self._db = db
         self.health = health
+        self.epochs: dict[int, int] = {}  # job -> the lease epoch this process drives it under
 
     async def call(self, what: str, op: Callable[[], Awaitable[T]], *, write: bool = True) -> T:
         return await self.health.retry(what, op, write=write)
@@ -156,26 +170,36 @@ class Durable:
         job = await self.call("reading a job", lambda: jobs.get(self._db, job_id), write=False)
         if job is None:
             raise LookupError(f"job {job_id} does not exist")
+        epoch = self.epochs.get(job_id)
+        if epoch is not None and job.lease_epoch != epoch:
+            raise LeaseLost(job_id)
         return job
 
     async def update(self, job_id: int, **values: Any) -> None:
-        await self.call("updating a job", lambda: jobs.update(self._db, job_id, **values))
+        lease = self.epochs.get(job_id)
+        changed = await self.call(
+            "updating a job", lambda: jobs.update(self._db, job_id, lease=lease, **values)
+        )
+        if not changed and lease is not None:
+            raise LeaseLost(job_id)
 
     async def move(self, job_id: int, expected: tuple[JobState, ...], state: JobState, **values: Any) -> bool:
         """``jobs.transition_in`` in a transaction of its own; True if the job moved."""
+        lease = self.epochs.get(job_id)
 
         async def once() -> bool:  # one trip to the write connection
             return await self._db.write(
-                lambda tx: jobs.transition_in(tx, job_id, expected, state, **dict(values))
+                lambda tx: jobs.transition_in(tx, job_id, expected, state, lease=lease, **dict(values))
             )
 
-        return await self.call(f"moving a job to {state.value}", once)
+        return await self._moved(job_id, await self.call(f"moving a job to {state.value}", once))
 
     async def settle(self, job_id: int, state: JobState, settle: Settle, **values: Any) -> bool:
         """End the job in ``state`` and capture or release its hold, atomically and at most once."""
+        lease = self.epochs.get(job_id)
 
         async def body(tx: Tx) -> bool:
-            moved = await jobs.transition_in(tx, job_id, ACTIVE, state, **dict(values))
+            moved = await jobs.transition_in(tx, job_id, ACTIVE, state, lease=lease, **dict(values))
             if moved:
                 if settle == "capture":
                     await ledger.capture(tx, job_id)
@@ -183,7 +207,13 @@ class Durable:
                     await ledger.release(tx, job_id, state.value)
             return moved
 
-        async def once() -> bool:  # the transition and the settlement in one trip
-            return await self._db.write(body)
+        async def once() -> bool:  # the transition and the settlement in one trip (a group's)
+            return await self._db.group_write(body)
 
-        return await self.call(f"ending a job as {state.value}", once)
+        return await self._moved(job_id, await self.call(f"ending a job as {state.value}", once))
+
+    async def _moved(self, job_id: int, moved: bool) -> bool:
+        """A move that did not land: the job was elsewhere (False), or is no longer ours (raises)."""
+        if not moved and job_id in self.epochs:
+            await self.get(job_id)
+        return moved

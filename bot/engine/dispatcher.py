@@ -27,11 +27,16 @@ from storage.jobs import JobRow
 
 class Dispatcher:
     def __init__(
-        self, profiles: Mapping[str, ProviderProfile], clock: Clock, *, db: Database | None = None
+        self,
+        profiles: Mapping[str, ProviderProfile],
+        clock: Clock,
+        *,
+        db: Database | None = None,
+        owner: str = "",
     ) -> None:
         # One budget per key value, shared by every profile that holds the key (``db``: its calls
         # are logged there, so a restart remembers them); one pool per profile over those budgets.
-        self.budgets = Budgets(clock, db)
+        self.budgets = Budgets(clock, db, owner=owner)
         self.pools: dict[str, KeyPool] = {name: self.budgets.pool(p) for name, p in profiles.items()}
         self._queues = {name: FairQueue() for name in profiles}
         for name, pool in self.pools.items():  # while jobs wait in a line, its keys spend nothing spare
@@ -84,6 +89,10 @@ class Dispatcher:
                 self._dispatch(job.profile), name=f"dispatch-{job.profile}"
             )
 
+    def row(self, job_id: int) -> JobRow | None:
+        """The row of a job in line here (None: not in line in this process)."""
+        return self._rows.get(job_id)
+
     def remember_message(self, job_id: int, message_id: int) -> None:
         if job_id in self._rows:
             self._rows[job_id] = dataclasses.replace(self._rows[job_id], message_id=message_id)
@@ -106,6 +115,11 @@ class Dispatcher:
             self.pools[job.profile].release_task(job.id)
         elif turn is not None:
             turn.cancel()
+
+    def let_go(self, job: JobRow) -> None:
+        """Forget a job another process drives now: out of the line, its slot and reservations back."""
+        self.dequeue(job)
+        self.pools[job.profile].release_task(job.id)
 
     async def stop(self) -> None:
         tasks = list(self._tasks.values())

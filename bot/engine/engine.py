@@ -2,7 +2,8 @@
 
 The parts, one concept each: ``catalog`` (profiles, providers, prices, which profile a request
 uses), ``admission`` (quote, checks, hold + enqueue, cancel), ``dispatcher`` (the fair submit line
-and key budgets), ``runner`` (one job's state machine and polls), ``availability`` (models a vendor
+and key budgets), ``runner`` (one job's state machine and polls), ``leases`` (which jobs this process drives, and
+taking over those of a process that died), ``availability`` (models a vendor
 stopped serving), ``fallbacks`` (where a refused job goes next), ``outbox`` (results to post,
 claimed and marked), ``uptime`` (deadlines count the time the bot was up), ``orphans`` (jobs whose
 profile left the configuration), ``db_health`` (database faults, retried and reported), ``events``
@@ -25,6 +26,7 @@ from bot.engine.dispatcher import Dispatcher
 from bot.engine.estimates import History, eta
 from bot.engine.events import Events, JobEvent, JobObserver
 from bot.engine.fallback import Fallbacks
+from bot.engine.leases import LEASE_SECONDS, TAKE_PAGE, Leases, owner_name
 from bot.engine.orphans import Orphans
 from bot.engine.outbox import Outbox
 from bot.engine.posts import Posts
@@ -34,12 +36,11 @@ from bot.engine.uptime import Uptime
 from bot.engine.views import JobView, view_of
 from bot.providers.base import VideoProvider
 from bot.providers.profiles import ProviderProfile
-from storage import jobs
+from storage import jobs, leases
 from storage.db import Database
 from storage.jobs import JobRow
 from storage.states import JobState
 
-RESUME_PAGE = 500  # active jobs read at a time on start
 RESUME_BATCH = 50  # drivers started per turn of the loop: their first steps run in the next turn
 
 
@@ -55,6 +56,8 @@ class Engine:
         confirm_above: int = DEFAULT_CONFIRM_ABOVE,
         clock: Clock | None = None,
         planner: polling.Planner | None = None,
+        role: str = "run",
+        lease_seconds: float = LEASE_SECONDS,
     ) -> None:
         self.db = db
         self.clock = clock or SystemClock()
@@ -66,7 +69,8 @@ class Engine:
         self.history = History()
         self.outbox = Outbox(db, self.clock)  # results to post, each exactly once
         self.posts = Posts(db, self.clock)  # gallery copies, each exactly once; how results go out
-        self.dispatcher = Dispatcher(profiles, self.clock, db=db)
+        self.owner = owner_name(role)  # this process, in its lease and its keys' holds
+        self.dispatcher = Dispatcher(profiles, self.clock, db=db, owner=self.owner)
         self.events = Events(
             self.dispatcher.tell_position,
             self._eta,
@@ -88,12 +92,16 @@ class Engine:
             health=self.db_health,
         )
         self.orphans = Orphans(db, self.catalog, self.events.emit, self.clock)
+        self.leases = Leases(
+            db, self.clock, self._adopt, self._ended, owner=self.owner, role=role, seconds=lease_seconds
+        )
         self.admission = Admission(
             db,
             self.catalog,
             self.dispatcher,
             self.runner,
             self.events,
+            leases=self.leases,
             welcome_credits=welcome_credits,
             confirm_above=confirm_above,
             clock=self.clock,
@@ -133,45 +141,65 @@ class Engine:
         """Drop a video link the bot refused to fetch (``bot.net``), so no later view shows it."""
         await jobs.update(self.db, job_id, video_url=None)
 
-    async def mark_delivered(self, job_id: int) -> None:
-        await jobs.update(self.db, job_id, delivered_at=self.clock.now())
-
     async def start(self) -> None:
-        """Resume every unfinished job, and re-announce finished jobs whose result (or gallery post)
-        was never shown.
+        """Take and resume every free unfinished job, and re-announce finished jobs whose result (or
+        gallery post) was never shown.
 
-        Jobs are read a page at a time and resumed a slice at a time (``slices``), so the event loop
+        Free jobs — on SQLite every one; on PostgreSQL those no live process holds — are taken a
+        page at a time (``leases``) and resumed a slice at a time (``slices``), so the event loop
         keeps answering commands while tens of thousands resume; each driver starts from the row
-        read here. Queued jobs are put back in line without an event each: the line's first jobs
-        are told their places in one round (``positions``). In a large restart what each page loads
-        is kept out of the garbage collector's full passes (``settle_heap``).
+        the take returned. Queued jobs are put back in line without an event each: the line's first
+        jobs are told their places in one round (``positions``).
         """
         await self.uptime.resume()  # first: the deadlines read below already count the outage out
         await self.history.seed(self.db)
         await self.availability.load()
         await self.dispatcher.budgets.load()  # the calls of the last hour still count
-        slicer, after, large = Slicer(every=RESUME_BATCH), 0, False
-        while page := await jobs.active_page(self.db, after=after, limit=RESUME_PAGE):
-            after = page[-1].id
-            if len(page) == RESUME_PAGE:  # a large restart: what is loaded lives as long as its jobs
-                large = True
-                settle_heap()
-            for job in page:
-                await slicer.tick()
-                if self.runner.driving(job.id) or not self.catalog.has(job.profile):
-                    continue  # an orphan (its profile is gone) is kept as it is: ``orphans``
-                if job.state is JobState.QUEUED:
-                    self.dispatcher.queue_up(job)
-                elif job.state is JobState.RUNNING:
-                    self.dispatcher.pools[job.profile].adopt_task(job.id, job.key_name, polls=job.polls)
-                self.runner.spawn(job)
-        if large:
-            settle_heap()
-        for job_id in sorted({*await jobs.undelivered(self.db), *await self.posts.unsent_jobs()}):
+        await self.leases.start()
+        for job_id in await self.posts.unsent_jobs():  # gallery copies: each claimed before it is sent
             row = await jobs.get(self.db, job_id)
-            if row is not None:
+            if row is not None and not self.runner.driving(job_id) and await self._nobody_else_has(row):
                 await self.events.emit(row)
         await self.orphans.announce()
+
+    async def _nobody_else_has(self, job: JobRow) -> bool:
+        """Whether no other live process holds ``job`` (SQLite: there is no other process)."""
+        owner = job.lease_owner
+        if not self.db.shared or owner is None or owner == self.owner:
+            return True
+        return not await leases.alive(self.db, owner, now=self.clock.now())
+
+    def _ended(self, job_id: int) -> None:
+        """Another process ended a job this one may drive (a member cancelled it there): let it go."""
+        row = self.dispatcher.row(job_id)
+        self.runner.abandon(job_id)
+        if row is not None:
+            self.dispatcher.let_go(row)
+
+    async def _adopt(self, page: list[JobRow]) -> None:
+        """Drive the jobs just taken: the unfinished ones resume, the finished ones are re-announced.
+
+        A page as large as a take returns is kept out of the garbage collector's full passes while
+        its jobs live (``settle_heap``): a restart at scale loads tens of thousands of rows.
+        """
+        slicer = Slicer(every=RESUME_BATCH)
+        finished: list[JobRow] = []
+        for job in page:
+            await slicer.tick()
+            if self.runner.driving(job.id) or not self.catalog.has(job.profile):
+                continue  # an orphan (its profile is gone) is kept as it is: ``orphans``
+            if not job.active:
+                finished.append(job)
+                continue
+            if job.state is JobState.QUEUED:
+                self.dispatcher.queue_up(job)
+            elif job.state is JobState.RUNNING:
+                self.dispatcher.pools[job.profile].adopt_task(job.id, job.key_name, polls=job.polls)
+            self.runner.spawn(job)
+        if len(page) >= TAKE_PAGE:  # a large restart: what is loaded lives as long as its jobs
+            settle_heap()
+        for job in finished:
+            await self.events.emit(job)
 
     async def stop(self, *, grace: float = 0.0) -> None:
         """Stop driving jobs; their persisted state lets the next ``start()`` resume them.
@@ -180,6 +208,7 @@ class Engine:
         their remote ids stored, so a job the vendor accepted is never refunded as unconfirmed.
         """
         await self.runner.stop(grace)
+        await self.leases.stop()  # after the drivers: what they stored is what the next owner reads
         await self.events.stop()
         await self.dispatcher.stop()
         await self.uptime.stop()

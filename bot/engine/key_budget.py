@@ -13,6 +13,17 @@ those reservations, so a reserved poll always finds room, and a job the vendor f
 by its deadline at the latest. Every other call — a poll to show a step, a second look at a job
 not yet done, the retry of a failed call — is paid from free room only, and polls waiting for free
 room go before new jobs. A 429 pauses the key; nothing here ever fails a job.
+
+Several processes may use one key (gateway and worker processes on one PostgreSQL), and the vendor
+counts all of their calls against one hour. So with a database, each call is *booked* in the
+shared call log (``storage.call_log.reserve``, under the key's row lock) before it goes out — every
+HTTP attempt, retries included — and the hour kept here is this process's copy of that log: it
+answers "is there room?" without a round trip, and only a call it has room for asks the database.
+When the database refuses (other processes took the room), the copy is read back from the log and
+the call waits for room as it would for this process's own calls. Each booking also records the
+polls this process keeps reserved on the key and learns the other live processes' (``others``): a
+call paid from free room must leave all of them free, so one process's spare looks never spend the
+room another process's running jobs were promised.
 """
 
 from __future__ import annotations
@@ -20,10 +31,12 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import hashlib
+import logging
 import math
 from collections import deque
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Protocol
 
 from bot.engine.clock import Clock
 from bot.providers.base import ApiKey
@@ -35,7 +48,21 @@ LEARN = 0.1  # weight of the newest answer in the key's failure rate
 MAX_ATTEMPTS = 4  # a poll is never reserved more attempts than this, however often calls fail
 PRIOR_ATTEMPTS, SETTLE = 2, 20  # until a key has answered this often, assume a poll may need a retry
 
-Record = Callable[[str, float], Awaitable[None]]
+log = logging.getLogger(__name__)
+
+
+class SharedLog(Protocol):
+    """The call log every process books its calls in (``storage.call_log`` over the database)."""
+
+    async def reserve(self, kid: str, at: float, limit: int, *, held: int, free: bool) -> tuple[bool, int]:
+        """Book one call of key ``kid`` at ``at`` if the hour up to it holds fewer than ``limit``
+        calls of any process (less every live process's held polls, for a ``free`` call; this
+        process holds ``held``); returns whether it was booked, and what the others hold."""
+        ...
+
+    async def window(self, kid: str, start: float) -> list[float]:
+        """Every process's calls of key ``kid`` after ``start``, oldest first."""
+        ...
 
 
 def key_id(key: ApiKey) -> str:
@@ -49,11 +76,12 @@ class KeyBudget:
     id: str
     per_hour: int | None
     clock: Clock
-    record: Record | None = None  # persists each counted call (the log outlives a restart)
-    calls: deque[float] = field(default_factory=deque)
+    shared: SharedLog | None = None  # where calls are booked for every process (and outlive a restart)
+    calls: deque[float] = field(default_factory=deque)  # this process's copy of the key's last hour
     claims: dict[int, int] = field(default_factory=dict)  # running job -> polls reserved for it
     finals: dict[int, int] = field(default_factory=dict)  # ... of which kept for its deadline poll
     held: int = 0  # the sum of ``claims``, kept as they change (read on every call)
+    others: int = 0  # what other processes hold on the key, as the shared log last said
     cool_until: float = 0.0
     waiting: int = 0  # hand-outs of new jobs waiting for room on this key
     polls_waiting: int = 0  # polls waiting for free room: they go before new jobs
@@ -61,6 +89,9 @@ class KeyBudget:
     answers: int = 0  # attempts whose outcome was noted (``failing`` means little until SETTLE)
     lines: list[Callable[[], int]] = field(default_factory=list)  # jobs in line of each profile on it
     changed: asyncio.Event = field(default_factory=asyncio.Event)
+    # Held from "is there room?" until the call is booked, so that the copy of the hour changes as
+    # the answer is given even when booking awaits the database (never held while waiting for room).
+    booking: asyncio.Lock = field(default_factory=asyncio.Lock)
 
     @property
     def limited(self) -> bool:
@@ -103,7 +134,8 @@ class KeyBudget:
             self.calls.popleft()
 
     def reserved(self) -> int:
-        return self.held if self.limited else 0
+        """Polls kept for running jobs: this process's, and other processes' as last heard."""
+        return self.held + self.others if self.limited else 0
 
     def wait_for(self, now: float, wanted: int) -> float:
         """Seconds until ``wanted`` more calls fit the window (0 = now; inf = never by time alone)."""
@@ -157,13 +189,48 @@ class KeyBudget:
             self.held -= left
             self.notify()
 
-    async def count(self, now: float) -> None:
-        """Log one call at ``now`` (already allowed); persist it for the next start."""
+    async def book(self, now: float, *, free: bool = True) -> bool:
+        """Count one call at ``now`` that the copy of the hour has room for; call it holding
+        ``booking``, right after the copy said so. False: the shared log had no room (other
+        processes' calls) — nothing was counted, and the copy now holds the log's hour, so a wait
+        computed from it ends when room frees up.
+
+        A budget without a limit counts nothing and never asks the database. A database that fails
+        does not stop calls: the call is counted here only, as a single process would count it.
+        """
         if self.per_hour is None:
-            return
+            return True
+        if self.shared is not None:
+            try:
+                booked, self.others = await self.shared.reserve(
+                    self.id, now, self.per_hour, held=self.held, free=free
+                )
+            except asyncio.CancelledError:
+                self.calls.append(now)  # the write runs whole once sent: assume it was booked
+                raise
+            except Exception as exc:
+                log.warning(
+                    "key %s: could not book a call in the call log, counted here only: %s", self.id, exc
+                )
+                booked = True
+            if not booked:
+                await self._reread(now)
+                return False
         self.calls.append(now)
-        if self.record is not None:
-            await self.record(self.id, now)
+        return True
+
+    async def _reread(self, now: float) -> None:
+        """Replace the copy of the hour with the shared log's (every process's calls). Under
+        ``booking``: none of this process's calls is half booked, so none is counted twice."""
+        assert self.shared is not None
+        try:
+            times = await self.shared.window(self.id, now - WINDOW)
+        except Exception as exc:
+            # Without the log's hour the copy would keep saying "room": pause rather than ask again.
+            log.warning("key %s: could not read the call log: %s", self.id, exc)
+            self.cool_down(1.0)
+            return
+        self.calls = deque(times)
 
     async def spend(
         self,
@@ -174,8 +241,8 @@ class KeyBudget:
         until: float | None = None,
         reserved: bool = True,
     ) -> bool:
-        """Wait until one more call may go, count it; False when ``until`` (by default ``deadline``)
-        passes first.
+        """Wait until one more call may go, book it (``book``); False when ``until`` (by default
+        ``deadline``) passes first.
 
         A job's call comes out of its reservation from the moment its planned poll is ``due`` while
         it holds more than its deadline poll needs, and from its deadline on (the deadline poll and
@@ -185,17 +252,20 @@ class KeyBudget:
         queued = False
         try:
             while True:
-                now = self.clock.now()
-                held = self.claims.get(job_id, 0) if job_id is not None and reserved else 0
-                final = deadline is not None and now >= deadline - EPSILON
-                planned = (due is None or now >= due - EPSILON) and held > self.finals.get(job_id or 0, 0)
-                use = planned or (held >= 1 and final)
-                wait = self.wait_for(now, 1 if use else 1 + self.reserved())
+                async with self.booking:
+                    now = self.clock.now()
+                    held = self.claims.get(job_id, 0) if job_id is not None and reserved else 0
+                    final = deadline is not None and now >= deadline - EPSILON
+                    planned = (due is None or now >= due - EPSILON) and held > self.finals.get(job_id or 0, 0)
+                    use = planned or (held >= 1 and final)
+                    wait = self.wait_for(now, 1 if use else 1 + self.reserved())
+                    if wait == 0 and await self.book(now, free=not use):
+                        if use and job_id is not None and self.claims.get(job_id, 0) > 0:
+                            self.claims[job_id] -= 1
+                            self.held -= 1
+                        return True
                 if wait == 0:
-                    if use and job_id is not None:
-                        self.claims[job_id] = held - 1
-                        self.held -= 1
-                    break
+                    continue  # the shared log had no room: the copy of the hour now says how long
                 stop = deadline if until is None else until
                 if stop is not None and now >= stop:
                     return False
@@ -211,8 +281,6 @@ class KeyBudget:
             if queued:
                 self.polls_waiting -= 1
                 self.notify()
-        await self.count(now)
-        return True
 
     async def pause(self, seconds: float) -> None:
         """Sleep ``seconds`` on the clock, or until something changes on this key."""

@@ -15,21 +15,20 @@ from __future__ import annotations
 import asyncio
 import functools
 import logging
-import random
 from collections.abc import Awaitable, Callable
 from typing import Any, Literal
 
-from bot import metrics, videos
+from bot import videos
 from bot.engine import polling
 from bot.engine.catalog import Catalog
 from bot.engine.clock import Clock
 from bot.engine.creates import InFlight
-from bot.engine.db_retry import DbHealth, Durable
+from bot.engine.db_retry import DbHealth, Durable, LeaseLost
 from bot.engine.dispatcher import Dispatcher
 from bot.engine.estimates import History, generation_seconds, key_of
 from bot.engine.fallback import Fallbacks, failure_code
-from bot.engine.key_budget import EPSILON, WINDOW
-from bot.engine.outcomes import INTERNAL, TIMED_OUT, UNCONFIRMED, Reason, of_error, of_task, visible
+from bot.engine.outcomes import INTERNAL, UNCONFIRMED, Reason, of_error, of_task, visible
+from bot.engine.poll_loop import PollLoop
 from bot.engine.scrub import Scrubber
 from bot.i18n import EN, Msg
 from bot.logs import log_context
@@ -44,7 +43,6 @@ from storage.states import JobState
 log = logging.getLogger(__name__)
 
 Settle = Literal["capture", "release"]
-DEADLINE_GRACE = 5  # backoffs a deadline poll that got no answer is asked again for
 
 
 class Runner:
@@ -76,6 +74,19 @@ class Runner:
         self._scrub = Scrubber.of(catalog.profiles())
         self._tasks: dict[int, asyncio.Task[None]] = {}
         self._seen_running: dict[int, float] = {}  # job -> its last poll that found it unfinished
+        self._polls = PollLoop(
+            catalog=catalog,
+            dispatcher=dispatcher,
+            history=history,
+            planner=planner,
+            clock=clock,
+            store=self._store,
+            fallback=fallback,
+            seen_running=self._seen_running,
+            timing=self._timing,
+            apply=self._apply,
+            finish=self.finish,
+        )
 
     # ---- the tasks ------------------------------------------------------------------------------
 
@@ -89,6 +100,7 @@ class Runner:
             return
         task = asyncio.create_task(self._drive(job.id, job), name=f"job-{job.id}")
         self._tasks[job.id] = task
+        self._store.epochs[job.id] = job.lease_epoch
         task.add_done_callback(functools.partial(self._forget, job.id))
 
     def abandon(self, job_id: int) -> None:
@@ -100,6 +112,7 @@ class Runner:
     def _forget(self, job_id: int, task: asyncio.Task[None]) -> None:
         if self._tasks.get(job_id) is task:
             del self._tasks[job_id]
+            self._store.epochs.pop(job_id, None)
 
     async def stop(self, grace: float = 0.0) -> None:
         """Stop driving jobs, their state persisted; a create in flight gets up to ``grace`` seconds
@@ -132,10 +145,14 @@ class Runner:
                     elif job.state is JobState.SUBMITTING:
                         job = await self._resume_submitting(job)
                     if job.state is JobState.RUNNING:
-                        await self._run(job)
+                        await self._polls.run(job)
                     return
                 except asyncio.CancelledError:
                     raise
+                except LeaseLost:
+                    log.info("job %s: another process drives it now; letting go", job_id)
+                    self._dispatcher.let_go(job)
+                    return
                 except Exception as exc:
                     if not is_storage_fault(exc):
                         log.exception("job %s: internal failure", job_id)
@@ -219,81 +236,6 @@ class Runner:
         many-shot video is given longer than one clip)."""
         provider = self._catalog.provider(job.profile)
         return provider.timing_for(REQUEST_ADAPTER.validate_json(job.request_json))
-
-    async def _run(self, job: JobRow) -> None:
-        """Poll until the job ends or its deadline passes. Poll errors back off; they never fail it."""
-        timing = self._timing(job)
-        pool = self._dispatcher.pools[job.profile]
-        provider = self._catalog.provider(job.profile)
-        task = RemoteTask(remote_id=job.remote_id or "", extra=job.remote_extra)
-        submitted = job.submitted_at or self._clock.now()
-        deadline = job.deadline_at or submitted + timing.timeout
-        typical = self._history.typical(key_of(job), timing.expected)
-        slow = self._history.slow(key_of(job), timing.expected)
-
-        def pace() -> polling.Pace:
-            """What the key affords over the time the job may still need: until the slow end of
-            history, and once past it as long again as it already took (spare room then thins out
-            as a job overruns, rather than running dry)."""
-            now = self._clock.now()
-            return pool.pace(job.id, job.key_name, max(submitted + slow - now, now - submitted))
-
-        first = self._planner.first_delay(timing, typical, slow, pace=pace())
-        # The poll the key reserved for this job is due where the fewest-calls plan puts the first
-        # look; looks before it (spare budget buying visibility) are paid from free room only.
-        due = submitted + self._planner.first_delay(timing, typical, slow, pace=polling.Pace(budgeted=True))
-        delay = max(0.0, submitted + first - self._clock.now()) if job.polls == 0 else 0.0
-        failures = 0
-        # A job times out when the vendor said, at its deadline, that it is not done — not when the
-        # deadline poll got a 5xx: that one is asked again for a few more backoffs, and on a budgeted
-        # key until its hour turned over (there may be no room for it before).
-        grace = DEADLINE_GRACE * max(timing.backoff_max, timing.poll_interval)
-        answered_late, give_up = False, deadline + grace + (WINDOW if pool.limited else 0.0)
-        spending = {"floor": timing.poll_interval, "deadline": deadline, "due": due, "until": give_up}
-        try:
-            while job.state is JobState.RUNNING:
-                now = self._clock.now()
-                if now >= deadline and (answered_late or now >= give_up):  # still not done
-                    await self.finish(job.id, JobState.TIMED_OUT, "release", code="TIMEOUT", reason=TIMED_OUT)
-                    return
-                wait = min(delay, max(0.0, deadline - now)) if now < deadline else delay
-                await self._clock.sleep(wait)
-                key = await pool.spend(job.id, job.key_name, deadline=deadline, due=due, until=give_up)
-                if key is None:  # out of time while the key had no budget: the loop times it out
-                    continue
-                asked = self._clock.now()
-                metrics.observe_poll_lag(job.profile, self._clock.now() - (now + wait))
-                try:
-                    # A retry of the poll waits for the key too, and never sooner than the interval.
-                    with attempts.gated(pool.gate(job.id, key.name, prepaid=1, **spending)):
-                        snap = await provider.poll(task, key)
-                    if snap.state in (TaskState.QUEUED, TaskState.RUNNING):
-                        self._seen_running[job.id] = self._clock.now()
-                except ProviderError as exc:
-                    if exc.rate_limited:
-                        pool.cool_down(job.key_name, exc.retry_after)
-                    if exc.retryable:
-                        failures += 1
-                        delay = _backoff(timing.poll_interval, timing.backoff_max, failures)
-                        log.info("job %s: poll error %s, retrying in %.1fs", job.id, exc.code, delay)
-                        continue
-                    log.warning("job %s: poll refused: %s (%s)", job.id, exc.code, exc.detail)
-                    await self._fallback.note_gone(job, exc)
-                    await self.finish(
-                        job.id, JobState.FAILED, "release", code=failure_code(exc), reason=of_error(exc)
-                    )
-                    return
-                failures = 0
-                answered_late = asked >= deadline - EPSILON
-                await self._store.update(job.id, polls=job.polls + 1)
-                await self._apply(job, snap)
-                job = await self._job(job.id)
-                elapsed = self._clock.now() - submitted
-                delay = self._planner.next_delay(timing, elapsed, typical, snap.progress_pct, pace=pace())
-        finally:
-            self._seen_running.pop(job.id, None)
-            if not (await self._job(job.id)).active:
-                pool.release_task(job.id)
 
     async def _apply(self, job: JobRow, snap: TaskSnapshot) -> None:
         """Persist what a person could see of ``snap``; settle the job when it is terminal."""
@@ -387,7 +329,3 @@ class Runner:
         if moved:
             await self._emit(await self._job(job_id))
         return moved
-
-
-def _backoff(base: float, cap: float, failures: int) -> float:
-    return float(min(cap, base * 2 ** min(failures, 10)) * random.uniform(0.5, 1.0))

@@ -35,6 +35,7 @@ from bot.providers.base import (
 from bot.providers.http import USER_AGENT, RetryPolicy, VendorHttp
 from bot.providers.nanophoto_tvc import TVC_PRICES, NanophotoTvc, TvcCapabilities
 from bot.providers.profiles import ProfileError
+from tests.backend import open_database
 from tests.contract.support import RecordedSleep, point_cost, poll_until_done
 from tests.fakes.nanophoto_tvc import (
     RATE_LIMIT_BODY,
@@ -637,9 +638,8 @@ async def test_the_engine_shows_each_step_and_the_early_storyboard(
     from bot.engine.admission import JobOrigin
     from bot.engine.engine import Engine
     from storage import ledger
-    from storage.db import Database
 
-    db = await Database.open(tmp_path / "tvc.db")
+    db = await open_database(tmp_path / "tvc.db")
     seen: list[JobEvent] = []
 
     class Recorder:

@@ -39,7 +39,7 @@ from bot.providers.nanophoto_veo import VEO_TIMING, NanophotoVeo
 from bot.providers.profiles import ProfileError, ProviderProfile, Timing
 from bot.providers.registry import build_provider
 from storage import jobs, ledger
-from storage.db import Database
+from tests.backend import open_database
 from tests.contract.support import poll_until_done, vendor_cost
 from tests.fakes.nanophoto_veo import FakeNanophotoVeo, VeoScript
 
@@ -458,7 +458,7 @@ async def test_the_fake_refuses_what_the_vendor_refuses(
 async def test_the_engine_gives_a_storyboard_the_time_its_shots_need(
     tmp_path: Path, fake: FakeNanophotoVeo
 ) -> None:
-    db = await Database.open(tmp_path / "veo.db")
+    db = await open_database(tmp_path / "veo.db")
     seen: list[JobEvent] = []
 
     class Recorder:

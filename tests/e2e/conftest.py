@@ -28,7 +28,7 @@ from bot.providers.registry import build_provider
 from storage import jobs, ledger
 from storage.db import Database
 from storage.jobs import JobRow
-from tests.conftest import database_for
+from tests.backend import open_database
 from tests.fakes.discord import FakeDiscord, FakeInteraction
 from tests.fakes.nanophoto import FakeNanophoto
 
@@ -119,7 +119,7 @@ async def make_stack(
     own from the settings, as the bot does, where ``fetch_allow_private`` is on: every fake here
     listens on 127.0.0.1. ``clock`` is the engine's (the system clock when None).
     """
-    db = await Database.open(database_for(tmp_path / "bot.db"), folder=tmp_path)
+    db = await open_database(tmp_path / "bot.db")
     profile = profile or vendor.profile()
     profiles = {p.name: p for p in (profile, *extra_profiles)}
     values: dict[str, Any] = {

@@ -16,7 +16,7 @@ from bot.providers.registry import build_provider
 from storage import jobs
 from storage.db import Database
 from storage.jobs import JobRow
-from tests.conftest import database_for
+from tests.backend import open_database
 from tests.e2e.conftest import Stack, make_stack
 from tests.fakes.discord import FakeDiscord, FakeInteraction
 from tests.fakes.discord.records import StoredMessage
@@ -236,7 +236,7 @@ async def test_buttons_work_after_a_restart(
         private,
         VendorHttp(retry=RetryPolicy(base_delay=0.001, max_delay=0.01), fetcher=private) as http,
     ):
-        db = await Database.open(database_for(tmp_path / "bot.db"), folder=tmp_path)
+        db = await open_database(tmp_path / "bot.db")
         try:
             async with fake_discord.run_bot(await bot_on(db, http)) as first:
                 assert isinstance(first, SoraBot)
@@ -246,7 +246,7 @@ async def test_buttons_work_after_a_restart(
         finally:
             await db.close()
 
-        db = await Database.open(database_for(tmp_path / "bot.db"), folder=tmp_path)
+        db = await open_database(tmp_path / "bot.db")
         try:
             async with fake_discord.run_bot(await bot_on(db, http)) as second:
                 assert isinstance(second, SoraBot)

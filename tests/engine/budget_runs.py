@@ -30,6 +30,7 @@ from bot.providers.registry import build_provider
 from storage import jobs, ledger
 from storage.db import Database
 from storage.jobs import JobRow
+from tests.backend import open_database
 from tests.engine.conftest import GUILD, Recorder
 from tests.fakes.nanophoto import FakeNanophoto, RecordedRequest, TaskScript, _err
 from tests.fakes.nanophoto_tvc import FakeNanophotoTvc, TvcScript
@@ -59,6 +60,9 @@ class FlakyNanophoto(FakeNanophoto):
 
 def track(clock: VirtualClock, db: Database) -> None:
     """Let the clock see statements in flight on every connection of ``db``."""
+    if db.backend == "postgres":
+        clock.track_postgres(db)
+        return
     connections = getattr(db, "connections", None) or [db._conn]
     for conn in connections() if callable(connections) else connections:
         clock.track_sqlite(conn)
@@ -157,7 +161,7 @@ async def budget_run(tmp_path: Path, *, flaky: bool = False) -> AsyncIterator[Ru
         VendorHttp(fetcher=private) as http,
     ):
         sora.share_budget(tvc)
-        db = await Database.open(tmp_path / "budget-run.db")
+        db = await open_database(tmp_path / "budget-run.db")
         track(clock, db)
         run = Run(clock=clock, db=db, http=http, fakes=(sora, tvc))
         try:

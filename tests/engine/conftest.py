@@ -18,6 +18,7 @@ from bot.providers.http import RetryPolicy, VendorHttp
 from bot.providers.profiles import ProviderProfile
 from bot.providers.registry import build_provider
 from storage.db import Database
+from tests.backend import open_database
 from tests.fakes.nanophoto import FakeNanophoto
 
 GUILD, CHANNEL, MEMBER = 111, 222, 333
@@ -67,7 +68,7 @@ async def settle(engine: Engine) -> None:
 @pytest.fixture
 async def harness(tmp_path: Path) -> AsyncIterator[Harness]:
     path = tmp_path / "engine.db"
-    db = await Database.open(path)
+    db = await open_database(path)
     engines: list[Engine] = []
     async with (
         FakeNanophoto() as fake,

@@ -18,7 +18,6 @@ from typing import Any
 import pytest
 
 from bot.engine.engine import Engine
-from bot.engine.runner import Runner
 from bot.providers.base import TextToVideo
 from bot.providers.profiles import Timing
 from storage import jobs
@@ -53,10 +52,11 @@ async def running(h: Harness, engine: Engine) -> JobRow:
 
 
 async def kinds(h: Harness, job_id: int) -> list[str]:
-    rows = await h.db.fetchall("SELECT kind FROM ledger_entries WHERE job_id = ? ORDER BY id", (job_id,))
+    rows = await h.db.fetchall("SELECT kind FROM ledger_entries WHERE job_id = $1 ORDER BY id", (job_id,))
     return [r["kind"] for r in rows]
 
 
+@pytest.mark.sqlite_only("another connection holding SQLite's write lock past its busy timeout")
 async def test_a_database_locked_for_many_busy_timeouts_fails_no_job(
     harness: Harness, caplog: pytest.LogCaptureFixture
 ) -> None:
@@ -92,12 +92,12 @@ async def test_writes_failing_as_a_full_disk_does_are_retried_in_place(
     job = await running(h, engine)
     real, failures = jobs.update, 6
 
-    async def full(*args: Any, **kwargs: Any) -> None:
+    async def full(*args: Any, **kwargs: Any) -> bool:
         nonlocal failures
         if failures > 0:
             failures -= 1
             raise sqlite3.OperationalError("database or disk is full")
-        await real(*args, **kwargs)
+        return await real(*args, **kwargs)
 
     monkeypatch.setattr(jobs, "update", full)
     polls = h.fake.count(route="status")
@@ -117,16 +117,17 @@ async def test_a_fault_nothing_retried_restarts_the_driver_from_the_row(
     h = harness
     engine, _ = await h.make(h.fake.profile(timing=TIMING))
     job = await running(h, engine)
-    real, faults = Runner._apply, 2
+    polls = engine.runner._polls
+    real, faults = polls._apply, 2
 
-    async def faulty(self: Runner, job: JobRow, snap: Any) -> None:
+    async def faulty(job: JobRow, snap: Any) -> None:
         nonlocal faults
         if faults > 0:
             faults -= 1
             raise sqlite3.OperationalError("disk I/O error")
-        await real(self, job, snap)
+        await real(job, snap)
 
-    monkeypatch.setattr(Runner, "_apply", faulty)
+    monkeypatch.setattr(polls, "_apply", faulty)
     assert job.remote_id is not None
     h.fake.finish(job.remote_id)
     await settle(engine)

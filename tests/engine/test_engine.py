@@ -17,7 +17,7 @@ PROMPT = TextToVideo(prompt="a red fox running through snow at dawn")
 
 
 async def entry_kinds(h: Harness, job_id: int) -> list[str]:
-    rows = await h.db.fetchall("SELECT kind FROM ledger_entries WHERE job_id = ? ORDER BY id", (job_id,))
+    rows = await h.db.fetchall("SELECT kind FROM ledger_entries WHERE job_id = $1 ORDER BY id", (job_id,))
     return [r["kind"] for r in rows]
 
 

@@ -31,7 +31,7 @@ async def assert_books_exact(h: Harness, start: int) -> None:
         kinds = [
             r["kind"]
             for r in await h.db.fetchall(
-                "SELECT kind FROM ledger_entries WHERE job_id = ? ORDER BY id", (row["id"],)
+                "SELECT kind FROM ledger_entries WHERE job_id = $1 ORDER BY id", (row["id"],)
             )
         ]
         expected = ["hold", "capture"] if row["state"] == "succeeded" else ["hold", "release"]

@@ -64,7 +64,7 @@ async def test_jobs_of_a_removed_profile_wait_are_listed_cancelled_and_resumed(
     assert (await jobs.get(h.db, cancelled)).state is JobState.CANCELLED  # type: ignore[union-attr]
     kinds = [
         r["kind"]
-        for r in await h.db.fetchall("SELECT kind FROM ledger_entries WHERE job_id = ?", (cancelled,))
+        for r in await h.db.fetchall("SELECT kind FROM ledger_entries WHERE job_id = $1", (cancelled,))
     ]
     assert kinds == ["hold", "release"]
     assert any(e.job.id == cancelled and e.terminal for e in recorder.events)  # the card says so

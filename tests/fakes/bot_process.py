@@ -27,6 +27,7 @@ import sys
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
+from tests.backend import database_env
 from tests.fakes.discord import FakeDiscord
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -43,7 +44,8 @@ def bot_env(root: Path, discord: FakeDiscord, extra: Mapping[str, str]) -> dict[
         "SORACORD_FAKE_DISCORD_PORT": str(discord.port),
         "DISCORD_TOKEN": discord.token,
         "DEV_GUILD_ID": str(discord.guild.id),
-        "DATABASE_PATH": str(root / "data" / "bot.db"),
+        # An SQLite file, or under PostgreSQL an empty database beside it: the bot migrates either.
+        **database_env(root / "data" / "bot.db", migrated=False),
         "FETCH_ALLOW_PRIVATE": "true",  # the fake vendor's video links are on 127.0.0.1
         "LOG_LEVEL": "INFO",
         **extra,
@@ -65,8 +67,9 @@ class BotProcess:
         return self.proc.pid
 
     @property
-    def database(self) -> Path:
-        return Path(self.env["DATABASE_PATH"])
+    def database(self) -> Path | str:
+        """What the bot opens: its ``DATABASE_URL`` (PostgreSQL) when set, else its file."""
+        return self.env.get("DATABASE_URL") or Path(self.env["DATABASE_PATH"])
 
     async def spawn(self, *args: str) -> asyncio.subprocess.Process:
         """Start ``python -m bot ARGS`` without waiting for anything."""

@@ -1,7 +1,8 @@
 """Fixtures for the operations tests: a healthy installation in ``tmp_path`` that a test can break.
 
 ``Install`` is what an operator would have: a settings object, a providers file whose keys come
-from an environment mapping, and a migrated SQLite database.
+from an environment mapping, and a migrated database — an SQLite file, or under PostgreSQL
+(``tests.backend``) the test's database on the server, named by ``DATABASE_URL`` beside the path.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ import pytest
 
 import bot.logs
 from bot.config import Settings, load_settings
-from storage.db import Database
+from tests.backend import database_env, open_database
 
 BOT_USER_ID = "123456789012345678"
 TOKEN = (
@@ -48,6 +49,16 @@ class Install:
         return Path(self.values["DATABASE_PATH"])
 
     @property
+    def database(self) -> Path | str:
+        """What the bot opens: ``DATABASE_URL`` when set (PostgreSQL), else the file."""
+        return self.values.get("DATABASE_URL") or self.db_path
+
+    def use_database(self, path: Path, *, migrated: bool = True) -> None:
+        """Point the settings at the database ``path`` stands for (a new one on first use)."""
+        self.values.pop("DATABASE_URL", None)
+        self.values.update(database_env(path, migrated=migrated))
+
+    @property
     def providers(self) -> Path:
         return Path(self.values["PROVIDERS_FILE"])
 
@@ -62,12 +73,12 @@ async def install(tmp_path: Path) -> Install:
         env={KEY_ENV: KEY},
         values={
             "DISCORD_TOKEN": TOKEN,
-            "DATABASE_PATH": str(tmp_path / "data" / "soracord.db"),
             "PROVIDERS_FILE": str(tmp_path / "providers.toml"),
         },
     )
+    inst.use_database(tmp_path / "data" / "soracord.db")
     inst.write_providers()
-    db = await Database.open(inst.db_path)
+    db = await open_database(inst.db_path)
     await db.close()
     return inst
 

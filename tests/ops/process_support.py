@@ -1,8 +1,9 @@
 """What the process-level fault tests share: the vendor, the settings, reading the bot's database.
 
 The bot runs as its own process (``tests.fakes.bot_process``); the fake Discord and the fake vendor
-run here. The database is read with a plain read-only ``sqlite3`` connection beside the bot's own,
-as an operator's ``sqlite3`` shell would (WAL lets both in at once).
+run here. The database is read from a connection of the test's own beside the bot's, as an
+operator's shell would: ``sqlite3`` read-only on a file (WAL lets both in at once), ``asyncpg`` on
+PostgreSQL (``tests.backend.query``), so the same test reads either backend.
 """
 
 # ruff: noqa: ASYNC109
@@ -10,14 +11,16 @@ as an operator's ``sqlite3`` shell would (WAL lets both in at once).
 from __future__ import annotations
 
 import asyncio
-import sqlite3
+from collections import Counter
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
 from aiohttp import web
 
+from tests import backend
 from tests.fakes.discord import FakeDiscord
+from tests.fakes.discord.payloads import JSON
 from tests.fakes.nanophoto import DEFAULT_KEYS, FakeNanophoto
 
 KEY = DEFAULT_KEYS["key-a"]
@@ -66,14 +69,9 @@ def settings(
     }
 
 
-def query(path: Path, sql: str, params: tuple[Any, ...] = ()) -> list[sqlite3.Row]:
-    """Rows from the bot's database, read beside the running bot."""
-    conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=5)
-    conn.row_factory = sqlite3.Row
-    try:
-        return conn.execute(sql, params).fetchall()
-    finally:
-        conn.close()
+def query(target: Path | str, sql: str, params: tuple[Any, ...] = ()) -> list[Any]:
+    """Rows from the bot's database, read beside the running bot (``$1`` parameters)."""
+    return backend.query(target, sql, params)
 
 
 async def until(check: Callable[[], bool | Awaitable[bool]], *, timeout: float, what: str) -> None:
@@ -95,35 +93,47 @@ async def invoke_many(discord: FakeDiscord, prompts: list[str]) -> None:
     await asyncio.gather(*(discord.wait_for_ack(h, timeout=10) for h in handles))
 
 
-def settled(path: Path) -> dict[int, list[str]]:
+def settled(target: Path | str) -> dict[int, list[str]]:
     """Each job's ledger entries in order (``hold``, then ``capture`` or ``release``)."""
     out: dict[int, list[str]] = {}
-    for row in query(path, "SELECT job_id, kind FROM ledger_entries WHERE job_id IS NOT NULL ORDER BY id"):
+    for row in query(target, "SELECT job_id, kind FROM ledger_entries WHERE job_id IS NOT NULL ORDER BY id"):
         out.setdefault(int(row["job_id"]), []).append(str(row["kind"]))
     return out
 
 
-def shift_clock(path: Path, seconds: float) -> int:
+TIME_TYPES = ("REAL", "DOUBLE PRECISION")  # how each backend stores a time (epoch seconds)
+
+
+def shift_clock(target: Path | str, seconds: float) -> int:
     """Move every time the bot stored ``seconds`` into the past, as if that long passed while it was
     down (the bot must be stopped). Returns how many values moved."""
-    conn = sqlite3.connect(path)
     moved = 0
-    try:
-        with conn:
-            tables = [r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")]
-            for table in tables:
-                for column in conn.execute(f"PRAGMA table_info({table})").fetchall():
-                    name, kind = str(column[1]), str(column[2]).upper()
-                    if kind == "REAL" and (name == "at" or name.endswith("_at")):
-                        cur = conn.execute(
-                            f"UPDATE {table} SET {name} = {name} - ? WHERE {name} IS NOT NULL", (seconds,)
-                        )
-                        moved += cur.rowcount
-    finally:
-        conn.close()
+    for table, name, kind in backend.columns(target):
+        if kind in TIME_TYPES and (name == "at" or name.endswith("_at")):
+            moved += backend.execute(
+                target, f"UPDATE {table} SET {name} = {name} - $1 WHERE {name} IS NOT NULL", (seconds,)
+            )
     return moved
 
 
 def result_posted(discord: FakeDiscord, job_id: int) -> bool:
     """The member's "your video is ready (job #N · …)" message is in the channel."""
     return any(f"(job #{job_id} · " in m.content for m in list(discord.messages.by_id.values()))
+
+
+DETAILS = "soracord:job:details:"
+
+
+def result_job(components: list[JSON]) -> int | None:
+    """The job a message is the result of (the id on its Details button), if it is one."""
+    for row in components:
+        for c in row.get("components", []):
+            if str(c.get("custom_id", "")).startswith(DETAILS):
+                return int(str(c["custom_id"]).removeprefix(DETAILS))
+    return None
+
+
+def result_counts(fake: FakeDiscord) -> Counter[int]:
+    bot = fake.bot_user.id
+    found = (result_job(m.components) for m in fake.messages.by_id.values() if m.author_id == bot)
+    return Counter(job for job in found if job is not None)

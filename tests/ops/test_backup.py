@@ -13,6 +13,8 @@ from storage import jobs, ledger
 from storage.db import Database, _migrations
 from tests.ops.conftest import Install
 
+pytestmark = pytest.mark.sqlite_only("backup copies the SQLite file (PostgreSQL is pg_dump's)")
+
 
 async def _writer(db: Database, stop: asyncio.Event, rounds: int = 2000) -> int:
     """What a busy bot does: grant, queue a job with its hold, settle it — one transaction each."""

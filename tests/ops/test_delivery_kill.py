@@ -9,7 +9,6 @@ marked), on odd rounds just before (claimed, never posted). Counted at the fake 
 from __future__ import annotations
 
 import asyncio
-from collections import Counter
 from pathlib import Path
 
 import pytest
@@ -21,27 +20,12 @@ from tests.fakes.discord import FakeDiscord, StoredMessage
 from tests.fakes.discord import records as r
 from tests.fakes.discord.payloads import JSON, Channel
 from tests.fakes.nanophoto import DEFAULT_KEYS, FakeNanophoto, TaskScript
+from tests.ops.process_support import result_counts, result_job
 
 JOBS = 8
 KILLS = 4
 WELCOME = 100
 COST = 4  # sora2, 10 s, on the fake nanophoto
-DETAILS = "soracord:job:details:"
-
-
-def result_job(components: list[JSON]) -> int | None:
-    """The job a message is the result of (the id on its Details button), if it is one."""
-    for row in components:
-        for c in row.get("components", []):
-            if str(c.get("custom_id", "")).startswith(DETAILS):
-                return int(str(c["custom_id"]).removeprefix(DETAILS))
-    return None
-
-
-def result_counts(fake: FakeDiscord) -> Counter[int]:
-    bot = fake.bot_user.id
-    found = (result_job(m.components) for m in fake.messages.by_id.values() if m.author_id == bot)
-    return Counter(job for job in found if job is not None)
 
 
 @pytest.mark.timeout(240)

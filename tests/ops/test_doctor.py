@@ -7,6 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 from pydantic import SecretStr
 
 from bot.ops import doctor
@@ -15,7 +16,7 @@ from bot.providers.base import ApiKey, ProviderError
 from bot.providers.http import RetryPolicy, VendorHttp
 from bot.providers.registry import build_provider
 from storage import ledger
-from storage.db import Database
+from tests.backend import open_database
 from tests.fakes.nanophoto import DEFAULT_KEYS, FakeNanophoto
 from tests.ops.conftest import KEY, KEY_ENV, TOKEN, Install
 
@@ -52,8 +53,8 @@ async def test_missing_key_variable_fails_naming_it(install: Install) -> None:
 
 
 async def test_unmigrated_database_fails_and_says_migrate(install: Install) -> None:
-    install.values["DATABASE_PATH"] = str(install.root / "fresh.db")
-    db = await Database.open(install.root / "fresh.db", migrate=False)
+    install.use_database(install.root / "fresh.db", migrated=False)
+    db = await open_database(install.root / "fresh.db", migrate=False)
     await db.close()
     results = await run_checks(install.settings, env=install.env)
     assert "python -m bot migrate" in failed(results)["database"]
@@ -62,6 +63,7 @@ async def test_unmigrated_database_fails_and_says_migrate(install: Install) -> N
     assert next(r for r in results if r.check == "ledger").status is Status.WARN
 
 
+@pytest.mark.sqlite_only("a database file that is not there, in a folder doctor must not create")
 async def test_absent_database_fails(install: Install) -> None:
     install.values["DATABASE_PATH"] = str(install.root / "nowhere" / "x.db")
     results = await run_checks(install.settings, env=install.env)
@@ -70,7 +72,7 @@ async def test_absent_database_fails(install: Install) -> None:
 
 
 async def test_tampered_balance_fails_the_ledger_check(install: Install) -> None:
-    db = await Database.open(install.db_path)
+    db = await open_database(install.db_path)
     try:
         async with db.transaction() as tx:
             await ledger.grant(tx, 1, 2, 10, actor_id=None, reason="test")

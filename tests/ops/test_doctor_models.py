@@ -6,7 +6,7 @@ from __future__ import annotations
 from bot.ops.doctor import CheckResult, Status, check_profiles, exit_code, run_checks
 from bot.ops.doctor_models import check_models_online
 from storage import guilds
-from storage.db import Database
+from tests.backend import open_database
 from tests.fakes.openai_videos import FakeOpenAIVideos
 from tests.ops.conftest import KEY, KEY_ENV, Install
 
@@ -55,7 +55,7 @@ async def test_a_profile_with_every_model_retired_fails(install: Install) -> Non
 
 async def test_a_server_default_that_is_retired_fails_and_says_what_to_do(install: Install) -> None:
     write(install, alpha_extra='retired = ["sora2-pro-high"]')
-    db = await Database.open(install.db_path)
+    db = await open_database(install.db_path)
     await guilds.update(db, 42, default_profile="alpha", default_model="sora2-pro-high")
     await db.close()
     results = await run_checks(install.settings, env=install.env)

@@ -19,6 +19,7 @@ from bot.ops.generate import add_arguments, generate
 from bot.providers.http import RetryPolicy, VendorHttp
 from storage import ledger
 from storage.db import Database
+from tests.backend import open_database
 from tests.fakes import freesora, nanophoto, nanophoto_tvc, openai_videos
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -32,7 +33,7 @@ def args(*argv: str) -> argparse.Namespace:
 
 @pytest.fixture
 async def db(tmp_path: Path) -> AsyncIterator[Database]:
-    database = await Database.open(tmp_path / "cli.db")
+    database = await open_database(tmp_path / "cli.db")
     yield database
     await database.close()
 

@@ -21,6 +21,7 @@ from bot.ops.generate import add_arguments, generate
 from bot.providers.http import RetryPolicy, VendorHttp
 from storage import ledger
 from storage.db import Database
+from tests.backend import open_database
 from tests.fakes.nanophoto import TaskScript
 from tests.fakes.nanophoto_seedance import FakeNanophotoSeedance
 from tests.fakes.nanophoto_veo import FakeNanophotoVeo, VeoScript
@@ -37,7 +38,7 @@ def args(*argv: str) -> argparse.Namespace:
 
 @pytest.fixture
 async def db(tmp_path: Path) -> AsyncIterator[Database]:
-    database = await Database.open(tmp_path / "cli.db")
+    database = await open_database(tmp_path / "cli.db")
     yield database
     await database.close()
 

@@ -16,12 +16,13 @@ from bot.providers.http import RetryPolicy, VendorHttp
 from bot.providers.registry import build_provider
 from storage import jobs, ledger
 from storage.db import Database
+from tests.backend import open_database
 from tests.fakes.nanophoto import FakeNanophoto, TaskScript
 
 
 @pytest.fixture
 async def db(tmp_path: Path) -> AsyncIterator[Database]:
-    database = await Database.open(tmp_path / "m.db")
+    database = await open_database(tmp_path / "m.db")
     try:
         yield database
     finally:

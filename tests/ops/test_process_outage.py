@@ -71,7 +71,7 @@ async def test_a_30_minute_outage_with_a_20_minute_timeout_delivers_every_finish
                 what="the five finished videos to be delivered",
             )
             left = query(
-                bot.database, "SELECT state, polls FROM jobs WHERE remote_id = ?", (still_rendering,)
+                bot.database, "SELECT state, polls FROM jobs WHERE remote_id = $1", (still_rendering,)
             )
             assert (
                 left[0]["state"] == "running"

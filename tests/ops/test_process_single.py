@@ -10,11 +10,17 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
+import pytest
+
 from bot import instance
 from tests.fakes.bot_process import BotProcess
 from tests.fakes.discord import FakeDiscord
 from tests.fakes.nanophoto import FakeNanophoto
 from tests.ops.process_support import query, settings
+
+# On PostgreSQL the second bot is refused by the server's gateway locks instead, tested beside them
+# (tests/storage); generate's own database is always a file.
+pytestmark = pytest.mark.sqlite_only("the SQLite file's lock file (bot.instance) names the running bot")
 
 
 async def test_a_second_bot_on_the_same_database_is_refused_naming_the_first(tmp_path: Path) -> None:

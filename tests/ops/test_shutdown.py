@@ -13,7 +13,7 @@ import pytest
 from bot.__main__ import run, serve
 from bot.config import load_settings
 from storage import ledger
-from storage.db import Database
+from tests.backend import database_env, open_database
 from tests.fakes.discord import FakeDiscord
 from tests.fakes.nanophoto import DEFAULT_KEYS, FakeNanophoto
 
@@ -82,7 +82,7 @@ async def test_sigterm_stops_the_real_bot_cleanly(tmp_path: Path, monkeypatch: p
         settings = load_settings(
             env={
                 "DISCORD_TOKEN": discord_fake.token,
-                "DATABASE_PATH": str(tmp_path / "bot.db"),
+                **database_env(tmp_path / "bot.db", migrated=False),  # the bot migrates it
                 "PROVIDERS_FILE": str(tmp_path / "providers.toml"),
                 "DEV_GUILD_ID": str(discord_fake.guild.id),
                 "METRICS_PORT": str(port),
@@ -111,7 +111,7 @@ async def test_sigterm_stops_the_real_bot_cleanly(tmp_path: Path, monkeypatch: p
     with pytest.raises(aiohttp.ClientConnectionError):
         async with aiohttp.ClientSession() as session:
             await session.get(f"http://127.0.0.1:{port}/metrics")
-    db = await Database.open(tmp_path / "bot.db", migrate=False)
+    db = await open_database(tmp_path / "bot.db", migrate=False)
     try:
         assert await ledger.invariant_violations(db) == []
     finally:
@@ -138,7 +138,7 @@ async def test_sigterm_with_jobs_in_flight_then_start_again(
         settings = load_settings(
             env={
                 "DISCORD_TOKEN": discord_fake.token,
-                "DATABASE_PATH": str(tmp_path / "bot.db"),
+                **database_env(tmp_path / "bot.db", migrated=False),  # the bot migrates it
                 "PROVIDERS_FILE": str(tmp_path / "providers.toml"),
                 "DEV_GUILD_ID": str(discord_fake.guild.id),
                 "WELCOME_CREDITS": "30",
@@ -169,7 +169,7 @@ async def test_sigterm_with_jobs_in_flight_then_start_again(
         second = await start_bot()
         async with asyncio.timeout(10):
             while True:
-                db = await Database.open(tmp_path / "bot.db", migrate=False)
+                db = await open_database(tmp_path / "bot.db", migrate=False)
                 try:
                     rows = await db.fetchall("SELECT state FROM jobs ORDER BY id")
                     if all(r["state"] in ("succeeded", "failed") for r in rows):
@@ -179,7 +179,7 @@ async def test_sigterm_with_jobs_in_flight_then_start_again(
                 await asyncio.sleep(0.05)
         os.kill(os.getpid(), signal.SIGTERM)
         await asyncio.wait_for(second, 10)
-    db = await Database.open(tmp_path / "bot.db", migrate=False)
+    db = await open_database(tmp_path / "bot.db", migrate=False)
     try:
         assert [r["state"] for r in await db.fetchall("SELECT state FROM jobs ORDER BY id")] == [
             "succeeded",

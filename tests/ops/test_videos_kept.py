@@ -13,6 +13,7 @@ from bot.ops.doctor_videos import check_ffmpeg, check_videos
 from bot.retention import DAY, Retention
 from storage import jobs, posts
 from storage.db import Database
+from tests.backend import open_database
 from tests.ops.conftest import Install
 from tests.unit.conftest import insert_job
 
@@ -32,7 +33,7 @@ async def _job(db: Database, **fields: object) -> int:
 
 
 async def test_old_videos_go_and_those_still_to_post_stay(tmp_path: Path) -> None:
-    db = await Database.open(tmp_path / "bot.db")
+    db = await open_database(tmp_path / "bot.db")
     try:
         now = time.time()
         done = await _job(db, state="succeeded", message_id=10, delivered_at=now)

@@ -113,18 +113,23 @@ async def test_a_write_once_sent_lands_whole_even_if_its_caller_is_cancelled(db:
     assert row is not None and row[0] == 20
 
 
-async def test_one_bot_at_a_time_on_postgresql(db: Database, target: Path | str) -> None:
-    """Jobs have no leases yet, so a second bot on the same PostgreSQL database is refused."""
-    assert await db.claim_sole_process() is True
-    other = await Database.open(target, migrate=False)
+async def test_each_shard_is_connected_by_one_process_at_a_time(db: Database, target: Path | str) -> None:
+    """Two gateways on one shard would both answer its commands: the second is refused; shards apart
+    are fine; a gateway of every shard excludes all others; a lock goes with its process."""
+    sqlite = db.backend == "sqlite"  # one process in all: the file lock's job, so every claim passes here
+    assert await db.claim_gateway([0, 1]) is True
+    others = [await Database.open(target, migrate=False) for _ in range(3)]
     try:
-        assert await other.claim_sole_process() is (db.backend == "sqlite")  # SQLite: the file lock's job
+        assert await others[0].claim_gateway([1, 2]) is sqlite  # shard 1 is taken
+        assert await others[0].claim_gateway([2, 3]) is True  # nothing of the refused claim stayed held
+        assert await others[1].claim_gateway(None) is sqlite  # every shard: not while any is connected
     finally:
-        await other.close()
+        for other in others:
+            await other.close()
     await db.close()
     after = await Database.open(target, migrate=False)
     try:
-        assert await after.claim_sole_process() is True, "the lock went with the first bot"
+        assert await after.claim_gateway(None) is True, "the locks went with their processes"
     finally:
         await after.close()
 

@@ -11,12 +11,13 @@ import pytest
 
 from storage import jobs
 from storage.db import Database
+from tests.backend import open_database
 
 
 @pytest.fixture
 async def db(tmp_path: Path) -> AsyncIterator[Database]:
     """A migrated database in ``tmp_path``, closed after the test."""
-    database = await Database.open(tmp_path / "t.db")
+    database = await open_database(tmp_path / "t.db")
     try:
         yield database
     finally:

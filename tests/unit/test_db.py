@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
-import sqlite3
 from pathlib import Path
 
 import pytest
 
 from storage.db import Database, _migrations
+from storage.faults import INTEGRITY_ERRORS
+from tests.backend import open_database
 
 
+@pytest.mark.sqlite_only("the SQLite file: created on first open, in WAL mode, with its pragmas")
 async def test_first_open_creates_and_migrates(tmp_path: Path) -> None:
     db = await Database.open(tmp_path / "new" / "s.db")
     try:
@@ -26,21 +28,21 @@ async def test_first_open_creates_and_migrates(tmp_path: Path) -> None:
 
 async def test_reopen_applies_nothing_twice(tmp_path: Path) -> None:
     path = tmp_path / "s.db"
-    db = await Database.open(path)
+    db = await open_database(path)
     await db.close()
-    db = await Database.open(path, migrate=False)
+    db = await open_database(path, migrate=False)
     try:
         assert await db.migrate() == []
-        rows = await db.fetchall("SELECT version FROM schema_version")
-        assert [r["version"] for r in rows] == list(range(1, len(_migrations()) + 1))
+        rows = await db.fetchall("SELECT version FROM schema_version ORDER BY version")
+        assert [r["version"] for r in rows] == list(range(1, len(_migrations(db.backend)) + 1))
     finally:
         await db.close()
 
 
 async def test_failed_transaction_leaves_nothing(tmp_path: Path) -> None:
-    db = await Database.open(tmp_path / "s.db")
+    db = await open_database(tmp_path / "s.db")
     try:
-        with pytest.raises(sqlite3.IntegrityError):
+        with pytest.raises(INTEGRITY_ERRORS):
             async with db.transaction() as tx:
                 await tx.execute("INSERT INTO balances (guild_id, user_id, balance) VALUES (1, 2, 5)")
                 await tx.execute("INSERT INTO balances (guild_id, user_id, balance) VALUES (1, 3, -1)")

@@ -50,6 +50,9 @@ async def test_a_one_trip_write_returns_its_value_and_rolls_back_when_it_raises(
     assert await ledger.entries(db, GUILD, ALICE) != []
 
 
+@pytest.mark.sqlite_only(
+    "a one-trip body runs on the write connection's thread; a PostgreSQL body may await anything"
+)
 async def test_a_one_trip_body_that_awaits_anything_else_is_refused_and_rolled_back(db: Database) -> None:
     async def sleeps(tx: Tx) -> None:
         await ledger.grant(tx, GUILD, ALICE, 7, actor_id=None, reason="x")
@@ -60,6 +63,7 @@ async def test_a_one_trip_body_that_awaits_anything_else_is_refused_and_rolled_b
     assert await ledger.balance(db, GUILD, ALICE) == 0
 
 
+@pytest.mark.sqlite_only("SQLite's read connections are query_only; PostgreSQL's reads share the pool")
 async def test_read_connections_cannot_write(db: Database) -> None:
     with pytest.raises(sqlite3.OperationalError):
         await db.fetchall("INSERT INTO balances (guild_id, user_id, balance) VALUES (1, 2, 3)")
@@ -68,6 +72,7 @@ async def test_read_connections_cannot_write(db: Database) -> None:
     assert await ledger.balance(db, GUILD, ALICE) == 0
 
 
+@pytest.mark.sqlite_only("SQLite's connections (readers=0)")
 async def test_without_read_connections_reads_go_to_the_write_one(tmp_path: Path) -> None:
     db = await Database.open(tmp_path / "one.db", readers=0)
     try:
@@ -82,6 +87,7 @@ async def test_without_read_connections_reads_go_to_the_write_one(tmp_path: Path
         await db.close()
 
 
+@pytest.mark.sqlite_only("sqlite3's ProgrammingError on a closed connection")
 async def test_a_closed_database_refuses_politely(tmp_path: Path) -> None:
     db = await Database.open(tmp_path / "c.db")
     await db.close()

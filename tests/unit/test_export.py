@@ -34,7 +34,7 @@ async def test_pages_join_up_to_every_entry_once_in_order(db: Database) -> None:
         rows = list(csv.DictReader(io.StringIO(done.path.read_text(encoding="utf-8"))))
         assert (done.rows, done.compressed, done.filename) == (250, False, "x.csv")
         stored = await db.fetchall(
-            "SELECT id FROM ledger_entries WHERE guild_id = ? ORDER BY created_at, id", (GUILD,)
+            "SELECT id FROM ledger_entries WHERE guild_id = $1 ORDER BY created_at, id", (GUILD,)
         )
         assert [int(r["id"]) for r in rows] == [r["id"] for r in stored]
         assert rows[3]["reason"] == "'=SUM(A1)"  # a formula is kept as text

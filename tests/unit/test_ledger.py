@@ -7,7 +7,6 @@ way the engine uses the ledger: the job row and its hold share one transaction.
 from __future__ import annotations
 
 import asyncio
-import sqlite3
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
@@ -16,7 +15,9 @@ import pytest
 
 from storage import jobs, ledger
 from storage.db import Database
+from storage.faults import INTEGRITY_ERRORS
 from storage.ledger import NotEnoughCredits
+from tests.backend import open_database
 
 NewJob = Callable[..., Awaitable[int]]
 
@@ -44,7 +45,7 @@ async def settle(db: Database, how: str, job_id: int) -> bool:
             return await ledger.release(tx, job_id, "failed")
         if how == "hold":
             job = await tx.execute_fetchall(
-                "SELECT guild_id, user_id, cost FROM jobs WHERE id = ?", (job_id,)
+                "SELECT guild_id, user_id, cost FROM jobs WHERE id = $1", (job_id,)
             )
             g, u, cost = next(iter(job))
             return await ledger.hold(tx, g, u, job_id, cost)
@@ -164,7 +165,7 @@ async def test_settling_a_job_without_a_hold_does_nothing(db: Database, new_job:
 async def test_hold_for_a_job_that_does_not_exist_is_an_error_not_a_replay(db: Database) -> None:
     await grant(db, ALICE, 10)
     before = await snapshot(db)
-    with pytest.raises(sqlite3.IntegrityError):
+    with pytest.raises(INTEGRITY_ERRORS):
         async with db.transaction() as tx:
             await ledger.hold(tx, GUILD, ALICE, 424242, 3)
     assert await snapshot(db) == before
@@ -284,20 +285,20 @@ async def test_settling_after_a_crash_happens_once(
     tmp_path: Path, new_job: NewJob, first: str, second: str
 ) -> None:
     path = tmp_path / "crash.db"
-    before_crash = await Database.open(path)
+    before_crash = await open_database(path)
     try:
         await grant(before_crash, ALICE, 20)
         job_id = await enqueue(before_crash, new_job, ALICE, 8)
     finally:
         await before_crash.close()  # the bot dies with the job held and unsettled
 
-    db = await Database.open(path)
+    db = await open_database(path)
     try:
         assert await ledger.balance(db, GUILD, ALICE) == 12, "the hold survived the restart"
         assert await settle(db, first, job_id) is True
         assert await settle(db, second, job_id) is False
         settlements = await db.fetchall(
-            "SELECT kind FROM ledger_entries WHERE job_id = ? AND kind IN ('capture', 'release')", (job_id,)
+            "SELECT kind FROM ledger_entries WHERE job_id = $1 AND kind IN ('capture', 'release')", (job_id,)
         )
         assert [r["kind"] for r in settlements] == [first]
         assert await ledger.balance(db, GUILD, ALICE) == (12 if first == "capture" else 20)

@@ -31,8 +31,8 @@ from hypothesis.stateful import (
 )
 
 from storage import jobs, ledger
-from storage.db import Database
 from storage.ledger import NotEnoughCredits
+from tests.backend import open_database
 
 NewJob = Callable[..., Awaitable[int]]
 Member = tuple[int, int]
@@ -57,7 +57,7 @@ class LedgerMachine(RuleBasedStateMachine):
         super().__init__()
         self.new_job = new_job
         self.loop = asyncio.new_event_loop()
-        self.db = self.loop.run_until_complete(Database.open(path))
+        self.db = self.loop.run_until_complete(open_database(path))
         self.balance: dict[Member, int] = dict.fromkeys(MEMBERS, 0)
         self.job_member: dict[int, Member] = {}
         self.job_cost: dict[int, int] = {}
@@ -200,7 +200,8 @@ class LedgerMachine(RuleBasedStateMachine):
         async def go() -> tuple[list[Any], dict[int, list[str]], int]:
             doubled = await self.db.fetchall(
                 "SELECT job_id FROM ledger_entries WHERE job_id IS NOT NULL GROUP BY job_id"
-                " HAVING SUM(kind = 'hold') > 1 OR SUM(kind IN ('capture', 'release')) > 1"
+                " HAVING SUM(CASE WHEN kind = 'hold' THEN 1 ELSE 0 END) > 1"
+                " OR SUM(CASE WHEN kind IN ('capture', 'release') THEN 1 ELSE 0 END) > 1"
             )
             rows = await self.db.fetchall(
                 "SELECT job_id, kind FROM ledger_entries WHERE job_id IS NOT NULL ORDER BY id"

@@ -33,6 +33,10 @@ from storage.states import JobState
 from tests.fakes.nanophoto import FakeNanophoto
 from tests.unit.conftest import insert_job
 
+pytestmark = pytest.mark.sqlite_only(
+    "SQLite's own query plans (EXPLAIN QUERY PLAN) of what its trace hook saw"
+)
+
 GUILD, ALICE = 7, 70
 REQUEST = TextToVideo(prompt="a cat", duration=4, model="sora-2").model_dump_json()
 MEMBER_PATH = re.compile(r"^SCAN (?!CONSTANT ROW)|TEMP B-TREE|AUTOMATIC")

@@ -25,7 +25,7 @@ from bot.transcode import (
     parse_probe,
     plan,
 )
-from storage.db import Database
+from tests.backend import open_database
 from tests.fakes.clips import duration_of, ffmpeg, frame_size, make_clip
 
 PROBED = """Input #0, mov,mp4,m4a,3gp,3g2,mj2, from 'x.mp4':
@@ -173,7 +173,7 @@ def _gone(pid: int, within: float) -> bool:
 
 
 async def test_without_ffmpeg_the_video_is_linked_not_lost(tmp_path: Path) -> None:
-    db = await Database.open(tmp_path / "t.db")
+    db = await open_database(tmp_path / "t.db")
     try:
         big = tmp_path / "videos" / "7.mp4"
         big.parent.mkdir()

@@ -1,0 +1,170 @@
+"""Group commit: concurrent writes share one transaction, each in a savepoint of its own.
+
+Why: a ledger operation is a few statements, and on SQLite what it costs beyond them is everything
+around them — the write lock handed over, a trip to the write connection's thread and back,
+``BEGIN``, a WAL commit — paid once per operation, one operation at a time. Here the operations
+waiting at the same moment ride in one transaction (one trip, one commit), and each stays what it
+was alone:
+
+* **atomic on its own**: each body runs between ``SAVEPOINT`` and ``RELEASE``; one that raises is
+  rolled back to its savepoint and its caller gets its own exception, the others still commit;
+* **the same SQL rules**: the bodies are unchanged, so ``ON CONFLICT DO NOTHING RETURNING`` still
+  tells a replay apart and ``UPDATE … WHERE balance >= cost`` still refuses an overdraft — a later
+  body in the batch sees what the earlier ones wrote, as the next transaction would have;
+* **all or nothing together**: if the transaction itself fails (its commit, the disk, the
+  connection), every caller of the batch gets that error and none of the batch is applied.
+
+No caller waits to gather a batch: a flusher takes whatever is waiting when it runs (the loop
+turns once after the first caller) and, while one batch is being written, the next one gathers.
+A batch of one is that body's own transaction, without a savepoint: a lone caller pays one turn of
+the loop more than ``Database.write``.
+
+On SQLite the batch is one ``Database.write``, run whole on the connection's thread: a body may
+await only its ``tx`` (one that awaits anything else refuses the whole batch, as it would have
+refused its own transaction). On PostgreSQL a batch holds at most 64 savepoints, the
+subtransactions a server session keeps in its cache (past that, every other session's snapshots
+slow down), and "release this one, open the next" is one round trip. One batch is written at a time.
+
+Callers wake one hop after the flusher's task, so the batch withholds its commit's delivery
+(``CommitOrder.withhold``) until they have: a read that sees the batch resumes after its writers,
+as it would after a write of its own.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextvars
+import sqlite3
+from collections import deque
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
+
+from storage.tx import Body, ThreadTx, Tx
+
+if TYPE_CHECKING:
+    from storage.db import Database
+    from storage.worker import CommitOrder
+
+T = TypeVar("T")
+MAX_BATCH = {"sqlite": 128, "postgres": 64}  # PostgreSQL's: PGPROC_MAX_CACHED_SUBXIDS
+OPEN = "SAVEPOINT group_write"
+NEXT = ("RELEASE SAVEPOINT group_write", OPEN)  # the last one is released by COMMIT
+UNDO = "ROLLBACK TO SAVEPOINT group_write"
+
+
+@dataclass(slots=True)
+class _Waiting(Generic[T]):
+    """One submitted body and where its outcome goes (a caller cancelled meanwhile: nowhere)."""
+
+    body: Body[T]
+    future: asyncio.Future[T]
+    value: Any = None
+    error: Exception | None = None
+
+
+class _Batch:
+    """The bodies of one transaction; ``run`` is that transaction's body."""
+
+    def __init__(self, items: list[_Waiting[Any]], order: CommitOrder) -> None:
+        self.items = items
+        self.order = order
+        self.withheld = False  # its commit's delivery is the flusher's to report
+
+    async def run(self, tx: Tx) -> None:
+        """Every body in its own savepoint, its value or exception kept for its caller.
+
+        A failure outside the bodies (a savepoint refused: the transaction is gone) is raised, and
+        fails the whole batch. A batch of one is its body's own transaction: its error is raised.
+        """
+        if len(self.items) == 1:
+            item = self.items[0]
+            item.value = await item.body(tx)
+        else:
+            for n, item in enumerate(self.items):
+                await _statements(tx, NEXT if n else (OPEN,))
+                try:
+                    item.value = await item.body(tx)
+                except Exception as exc:  # the body's own refusal: undo it alone
+                    item.error = exc
+                    try:
+                        await tx.execute(UNDO)
+                    except Exception:  # the error took the transaction with it (a full disk)
+                        raise exc from None
+        self.order.withhold()  # COMMIT is next (on SQLite, on the connection's thread)
+        self.withheld = True
+
+
+async def _statements(tx: Tx, sql: tuple[str, ...]) -> None:
+    """Savepoint statements, the cheapest way each backend runs them: on SQLite straight on the
+    connection (no rows to fetch: a tenth of a grant's cost saved), on PostgreSQL in one round trip."""
+    if isinstance(tx, ThreadTx):
+        await tx._call(_savepoints, sql)
+    else:
+        await tx.execute("; ".join(sql))  # no parameters: one simple query, several statements
+
+
+def _savepoints(conn: sqlite3.Connection, sql: tuple[str, ...]) -> None:
+    for one in sql:
+        conn.execute(one)
+
+
+class GroupCommit:
+    """A queue of write bodies in front of one ``Database``; ``db.group_write`` uses the one it owns."""
+
+    def __init__(self, db: Database, *, max_batch: int | None = None) -> None:
+        self._db = db
+        self._max = max_batch if max_batch is not None else MAX_BATCH[db.backend]
+        self._waiting: deque[_Waiting[Any]] = deque()
+        self._flusher: asyncio.Task[None] | None = None
+        self.batches = 0  # transactions written (the benchmark reports operations per commit)
+
+    async def write(self, body: Body[T]) -> T:
+        """Run ``body(tx)`` in the next group transaction; its value or exception comes back here.
+        Once submitted it runs whole, even if the caller is cancelled meanwhile."""
+        future: asyncio.Future[T] = asyncio.get_running_loop().create_future()
+        self._waiting.append(_Waiting(body, future))
+        if self._flusher is None:  # no caller's context (its log ids) on everyone else's bodies
+            self._flusher = asyncio.create_task(self._flush(), context=contextvars.Context())
+        return await future
+
+    async def _flush(self) -> None:
+        try:
+            while self._waiting:
+                take = min(self._max, len(self._waiting))
+                await self._write(_Batch([self._waiting.popleft() for _ in range(take)], self._db._order))
+        except BaseException as exc:  # the flusher itself cancelled (the loop closing): nobody hangs
+            while self._waiting:
+                _fail(self._waiting.popleft().future, exc)
+            raise
+        finally:
+            self._flusher = None
+
+    async def _write(self, batch: _Batch) -> None:
+        try:
+            await self._db.write(batch.run)
+        except BaseException as exc:  # nothing of the batch was applied: every caller hears why
+            for item in batch.items:
+                _fail(item.future, exc)
+            if not isinstance(exc, Exception):
+                raise
+        else:
+            self.batches += 1
+            for item in batch.items:
+                if item.future.done():  # its caller was cancelled; the body ran all the same
+                    continue
+                if item.error is not None:
+                    item.future.set_exception(item.error)
+                else:
+                    item.future.set_result(item.value)
+        finally:
+            if batch.withheld:  # queued behind the callers' wake-ups: they resume first
+                asyncio.get_running_loop().call_soon(batch.order._delivered, 1)
+
+
+def _fail(future: asyncio.Future[Any], exc: BaseException) -> None:
+    if future.done():
+        return
+    if isinstance(exc, asyncio.CancelledError):
+        future.cancel()
+    else:
+        future.set_exception(exc)

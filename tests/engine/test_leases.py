@@ -1,0 +1,231 @@
+"""Leases on one PostgreSQL database shared by two engines, as two processes would share it.
+
+Each engine has its own connection pool (its own ``Database``), so what one knows reaches the other
+only through the database — as between two processes. A process that dies leaves its jobs to the
+other once its lease lapses; one that lost its lease writes nothing more (fencing).
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Awaitable, Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from bot.engine.admission import JobOrigin
+from bot.engine.engine import Engine
+from bot.net import Fetcher
+from bot.providers.base import TextToVideo
+from bot.providers.http import RetryPolicy, VendorHttp
+from bot.providers.profiles import Timing
+from bot.providers.registry import build_provider
+from storage import jobs, leases, ledger
+from storage.db import Database
+from tests.fakes.nanophoto import FakeNanophoto, TaskScript
+
+GUILD, CHANNEL, MEMBER = 111, 222, 333
+ORIGIN = JobOrigin(guild_id=GUILD, channel_id=CHANNEL, user_id=MEMBER)
+TIMING = Timing(expected=0.2, first_poll=0.05, poll_interval=0.05, timeout=30, backoff_max=0.1)
+LEASE = 0.6  # seconds: short, so a takeover happens within a test
+
+UNTIL_FINISHED = TaskScript(stages=("generating",), advance="time", stage_seconds=3600)  # or ``finish``
+Make = Callable[..., Awaitable[Engine]]
+
+
+@pytest.fixture
+async def two(pg_url: str, tmp_path: Path) -> AsyncIterator[tuple[FakeNanophoto, Make]]:
+    """A fake vendor, and a maker of engines each on a database connection pool of its own."""
+    opened: list[tuple[Engine, Database]] = []
+    async with (
+        FakeNanophoto() as fake,
+        Fetcher(allow_private=True) as fetcher,
+        VendorHttp(retry=RetryPolicy(base_delay=0.001, max_delay=0.01), fetcher=fetcher) as http,
+    ):
+        profile = fake.profile(timing=TIMING)
+
+        async def make(**kwargs: Any) -> Engine:
+            db = await Database.open(pg_url, folder=tmp_path)
+            engine = Engine(
+                db, {profile.name: profile}, {profile.name: build_provider(profile, http)}, **kwargs
+            )
+            opened.append((engine, db))
+            return engine
+
+        yield fake, make
+        for engine, db in opened:
+            await engine.stop()
+            await db.close()
+
+
+async def grant(engine: Engine, amount: int) -> None:
+    async with engine.db.transaction() as tx:
+        await ledger.grant(tx, GUILD, MEMBER, amount, actor_id=None, reason="test")
+
+
+async def wait_for(check: Callable[[], Awaitable[bool]], *, within: float, what: str) -> None:
+    """Look at ``check`` every 50 ms until it holds; fail naming ``what`` when it does not in time."""
+    for _ in range(int(within / 0.05)):
+        if await check():
+            return
+        await asyncio.sleep(0.05)
+    pytest.fail(f"not within {within}s: {what}")
+
+
+async def die(engine: Engine) -> None:
+    """What a SIGKILL leaves: drivers gone mid-job, the lease not handed back, nothing flushed."""
+    if engine.leases._loop is not None:
+        engine.leases._loop.cancel()  # no renewals from here on
+    for task in list(engine.runner._tasks.values()):
+        task.cancel()
+    await asyncio.gather(*engine.runner._tasks.values(), return_exceptions=True)
+
+
+async def test_a_dead_processs_jobs_are_finished_by_the_other_each_once(
+    two: tuple[FakeNanophoto, Make],
+) -> None:
+    fake, make = two
+    a = await make(lease_seconds=LEASE)
+    b = await make(lease_seconds=LEASE)
+    await a.start()
+    await b.start()
+    await grant(a, 100)
+    fake.script_next(
+        *[TaskScript(stages=("generating",), advance="time", stage_seconds=1.5) for _ in range(6)]
+    )
+    made = [await a.admission.enqueue(ORIGIN, TextToVideo(prompt=f"cat {i}", duration=10)) for i in range(6)]
+
+    async def all_running() -> bool:
+        rows = [await jobs.get(a.db, v.id) for v in made]
+        return all(r is not None and r.remote_id is not None for r in rows)
+
+    await wait_for(all_running, within=10, what="every job reached the vendor")
+    await die(a)
+    creates = fake.count(route="generate")
+
+    async def all_done() -> bool:
+        rows = [await jobs.get(b.db, v.id) for v in made]
+        return all(r is not None and not r.active for r in rows)
+
+    await wait_for(all_done, within=15, what="the other process finished every job")
+    rows = [await jobs.get(b.db, v.id) for v in made]
+    assert {r.state for r in rows if r} == {"succeeded"}
+    assert {r.lease_owner for r in rows if r} == {b.leases.owner}
+    assert all(r.lease_epoch == 2 for r in rows if r)  # taken over once
+    assert fake.count(route="generate") == creates == 6  # nothing was created again
+    for v in made:
+        kinds = [
+            r["kind"]
+            for r in await b.db.fetchall("SELECT kind FROM ledger_entries WHERE job_id = $1", (v.id,))
+        ]
+        assert kinds == ["hold", "capture"]
+    assert await ledger.balance(b.db, GUILD, MEMBER) == 100 - sum(v.cost for v in made)
+    assert await ledger.invariant_violations(b.db) == []
+
+
+async def test_a_process_that_lost_its_lease_writes_nothing_more(two: tuple[FakeNanophoto, Make]) -> None:
+    """A process frozen past its lease (a long pause, a partition) comes back to find its job taken:
+    its late write lands nowhere, its driver lets go, and the job ends once, by the other."""
+    fake, make = two
+    a = await make(lease_seconds=LEASE)
+    await a.start()
+    await grant(a, 100)
+    fake.script_next(UNTIL_FINISHED)
+    view = await a.admission.enqueue(ORIGIN, TextToVideo(prompt="a cat", duration=10))
+
+    async def running() -> bool:
+        row = await jobs.get(a.db, view.id)
+        return row is not None and row.remote_id is not None
+
+    await wait_for(running, within=10, what="the job reached the vendor")
+    # A's lease lapses (its renewals stopped) while its driver goes on polling.
+    assert a.leases._loop is not None
+    a.leases._loop.cancel()
+    await asyncio.sleep(LEASE + 0.1)
+    b = await make(lease_seconds=LEASE)
+    await b.start()  # takes the job over: epoch 2
+    row = await jobs.get(b.db, view.id)
+    assert row is not None and row.lease_owner == b.leases.owner and row.lease_epoch == 2
+    # A's late write changes nothing; its driver learns the job is gone and stops driving it.
+    assert not await jobs.update(a.db, view.id, lease=1, stage="stale")
+
+    async def let_go() -> bool:
+        return not a.runner.driving(view.id)
+
+    await wait_for(let_go, within=5, what="A let the job go")
+    remote = row.remote_id
+    assert remote is not None
+    fake.finish(remote)
+    await wait_for(lambda: _done(b, view.id), within=10, what="B finished the job")
+    kinds = [
+        r["kind"]
+        for r in await b.db.fetchall("SELECT kind FROM ledger_entries WHERE job_id = $1", (view.id,))
+    ]
+    assert kinds == ["hold", "capture"]
+    assert (await jobs.get(b.db, view.id)).stage != "stale"  # type: ignore[union-attr]
+
+
+async def test_a_clean_stop_hands_the_jobs_over_at_once(two: tuple[FakeNanophoto, Make]) -> None:
+    """SIGTERM (a rolling restart): the lease is handed back, so the other process does not wait for
+    it to lapse (a long lease here: only the hand-back can explain a quick takeover)."""
+    fake, make = two
+    a = await make(lease_seconds=60)
+    b = await make(lease_seconds=60)
+    await a.start()
+    await b.start()
+    await grant(a, 100)
+    fake.script_next(UNTIL_FINISHED)
+    view = await a.admission.enqueue(ORIGIN, TextToVideo(prompt="a cat", duration=10))
+
+    async def running() -> bool:
+        row = await jobs.get(a.db, view.id)
+        return row is not None and row.remote_id is not None
+
+    await wait_for(running, within=10, what="the job reached the vendor")
+    await a.stop()
+    assert not await leases.alive(b.db, a.leases.owner, now=b.clock.now())
+
+    async def driven_by_b() -> bool:  # told by A's goodbye (NOTIFY), not by a lapse 60 s away
+        return b.runner.driving(view.id)
+
+    await wait_for(driven_by_b, within=3, what="B took the job over at once")
+    row = await jobs.get(b.db, view.id)
+    assert row is not None and row.remote_id is not None
+    fake.finish(row.remote_id)
+    await wait_for(lambda: _done(b, view.id), within=10, what="B finished the job")
+
+
+async def test_two_processes_taking_at_once_never_take_one_job_twice(
+    two: tuple[FakeNanophoto, Make],
+) -> None:
+    """Free jobs (their owner gone) taken by several processes at once: each job by exactly one."""
+    _, make = two
+    a = await make()
+    await grant(a, 10_000)
+    async with a.db.transaction() as tx:
+        for _ in range(300):
+            job_id = await jobs.insert(
+                tx, guild_id=GUILD, channel_id=CHANNEL, user_id=MEMBER, profile="none", kind="text",
+                model="m", duration=10, request_json="{}", cost=1, lease_owner="gone", lease_epoch=1,
+            )  # fmt: skip
+            await ledger.hold(tx, GUILD, MEMBER, job_id, 1)
+    dbs = [a.db, *[(await make()).db for _ in range(3)]]
+    now = a.clock.now()
+    for i, db in enumerate(dbs):
+        await leases.renew(
+            db, f"p{i}", "worker", now=now, until=now + 60
+        )  # alive: what they take stays theirs
+    takes = [
+        leases.take(db, f"p{i}", now=a.clock.now(), limit=40) for i, db in enumerate(dbs) for _ in range(3)
+    ]
+    got = await asyncio.gather(*takes)
+    taken = [job.id for page in got for job in page]
+    assert len(taken) == len(set(taken)) == 300  # every job, none twice
+    rows = await a.db.fetchall("SELECT lease_epoch, lease_owner FROM jobs")
+    assert all(int(r["lease_epoch"]) == (2 if r["lease_owner"] != "gone" else 1) for r in rows)
+
+
+async def _done(engine: Engine, job_id: int) -> bool:
+    row = await jobs.get(engine.db, job_id)
+    return row is not None and not row.active

@@ -106,6 +106,8 @@ class KeyPool:
                             best.tasks += 1
                             self._jobs[job_id] = best
                             budget.claim(job_id, planned=True)
+                            if not budget.tight():
+                                budget.notify()  # the line emptied: first looks planned tight plan again
                             return job_id, best.key
                     continue  # no room after all: look again (the copy of the hour was refreshed)
                 await wait_any([s.budget for s in self._slots.values()], self._clock, soonest)

@@ -22,7 +22,7 @@ from bot.engine.db_retry import Durable, LeaseLost
 from bot.engine.dispatcher import Dispatcher
 from bot.engine.estimates import History, key_of
 from bot.engine.fallback import Fallbacks, failure_code
-from bot.engine.key_budget import EPSILON, WINDOW
+from bot.engine.key_budget import EPSILON, WINDOW, wait_any
 from bot.engine.outcomes import TIMED_OUT, of_error
 from bot.providers import attempts
 from bot.providers.base import ProviderError, RemoteTask, TaskSnapshot, TaskState
@@ -81,7 +81,11 @@ class PollLoop:
             now = self._clock.now()
             return pool.pace(job.id, job.key_name, max(submitted + slow - now, now - submitted))
 
-        first = self._planner.first_delay(timing, typical, slow, pace=pace())
+        planned = pace()
+        first = self._planner.first_delay(timing, typical, slow, pace=planned)
+        # A first look planned while the key was tight (jobs in line) is planned again once the key
+        # changes: the line may empty a moment later, and the spare room it leaves pays for looks.
+        replan = job.polls == 0 and planned.budgeted and planned.spare is None
         # The poll the key reserved for this job is due where the fewest-calls plan puts the first
         # look; looks before it (spare budget buying visibility) are paid from free room only.
         due = submitted + self._planner.first_delay(timing, typical, slow, pace=polling.Pace(budgeted=True))
@@ -102,7 +106,17 @@ class PollLoop:
                     )
                     return
                 wait = min(delay, max(0.0, deadline - now)) if now < deadline else delay
-                await self._clock.sleep(wait)
+                if replan and wait > 0:
+                    await wait_any([pool.budget(job.key_name)], self._clock, wait)
+                    if self._clock.now() < now + wait - EPSILON:  # woken early: the key changed
+                        planned = pace()
+                        replan = planned.spare is None
+                        first = self._planner.first_delay(timing, typical, slow, pace=planned)
+                        delay = max(0.0, submitted + first - self._clock.now())
+                        continue
+                else:
+                    await self._clock.sleep(wait)
+                replan = False
                 key = await pool.spend(job.id, job.key_name, deadline=deadline, due=due, until=give_up)
                 if key is None:  # out of time while the key had no budget: the loop times it out
                     continue

@@ -226,15 +226,18 @@ class Refusals:
 
 
 TABLES = {
-    "sqlite": "SELECT name FROM sqlite_master WHERE type = 'table' AND name != 'engine_alive' ORDER BY name",
+    "sqlite": "SELECT name FROM sqlite_master WHERE type = 'table'"
+    " AND name NOT IN ('engine_alive', 'engine_processes') ORDER BY name",
     "postgres": "SELECT table_name AS name FROM information_schema.tables"
-    " WHERE table_schema = 'public' AND table_name != 'engine_alive' ORDER BY table_name",
+    " WHERE table_schema = 'public' AND table_name NOT IN ('engine_alive', 'engine_processes')"
+    " ORDER BY table_name",
 }
 
 
 async def snapshot(db: Database) -> dict[str, list[tuple[Any, ...]]]:
     """Every row of every table: a refusal must leave all of them as they were (all but the engine's
-    heartbeat, ``engine_alive``, which the running engine rewrites every few seconds by itself)."""
+    heartbeat, ``engine_alive``, and its lease, ``engine_processes``, which the running engine
+    rewrites every few seconds by itself)."""
     tables = await db.fetchall(TABLES[db.backend])
     return {t["name"]: [tuple(r) for r in await db.fetchall(f'SELECT * FROM "{t["name"]}"')] for t in tables}
 

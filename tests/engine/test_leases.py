@@ -73,6 +73,16 @@ async def wait_for(check: Callable[[], Awaitable[bool]], *, within: float, what:
     pytest.fail(f"not within {within}s: {what}")
 
 
+async def reached_vendor(engine: Engine, job_id: int) -> None:
+    """Wait until the vendor gave the job its remote id (the create went through)."""
+
+    async def running() -> bool:
+        row = await jobs.get(engine.db, job_id)
+        return row is not None and row.remote_id is not None
+
+    await wait_for(running, within=10, what="the job reached the vendor")
+
+
 async def die(engine: Engine) -> None:
     """What a SIGKILL leaves: drivers gone mid-job, the lease not handed back, nothing flushed."""
     if engine.leases._loop is not None:
@@ -134,11 +144,7 @@ async def test_a_process_that_lost_its_lease_writes_nothing_more(two: tuple[Fake
     fake.script_next(UNTIL_FINISHED)
     view = await a.admission.enqueue(ORIGIN, TextToVideo(prompt="a cat", duration=10))
 
-    async def running() -> bool:
-        row = await jobs.get(a.db, view.id)
-        return row is not None and row.remote_id is not None
-
-    await wait_for(running, within=10, what="the job reached the vendor")
+    await reached_vendor(a, view.id)
     # A's lease lapses (its renewals stopped) while its driver goes on polling.
     assert a.leases._loop is not None
     a.leases._loop.cancel()
@@ -178,11 +184,7 @@ async def test_a_clean_stop_hands_the_jobs_over_at_once(two: tuple[FakeNanophoto
     fake.script_next(UNTIL_FINISHED)
     view = await a.admission.enqueue(ORIGIN, TextToVideo(prompt="a cat", duration=10))
 
-    async def running() -> bool:
-        row = await jobs.get(a.db, view.id)
-        return row is not None and row.remote_id is not None
-
-    await wait_for(running, within=10, what="the job reached the vendor")
+    await reached_vendor(a, view.id)
     await a.stop()
     assert not await leases.alive(b.db, a.leases.owner, now=b.clock.now())
 

@@ -12,7 +12,10 @@ was alone:
   tells a replay apart and ``UPDATE … WHERE balance >= cost`` still refuses an overdraft — a later
   body in the batch sees what the earlier ones wrote, as the next transaction would have;
 * **all or nothing together**: if the transaction itself fails (its commit, the disk, the
-  connection), every caller of the batch gets that error and none of the batch is applied.
+  connection), every caller of the batch gets that error and none of the batch is applied;
+* **no one fails for another's locks**: on PostgreSQL a batch holds the rows of all its bodies, so a
+  body may deadlock with another process's transaction where alone it would only have waited; such
+  a body (or a whole batch PostgreSQL ended) is written again alone, after the batch.
 
 No caller waits to gather a batch: a flusher takes whatever is waiting when it runs (the loop
 turns once after the first caller) and, while one batch is being written, the next one gathers.
@@ -50,6 +53,7 @@ MAX_BATCH = {"sqlite": 128, "postgres": 64}  # PostgreSQL's: PGPROC_MAX_CACHED_S
 OPEN = "SAVEPOINT group_write"
 NEXT = ("RELEASE SAVEPOINT group_write", OPEN)  # the last one is released by COMMIT
 UNDO = "ROLLBACK TO SAVEPOINT group_write"
+LOCK_CONFLICTS = {"40P01", "40001"}  # deadlock detected, serialization failure (PostgreSQL's codes)
 
 
 @dataclass(slots=True)
@@ -60,6 +64,7 @@ class _Waiting(Generic[T]):
     future: asyncio.Future[T]
     value: Any = None
     error: Exception | None = None
+    again: bool = False  # ended by a lock conflict with another transaction: written alone after
 
 
 class _Batch:
@@ -90,6 +95,8 @@ class _Batch:
                         await tx.execute(UNDO)
                     except Exception:  # the error took the transaction with it (a full disk)
                         raise exc from None
+                    if _conflict(exc):  # not the body's doing: the locks of the batch's others were
+                        item.error, item.again = None, True
         self.order.withhold()  # COMMIT is next (on SQLite, on the connection's thread)
         self.withheld = True
 
@@ -142,14 +149,28 @@ class GroupCommit:
     async def _write(self, batch: _Batch) -> None:
         try:
             await self._db.write(batch.run)
-        except BaseException as exc:  # nothing of the batch was applied: every caller hears why
+        except Exception as exc:
+            if len(batch.items) > 1 and _conflict(exc):
+                # Another process's transaction took the rows in another order (PostgreSQL chose
+                # this batch to end): nothing of it was applied, so each body goes again on its own,
+                # holding no other body's locks — as it would have without the batching.
+                for item in batch.items:
+                    item.value, item.error, item.again = None, None, False
+                    await self._write(_Batch([item], batch.order))
+                return
+            for item in batch.items:  # nothing of the batch was applied: every caller hears why
+                _fail(item.future, exc)
+        except BaseException as exc:  # cancelled (the loop closing): nobody is left waiting
             for item in batch.items:
                 _fail(item.future, exc)
-            if not isinstance(exc, Exception):
-                raise
+            raise
         else:
             self.batches += 1
             for item in batch.items:
+                if item.again:  # the batch's locks are gone with its commit: now it can go through
+                    item.again = False
+                    await self._write(_Batch([item], batch.order))
+                    continue
                 if item.future.done():  # its caller was cancelled; the body ran all the same
                     continue
                 if item.error is not None:
@@ -159,6 +180,11 @@ class GroupCommit:
         finally:
             if batch.withheld:  # queued behind the callers' wake-ups: they resume first
                 asyncio.get_running_loop().call_soon(batch.order._delivered, 1)
+
+
+def _conflict(exc: BaseException) -> bool:
+    """A deadlock or serialization failure: PostgreSQL ended this work for another's sake."""
+    return getattr(exc, "sqlstate", None) in LOCK_CONFLICTS
 
 
 def _fail(future: asyncio.Future[Any], exc: BaseException) -> None:

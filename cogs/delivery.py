@@ -20,7 +20,6 @@ gallery copy (``cogs.gallery``), which has its own outbox row and waits for noth
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import time
 from collections.abc import Callable, Sequence
@@ -38,6 +37,7 @@ from bot.engine.views import JobView
 from bot.net import Fetcher
 from bot.transcode import Transcoder
 from cogs import buttons, render
+from cogs.coalesce import Coalescer
 from cogs.gallery import Gallery
 from cogs.outbox import RETRY_DELAYS, CardEdit, ResultBody, Results
 from storage.states import JobState
@@ -78,11 +78,8 @@ class Delivery:
     ) -> None:
         self._client = client
         self._engine = engine
-        self._interval = edit_interval
         self.clock = clock
-        self._latest: dict[int, JobEvent] = {}
-        self._workers: dict[int, asyncio.Task[None]] = {}
-        self._last_edit: dict[int, float] = {}
+        self._edits = Coalescer(edit_interval, self._show, ended=self._forget, name="deliver")
         self._message_ids: dict[int, int] = {}  # job -> its message, when it changed after the event
         self._dead_tokens: set[int] = set()  # jobs whose interaction token Discord refused
         self._channel_only: set[int] = set()  # messages the interaction token cannot edit
@@ -98,41 +95,15 @@ class Delivery:
         self.gallery = Gallery(client, engine, retry_delays=result_retry_delays)
 
     async def on_job_event(self, event: JobEvent) -> None:
-        job_id = event.job.id
-        self._latest[job_id] = event
-        if job_id not in self._workers:
-            task = asyncio.create_task(self._flush(job_id), name=f"deliver-{job_id}")
-            self._workers[job_id] = task
-            task.add_done_callback(lambda _t: self._workers.pop(job_id, None))
+        self._edits.offer(event)
 
     async def wait_idle(self) -> None:
-        while self._workers:
-            await asyncio.gather(*list(self._workers.values()), return_exceptions=True)
+        await self._edits.wait_idle()
 
     async def close(self) -> None:
-        for task in list(self._workers.values()):
-            task.cancel()
-        await asyncio.gather(*list(self._workers.values()), return_exceptions=True)
-
-    async def _flush(self, job_id: int) -> None:
-        """Show the newest event for ``job_id``, waiting out the edit interval; coalesces the rest."""
-        while job_id in self._latest:
-            event = self._latest[job_id]
-            wait = self._last_edit.get(job_id, 0.0) + self._interval - time.monotonic()
-            if wait > 0 and not event.terminal:
-                await asyncio.sleep(wait)
-                continue
-            del self._latest[job_id]
-            try:
-                await self._show(event)
-            except Exception:
-                log.exception("job %s: could not update its message", job_id)
-            self._last_edit[job_id] = time.monotonic()
-            if event.terminal:
-                self._forget(job_id)
+        await self._edits.close()
 
     def _forget(self, job_id: int) -> None:
-        self._last_edit.pop(job_id, None)
         self._dead_tokens.discard(job_id)
         message_id = self._message_ids.pop(job_id, None)
         if message_id is not None:

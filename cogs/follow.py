@@ -13,7 +13,6 @@ such a card stops following, which costs liveness only — its timestamps keep c
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import time
 from collections.abc import Callable
@@ -26,6 +25,7 @@ from bot.engine.engine import Engine
 from bot.engine.events import JobEvent
 from bot.engine.views import JobView
 from cogs import buttons, render
+from cogs.coalesce import Coalescer
 
 log = logging.getLogger(__name__)
 PER_JOB = 3  # the newest cards of one job that follow it
@@ -67,12 +67,9 @@ class Followers:
     ) -> None:
         self._client = client
         self._engine = engine
-        self._interval = edit_interval
         self.clock = clock  # the wall clock the token's life is counted on
         self._cards: dict[int, list[Follower]] = {}
-        self._latest: dict[int, JobEvent] = {}
-        self._workers: dict[int, asyncio.Task[None]] = {}
-        self._last_edit: dict[int, float] = {}
+        self._edits = Coalescer(edit_interval, self._show_all, ended=self._ended, name="follow")
 
     def following(self, job_id: int) -> int:
         return len(self._cards.get(job_id, ()))
@@ -87,43 +84,27 @@ class Followers:
         del cards[:-PER_JOB]
 
     async def on_job_event(self, event: JobEvent) -> None:
-        job_id = event.job.id
-        if job_id not in self._cards:
-            return
-        self._latest[job_id] = event
-        if job_id not in self._workers:
-            task = asyncio.create_task(self._flush(job_id), name=f"follow-{job_id}")
-            self._workers[job_id] = task
-            task.add_done_callback(lambda _t: self._workers.pop(job_id, None))
+        if event.job.id in self._cards:
+            self._edits.offer(event)
 
     async def wait_idle(self) -> None:
-        while self._workers:
-            await asyncio.gather(*list(self._workers.values()), return_exceptions=True)
+        await self._edits.wait_idle()
 
     async def close(self) -> None:
-        for task in list(self._workers.values()):
-            task.cancel()
-        await asyncio.gather(*list(self._workers.values()), return_exceptions=True)
+        await self._edits.close()
 
-    async def _flush(self, job_id: int) -> None:
-        while job_id in self._latest:
-            event = self._latest[job_id]
-            wait = self._last_edit.get(job_id, 0.0) + self._interval - time.monotonic()
-            if wait > 0 and not event.terminal:
-                await asyncio.sleep(wait)
-                continue
-            del self._latest[job_id]
-            for card in list(self._cards.get(job_id, ())):
-                try:
-                    await self._show(card, event)
-                except discord.NotFound:
-                    self._drop(job_id, card)
-                except Exception:
-                    log.exception("job %s: could not update a card that follows it", job_id)
-            self._last_edit[job_id] = time.monotonic()
-            if event.terminal:
-                self._cards.pop(job_id, None)
-                self._last_edit.pop(job_id, None)
+    async def _show_all(self, event: JobEvent) -> None:
+        job_id = event.job.id
+        for card in list(self._cards.get(job_id, ())):
+            try:
+                await self._show(card, event)
+            except discord.NotFound:
+                self._drop(job_id, card)
+            except Exception:
+                log.exception("job %s: could not update a card that follows it", job_id)
+
+    def _ended(self, job_id: int) -> None:
+        self._cards.pop(job_id, None)
 
     def _drop(self, job_id: int, card: Follower) -> None:
         cards = self._cards.get(job_id, [])

@@ -96,17 +96,6 @@ async def window(db: Database, key_id: str, start: float) -> list[float]:
     return [float(row["at"]) for row in rows]
 
 
-async def record(db: Database, key_id: str, at: float, *, forget_before: float) -> None:
-    """Log one call of ``key_id`` at ``at`` without asking whether it fits (a call already sent),
-    and forget that key's calls from before ``forget_before``."""
-
-    async def body(tx: Tx) -> None:
-        await tx.execute("INSERT INTO key_calls (key_id, at) VALUES ($1, $2)", (key_id, at))
-        await tx.execute("DELETE FROM key_calls WHERE key_id = $1 AND at < $2", (key_id, forget_before))
-
-    await db.write(body)  # one trip
-
-
 async def since(db: Database, start: float) -> dict[str, list[float]]:
     """Every logged call after ``start``, by key id, oldest first."""
     rows = await db.fetchall("SELECT key_id, at FROM key_calls WHERE at > $1 ORDER BY at", (start,))

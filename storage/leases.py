@@ -85,9 +85,3 @@ async def take(db: Database, owner: str, *, now: float, after: int = 0, limit: i
         return sorted((row_of(r) for r in rows), key=lambda job: job.id)
 
     return await db.write(body)
-
-
-async def owned(db: Database, owner: str) -> int:
-    """How many jobs ``owner`` holds (what doctor and the tests read)."""
-    row = await db.fetchone(f"SELECT COUNT(*) FROM jobs WHERE lease_owner = $1 AND {_DRIVEN}", (owner,))
-    return int(row[0]) if row else 0

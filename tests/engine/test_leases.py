@@ -43,9 +43,10 @@ async def two(pg_url: str, tmp_path: Path) -> AsyncIterator[tuple[FakeNanophoto,
         Fetcher(allow_private=True) as fetcher,
         VendorHttp(retry=RetryPolicy(base_delay=0.001, max_delay=0.01), fetcher=fetcher) as http,
     ):
-        profile = fake.profile(timing=TIMING)
 
-        async def make(**kwargs: Any) -> Engine:
+        async def make(*, slots: int | None = None, **kwargs: Any) -> Engine:
+            """An engine in a process of its own; ``slots``: tasks at once on each key."""
+            profile = fake.profile(timing=TIMING, max_concurrent=slots)
             db = await Database.open(pg_url, folder=tmp_path)
             engine = Engine(
                 db, {profile.name: profile}, {profile.name: build_provider(profile, http)}, **kwargs
@@ -231,3 +232,38 @@ async def test_two_processes_taking_at_once_never_take_one_job_twice(
 async def _done(engine: Engine, job_id: int) -> bool:
     row = await jobs.get(engine.db, job_id)
     return row is not None and not row.active
+
+
+async def test_a_cancel_in_one_process_stops_the_driver_in_another(two: tuple[FakeNanophoto, Make]) -> None:
+    """A member cancels a queued job through the gateway while a worker drives it: the credits come
+    back at once, the worker lets it go (heard through the database) and never submits it."""
+    fake, make = two
+    a = await make(slots=1)
+    b = await make(slots=1)
+    await a.start()
+    await b.start()
+    await grant(a, 100)
+    fake.script_next(UNTIL_FINISHED, UNTIL_FINISHED)
+    busy = [await a.admission.enqueue(ORIGIN, TextToVideo(prompt=f"busy {i}", duration=10)) for i in range(2)]
+    for view in busy:
+        await reached_vendor(a, view.id)
+    waiting = await a.admission.enqueue(ORIGIN, TextToVideo(prompt="in line", duration=10))
+    assert a.runner.driving(waiting.id) and a.dispatcher.row(waiting.id) is not None
+
+    assert await b.admission.cancel(waiting.id)  # the other process, as a member's /jobs cancel there
+
+    async def let_go() -> bool:
+        return not a.runner.driving(waiting.id) and a.dispatcher.row(waiting.id) is None
+
+    await wait_for(let_go, within=5, what="the driving process let the cancelled job go")
+    row = await jobs.get(a.db, waiting.id)
+    assert row is not None and row.state == "cancelled"
+    kinds = [
+        r["kind"]
+        for r in await a.db.fetchall("SELECT kind FROM ledger_entries WHERE job_id = $1", (waiting.id,))
+    ]
+    assert kinds == ["hold", "release"]
+    for view in busy:  # the slots free up: the cancelled job is still never submitted
+        fake.finish((await jobs.get(a.db, view.id)).remote_id or "")  # type: ignore[union-attr]
+    await wait_for(lambda: _done(a, busy[-1].id), within=10, what="the running jobs finished")
+    assert fake.count(route="generate") == 2

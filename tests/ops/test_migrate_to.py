@@ -297,7 +297,7 @@ async def through_repositories(db: Database) -> None:
         ),
     )
     await model_status.mark(db, "nano", "sora-2", now, "model_gone")
-    await call_log.record(db, "key-1a2b", now, forget_before=now - 3600)
+    await call_log.reserve(db, "key-1a2b", now, 100, 3600.0)
     await engine_state.beat(db, now)
 
 

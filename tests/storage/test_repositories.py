@@ -54,10 +54,11 @@ async def test_server_settings_round_trip(db: Database) -> None:
 
 
 async def test_the_call_log_keeps_the_last_hour(db: Database) -> None:
+    window = 7.5  # a booking forgets its key's calls from before the window before last: <= at - 15
     for at in (10.0, 20.0, 30.0):
-        await call_log.record(db, "k1", at, forget_before=0.0)
-    await call_log.record(db, "k2", 35.0, forget_before=0.0)
-    await call_log.record(db, "k1", 40.0, forget_before=25.0)
+        assert (await call_log.reserve(db, "k1", at, 100, window))[0]
+    assert (await call_log.reserve(db, "k2", 35.0, 100, window))[0]
+    assert (await call_log.reserve(db, "k1", 40.0, 100, window))[0]
     assert await call_log.since(db, 0.0) == {"k1": [30.0, 40.0], "k2": [35.0]}
     assert await call_log.since(db, 36.0) == {"k1": [40.0]}
 

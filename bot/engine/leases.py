@@ -2,15 +2,15 @@
 
 Every process that runs an engine has a name (``owner``) and a lease row (``storage.leases``). At
 start it takes every free job — one whose owner's lease lapsed or was handed back — raising each
-job's epoch, and hands them to the engine page by page (``adopt``). While it runs it renews its
-lease every third of the lease's length; on a database several processes share it also looks for
-free jobs as often, so a process that died has its jobs driven elsewhere within about one lease.
+job's epoch, and hands them to the engine page by page (``adopt``). On a database several processes
+share, it then renews its lease every third of the lease's length and looks for free jobs as often,
+so a process that died has its jobs driven elsewhere within about one lease.
 Stopping hands the lease back at once, for the others to take over without waiting for it to lapse.
 
 A process that could not renew in time may find some of its jobs taken: their drivers learn it at
 their next write (``db_retry.LeaseLost``) and stop; the jobs nobody took are still its own.
 SQLite opens to one process only (``bot.instance``), so there every other lease is a dead process's
-and is dropped at start, and nothing ever needs taking over while the process lives.
+and is dropped at start; nobody reads the lease afterwards, so it is not renewed.
 """
 
 from __future__ import annotations
@@ -68,15 +68,16 @@ class Leases:
         self._unlisten: Callable[[], None] | None = None
 
     async def start(self) -> None:
-        """Hold the lease, take every free job (handed to ``adopt`` a page at a time), then keep
-        renewing — and, where other processes may die, keep taking over."""
+        """Hold the lease and take every free job (handed to ``adopt`` a page at a time); where other
+        processes share the database, keep renewing and taking over."""
         await self._renew()
         if not self._db.shared:
             await leases.forget_others(self._db, self.owner)
         self._unlisten = self._db.listen(CHANNEL, self._heard)
         taken = await self.take_free()
         log.info("holding the lease as %s; took %d job(s) to drive", self.owner, taken)
-        self._loop = asyncio.create_task(self._run(), name="leases")
+        if self._db.shared:  # alone on SQLite: nobody reads the lease, nothing is ever left to take
+            self._loop = asyncio.create_task(self._run(), name="leases")
 
     def wake(self) -> None:
         """Look for free jobs now (another process said it stopped, or queued work for anyone)."""
@@ -125,7 +126,7 @@ class Leases:
         await leases.renew(self._db, self.owner, self.role, now=now, until=now + self.seconds)
 
     async def _run(self) -> None:
-        """Renew every third of the lease; on a shared database take over what is free as often."""
+        """Renew every third of the lease, and take over what is free as often."""
         while True:
             # ``asyncio.timeout``, not ``wait_for``: on 3.11 a wake landing with a cancel loses the cancel.
             with contextlib.suppress(TimeoutError):
@@ -134,10 +135,9 @@ class Leases:
             self._wake.clear()
             try:
                 await self._renew()
-                if self._db.shared:
-                    taken = await self.take_free()
-                    if taken:
-                        log.info("took over %d job(s) another process had left", taken)
+                taken = await self.take_free()
+                if taken:
+                    log.info("took over %d job(s) another process had left", taken)
             except Exception as exc:
                 if not is_storage_fault(exc):
                     raise

@@ -176,7 +176,9 @@ async def run(settings: Settings, *, role: Role = "run", stop: asyncio.Event | N
     fetcher = Fetcher(allow_private=settings.fetch_allow_private)  # one for the vendors and the bot
     try:
         if settings.metrics_port is not None:
-            server = metrics.MetricsServer(db, settings.metrics_host, settings.metrics_port)
+            server = metrics.MetricsServer(
+                db, settings.metrics_host, settings.metrics_port, lease_seconds=settings.lease_seconds
+            )
             await server.start()
         async with VendorHttp(fetcher=fetcher) as http, DecodePool() as decoder:
             providers = {name: build_provider(p, http, decoder) for name, p in profiles.items()}

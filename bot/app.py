@@ -19,6 +19,7 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
+from bot import identify
 from bot.config import Settings
 from bot.engine.credits import Credits
 from bot.engine.engine import Engine
@@ -152,12 +153,50 @@ class SoraBot(commands.Bot):
 
 
 class ShardedSoraBot(SoraBot, commands.AutoShardedBot):
-    """The gateway of ``SHARD_COUNT`` shards, this process connecting ``SHARD_IDS`` of them; discord.py
-    spaces their identifies by the session start limit Discord gives."""
+    """The gateway of ``SHARD_COUNT`` shards, this process connecting ``SHARD_IDS`` of them.
+
+    discord.py spaces the identifies of this process's shards. On a shared database (PostgreSQL,
+    where other ``run`` processes connect the other shards) each identify instead waits for its
+    bucket's turn across every process (``bot.identify``), as Discord's session start limit asks;
+    ``identify_interval`` is Discord's 5 seconds and a margin, shorter in tests. (A plain ``SoraBot``
+    is the bot's one gateway — it holds every shard's lock — so discord.py's spacing is all it needs.)
+    """
+
+    def __init__(
+        self,
+        settings: Settings,
+        engine: Engine,
+        *,
+        fetcher: Fetcher | None = None,
+        identify_interval: float = identify.INTERVAL,
+    ) -> None:
+        super().__init__(settings, engine, fetcher=fetcher)
+        self.identify_turns: identify.IdentifyTurns | None = None
+        if engine.db.shared:
+            self.identify_turns = identify.IdentifyTurns(
+                engine.db, self._max_concurrency, interval=identify_interval
+            )
 
     @staticmethod
     def _shard_options(settings: Settings) -> dict[str, Any]:
         return {"shard_count": settings.shard_count, "shard_ids": settings.shards}
+
+    async def _max_concurrency(self) -> int:
+        """Discord's ``session_start_limit.max_concurrency`` (``GET /gateway/bot``): discord.py asks
+        for it only when it is not told ``shard_count``, and then does not use it."""
+        return (await self.fetch_session_start_limits()).max_concurrency
+
+    async def before_identify_hook(self, shard_id: int | None, *, initial: bool = False) -> None:
+        if self.identify_turns is None or shard_id is None:
+            await super().before_identify_hook(shard_id, initial=initial)  # one process: discord.py's
+            return
+        try:
+            await self.identify_turns.wait(shard_id)
+        except Exception:
+            # Never fail the connect over it (a reidentify that raises stops the bot): space this
+            # process's own identifies, as discord.py would, until the database answers again.
+            log.warning("shard %d: no identify slot from the database", shard_id, exc_info=True)
+            await super().before_identify_hook(shard_id, initial=initial)
 
 
 class RestOnlyBot(SoraBot):

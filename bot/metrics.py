@@ -6,7 +6,9 @@ how much, so exposing them is a choice). Everything lives in this module's own `
 prometheus_client's global one, so nothing else registered in the process leaks into the page.
 
 Jobs by state are not counted as they change: ``JobStateCollector`` reads them from the database
-when the endpoint is scraped, so the numbers are right after a restart and never drift.
+when the endpoint is scraped, so the numbers are right after a restart and never drift. So are the
+results waiting to be posted (``UnsentCollector``) and, on a database several processes share, the
+live engine processes and their leases (``ProcessCollector``): what ``doctor`` shows, for alerting.
 
 Vendor calls are labelled by *profile*. ``bot/providers/http.py`` knows the key and the URL of a
 call but not the profile, so ``register_profiles`` maps each key name and each base URL's host to
@@ -18,6 +20,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import Iterable, Iterator
 from typing import TYPE_CHECKING, Protocol
 from urllib.parse import urlsplit
@@ -27,7 +30,9 @@ from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, H
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
 
-from storage import jobs
+from bot.engine.leases import LEASE_SECONDS
+from storage import jobs, process_report
+from storage.process_report import LiveProcess
 from storage.states import JobState
 
 if TYPE_CHECKING:
@@ -148,6 +153,90 @@ class JobStateCollector(Collector):
         yield family
 
 
+class UnsentCollector(Collector):
+    """``soracord_results_unsent`` and ``soracord_results_unsent_oldest_seconds``: the delivery outbox's
+    results claimed but not posted yet, and how long the oldest has waited (0 when none waits). A
+    running bot posts within seconds, so an oldest age of minutes is worth an alert."""
+
+    def __init__(self, db: Database) -> None:
+        self._db = db
+        self._count = 0
+        self._oldest = 0.0
+
+    async def refresh(self) -> None:
+        waiting = await process_report.unsent(self._db)
+        self._count = waiting.count
+        since = waiting.oldest_since
+        self._oldest = 0.0 if since is None else max(0.0, time.time() - since)
+
+    def _families(self) -> tuple[GaugeMetricFamily, GaugeMetricFamily]:
+        return (
+            GaugeMetricFamily("soracord_results_unsent", "Results claimed for posting but not posted yet."),
+            GaugeMetricFamily(
+                "soracord_results_unsent_oldest_seconds",
+                "How long the oldest unsent result has waited to be posted (0: none waits).",
+            ),
+        )
+
+    def describe(self) -> Iterator[GaugeMetricFamily]:
+        yield from self._families()
+
+    def collect(self) -> Iterator[GaugeMetricFamily]:
+        count, oldest = self._families()
+        count.add_metric([], self._count)
+        oldest.add_metric([], self._oldest)
+        yield count
+        yield oldest
+
+
+ROLES = ("run", "worker")  # always reported, so that "no worker is live" reads 0 rather than nothing
+
+
+class ProcessCollector(Collector):
+    """``soracord_engine_processes{role}`` and ``soracord_engine_process_renewed_seconds{role,owner}``:
+    on a shared database, the live engine processes per role and how long ago each renewed its lease
+    (it renews every third of ``LEASE_SECONDS``; near ``LEASE_SECONDS`` it is about to lose its jobs).
+    The owner label is the process's name, ``role:host:pid:random``: new at every start."""
+
+    def __init__(self, db: Database, lease_seconds: float = LEASE_SECONDS) -> None:
+        self._db = db
+        self._lease_seconds = lease_seconds
+        self._live: list[LiveProcess] = []
+        self._now = 0.0
+
+    async def refresh(self) -> None:
+        self._now = time.time()
+        self._live = await process_report.live_processes(self._db, now=self._now)
+
+    def _families(self) -> tuple[GaugeMetricFamily, GaugeMetricFamily]:
+        return (
+            GaugeMetricFamily(
+                "soracord_engine_processes", "Engine processes with a live lease, by role.", labels=["role"]
+            ),
+            GaugeMetricFamily(
+                "soracord_engine_process_renewed_seconds",
+                "Seconds since each live engine process last renewed its lease.",
+                labels=["role", "owner"],
+            ),
+        )
+
+    def describe(self) -> Iterator[GaugeMetricFamily]:
+        yield from self._families()
+
+    def collect(self) -> Iterator[GaugeMetricFamily]:
+        counts, renewed = self._families()
+        per_role = dict.fromkeys(ROLES, 0)
+        for process in self._live:
+            per_role[process.role] = per_role.get(process.role, 0) + 1
+            renewed.add_metric(
+                [process.role, process.owner], process.renewed_ago(self._now, self._lease_seconds)
+            )
+        for role, n in sorted(per_role.items()):
+            counts.add_metric([role], n)
+        yield counts
+        yield renewed
+
+
 class MetricsServer:
     """``GET /metrics`` on ``host:port``, served by aiohttp on the bot's own event loop.
 
@@ -155,10 +244,16 @@ class MetricsServer:
     through the bot's one connection, under the same lock as every other read.
     """
 
-    def __init__(self, db: Database, host: str, port: int) -> None:
+    def __init__(self, db: Database, host: str, port: int, *, lease_seconds: float = LEASE_SECONDS) -> None:
         self.host = host
         self.port = port
         self.jobs = JobStateCollector(db)
+        self.unsent = UnsentCollector(db)
+        # Alone on SQLite, the process's lease is not renewed (nobody reads it): nothing to show.
+        self.processes = ProcessCollector(db, lease_seconds) if db.shared else None
+        self._collectors: list[JobStateCollector | UnsentCollector | ProcessCollector] = [
+            c for c in (self.jobs, self.unsent, self.processes) if c is not None
+        ]
         self._runner: web.AppRunner | None = None
         self._lock = asyncio.Lock()
 
@@ -174,20 +269,23 @@ class MetricsServer:
             sockets = getattr(server, "sockets", None) or []
             if sockets:
                 self.port = int(sockets[0].getsockname()[1])
-        REGISTRY.register(self.jobs)
+        for collector in self._collectors:
+            REGISTRY.register(collector)
         log.info("metrics on http://%s:%d/metrics", self.host, self.port)
 
     async def stop(self) -> None:
         if self._runner is not None:
-            REGISTRY.unregister(self.jobs)
+            for collector in self._collectors:
+                REGISTRY.unregister(collector)
             await self._runner.cleanup()
             self._runner = None
 
     async def _metrics(self, request: web.Request) -> web.Response:
         async with self._lock:
-            try:
-                await self.jobs.refresh()
-            except Exception:  # a busy or closed database must not take the other metrics down
-                log.warning("metrics: could not count jobs", exc_info=True)
+            for collector in self._collectors:
+                try:
+                    await collector.refresh()
+                except Exception:  # a busy or closed database must not take the other metrics down
+                    log.warning("metrics: could not read %s", type(collector).__name__, exc_info=True)
             body = generate_latest(REGISTRY)
         return web.Response(body=body, headers={"Content-Type": CONTENT_TYPE_LATEST})

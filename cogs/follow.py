@@ -9,10 +9,16 @@ channel message; a card Discord says is gone is dropped.
 
 Kept in memory and bounded (the newest few cards per job, a few hundred in all): after a restart
 such a card stops following, which costs liveness only — its timestamps keep counting.
+
+Where several processes share the database, the job may be driven by another process, whose events
+never reach this one: such jobs are read back every ``edit_interval`` (one query for all of them)
+and a row that changed is shown like an event (``_watch``).
 """
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
 import time
 from collections.abc import Callable
@@ -26,6 +32,7 @@ from bot.engine.events import JobEvent
 from bot.engine.views import JobView
 from cogs import buttons, render
 from cogs.coalesce import Coalescer
+from storage import jobs
 
 log = logging.getLogger(__name__)
 PER_JOB = 3  # the newest cards of one job that follow it
@@ -70,6 +77,9 @@ class Followers:
         self.clock = clock  # the wall clock the token's life is counted on
         self._cards: dict[int, list[Follower]] = {}
         self._edits = Coalescer(edit_interval, self._show_all, ended=self._ended, name="follow")
+        self._interval = edit_interval
+        self._seen: dict[int, float] = {}  # job driven elsewhere -> the ``updated_at`` last shown
+        self._watcher: asyncio.Task[None] | None = None
 
     def following(self, job_id: int) -> int:
         return len(self._cards.get(job_id, ()))
@@ -82,6 +92,8 @@ class Followers:
         cards = self._cards.setdefault(job_id, [])
         cards.append(card)
         del cards[:-PER_JOB]
+        if self._engine.db.shared and (self._watcher is None or self._watcher.done()):
+            self._watcher = asyncio.create_task(self._watch(), name="follow-watch")
 
     async def on_job_event(self, event: JobEvent) -> None:
         if event.job.id in self._cards:
@@ -91,7 +103,27 @@ class Followers:
         await self._edits.wait_idle()
 
     async def close(self) -> None:
+        if self._watcher is not None:
+            self._watcher.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._watcher
         await self._edits.close()
+
+    async def _watch(self) -> None:
+        """Show the changes of followed jobs another process drives, read every interval; ends when
+        nothing followed is left (``follow`` starts it again)."""
+        while self._cards:
+            await asyncio.sleep(self._interval)
+            elsewhere = [job_id for job_id in self._cards if not self._engine.runner.driving(job_id)]
+            try:
+                rows = await jobs.get_many(self._engine.db, elsewhere) if elsewhere else {}
+            except Exception:
+                log.warning("could not read the followed jobs; trying again", exc_info=True)
+                continue
+            for job_id, row in rows.items():
+                if self._seen.get(job_id) != row.updated_at and not self._engine.runner.driving(job_id):
+                    self._seen[job_id] = row.updated_at
+                    self._edits.offer(self._engine.events.describe(row, tell=False))
 
     async def _show_all(self, event: JobEvent) -> None:
         job_id = event.job.id
@@ -105,6 +137,7 @@ class Followers:
 
     def _ended(self, job_id: int) -> None:
         self._cards.pop(job_id, None)
+        self._seen.pop(job_id, None)
 
     def _drop(self, job_id: int, card: Follower) -> None:
         cards = self._cards.get(job_id, [])
@@ -112,6 +145,7 @@ class Followers:
             cards.remove(card)
         if not cards:
             self._cards.pop(job_id, None)
+            self._seen.pop(job_id, None)
 
     async def _show(self, card: Follower, event: JobEvent) -> None:
         job = event.job

@@ -17,26 +17,32 @@ from storage.jobs import JobRow, row_of
 from storage.states import ACTIVE, sql_set
 
 _ACTIVE_SQL = sql_set(ACTIVE)
+# The epoch of a job handed to a process that has not driven it yet (``hand_out_in``): its first take
+# raises it to 0, which tells the taker the job was never shown; every other take gives 1 or more.
+HANDED = -1
 FORGET_AFTER = 3600.0  # seconds after its lease lapsed that a dead process's row is dropped
 # What a takeover drives on: an unfinished job, or a finished one whose result was never shown.
 _DRIVEN = f"delivered_at IS NULL AND (state IN {_ACTIVE_SQL} OR message_id IS NOT NULL)"
 
 
-async def renew(db: Database, owner: str, role: str, *, now: float, until: float) -> None:
-    """Hold (or take again, after a lapse) ``owner``'s process lease until ``until``; forget the
-    processes whose leases lapsed an hour ago."""
+async def renew(db: Database, owner: str, role: str, *, now: float, until: float, load: int = 0) -> int:
+    """Hold (or take again, after a lapse) ``owner``'s process lease until ``until``, saying how many
+    jobs it drives (``load``, for ``hand_out_in``); forget the processes whose leases lapsed an hour
+    ago. Returns how many processes are live, ``owner`` included."""
 
-    async def body(tx: Tx) -> None:
+    async def body(tx: Tx) -> int:
         await tx.execute(
-            "INSERT INTO engine_processes (owner, role, started_at, until) VALUES ($1, $2, $3, $4)"
-            " ON CONFLICT (owner) DO UPDATE SET until = excluded.until",
-            (owner, role, now, until),
+            "INSERT INTO engine_processes (owner, role, started_at, until, load) VALUES ($1, $2, $3, $4, $5)"
+            " ON CONFLICT (owner) DO UPDATE SET until = excluded.until, load = excluded.load",
+            (owner, role, now, until, load),
         )
         # Processes that died long ago, and what they held on keys: their jobs are free either way.
         await tx.execute("DELETE FROM engine_processes WHERE until < $1", (now - FORGET_AFTER,))
         await tx.execute("DELETE FROM key_holds WHERE owner NOT IN (SELECT owner FROM engine_processes)")
+        rows = await tx.execute_fetchall("SELECT COUNT(*) FROM engine_processes WHERE until > $1", (now,))
+        return max(1, int(rows[0][0]))
 
-    await db.write(body)
+    return await db.write(body)
 
 
 async def alive(db: Database, owner: str, *, now: float) -> bool:
@@ -65,18 +71,39 @@ async def forget_others(db: Database, owner: str) -> int:
     return await db.write(body)
 
 
+async def hand_out_in(tx: Tx, owner: str, *, fresh: float) -> str:
+    """The process a new job goes to, inside the transaction that inserts it: of those whose lease
+    runs past ``fresh`` (renewed on time), the one driving the fewest jobs (``owner``, the caller,
+    when none is or it is among the fewest). Its load goes up by one at once, so a burst of jobs
+    spreads before the next renewals tell the true loads.
+
+    A job handed to another process is inserted with epoch ``HANDED``: that process starts driving it
+    with ``take`` (``first_drive`` then holds), and if it dies first the job is free like any other.
+    """
+    async with tx.execute(
+        "SELECT owner FROM engine_processes WHERE until > $1"
+        " ORDER BY load, CASE WHEN owner = $2 THEN 0 ELSE 1 END, owner LIMIT 1",
+        (fresh, owner),
+    ) as cur:
+        row = await cur.fetchone()
+    chosen = str(row[0]) if row is not None else owner
+    await tx.execute("UPDATE engine_processes SET load = load + 1 WHERE owner = $1", (chosen,))
+    return chosen
+
+
 async def take(db: Database, owner: str, *, now: float, after: int = 0, limit: int = 500) -> list[JobRow]:
     """Give ``owner`` up to ``limit`` free jobs with ids above ``after``, oldest first, each with its
-    epoch raised: the rows as they are now, to be driven from. A job ``owner`` holds already is
-    never taken again (its driver would lose it), even when ``owner``'s own lease lapsed."""
+    epoch raised: the rows as they are now, to be driven from. Free means no live process holds it,
+    or it was handed to ``owner`` (``hand_out_in``) and is not driven yet. A job ``owner`` drives
+    already is never taken again (its driver would lose it), even when ``owner``'s own lease lapsed."""
 
     async def body(tx: Tx) -> list[JobRow]:
         skip = " FOR UPDATE SKIP LOCKED" if tx.backend == "postgres" else ""
         # The pick is a CTE, so it runs once (a subquery under UPDATE may be run again as rows change).
         rows = await tx.execute_fetchall(
             f"WITH picked AS (SELECT id FROM jobs WHERE {_DRIVEN} AND id > $2"
-            " AND (lease_owner IS NULL OR (lease_owner <> $1 AND lease_owner NOT IN"
-            "  (SELECT owner FROM engine_processes WHERE until > $3)))"
+            f" AND (lease_owner IS NULL OR (lease_owner = $1 AND lease_epoch = {HANDED})"
+            "  OR (lease_owner <> $1 AND lease_owner NOT IN (SELECT owner FROM engine_processes WHERE until > $3)))"
             f" ORDER BY id LIMIT $4{skip})"
             " UPDATE jobs SET lease_owner = $1, lease_epoch = lease_epoch + 1"
             " WHERE id IN (SELECT id FROM picked) RETURNING *",
@@ -85,3 +112,8 @@ async def take(db: Database, owner: str, *, now: float, after: int = 0, limit: i
         return sorted((row_of(r) for r in rows), key=lambda job: job.id)
 
     return await db.write(body)
+
+
+def first_drive(job: JobRow) -> bool:
+    """Whether ``job``, just taken, was handed out new and never driven (nor shown) by anyone."""
+    return job.lease_epoch == HANDED + 1

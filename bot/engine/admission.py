@@ -26,7 +26,7 @@ from bot.errors import AlreadyMade, InsufficientCredits, UserError
 from bot.i18n import EN
 from bot.providers import attempts
 from bot.providers.base import AnyRequest, Kind, ProviderError
-from storage import allowances, guilds, jobs, ledger
+from storage import allowances, guilds, jobs, leases, ledger
 from storage.db import Database, Tx
 from storage.jobs import JobRow
 from storage.states import JobState
@@ -78,7 +78,7 @@ class Admission:
         self._dispatcher = dispatcher
         self._runner = runner
         self._events = events
-        self._leases = leases  # a job this process queues is its own to drive
+        self._leases = leases  # who drives a job queued here: this process, or a less busy one
         self._welcome = welcome_credits
         self.confirm_default = confirm_above  # for servers that set no threshold of their own
         self._clock = clock
@@ -181,7 +181,9 @@ class Admission:
     async def enqueue(
         self, origin: JobOrigin, req: AnyRequest, profile: str | None = None, *, once_key: str | None = None
     ) -> JobView:
-        """Insert the job and hold its cost in one transaction, then start driving it.
+        """Insert the job and hold its cost in one transaction, then start driving it — here, or, where
+        several processes share the database, in the live one driving the fewest jobs, which hears
+        of it at once and shows the job's card from then on (``leases.hand_out_in``).
 
         ``once_key`` names the confirmation that asks for the job (a button press may arrive twice):
         a key that already made a job makes no other, and ``AlreadyMade`` names the first one.
@@ -190,6 +192,7 @@ class Admission:
         settings = await guilds.get(self._db, origin.guild_id)
         now = self._clock.now()
         expires = (origin.interaction_created_at or now) + INTERACTION_TOKEN_LIFETIME
+        here = self._leases.owner
 
         async def body(tx: Tx) -> JobRow | None:  # the whole transaction in one trip to the write connection
             made = await jobs.made_by_in(tx, once_key) if once_key is not None else None
@@ -197,6 +200,7 @@ class Admission:
                 raise AlreadyMade(made)
             await allowance.top_up_in(tx, settings, origin.user_id, welcome=self._welcome, now=now)
             await caps.check_in(tx, settings, origin.user_id, quote.cost, now=now)
+            owner = await self._leases.hand_out_in(tx, now) if self._db.shared else here
             insert = jobs.insert(
                 tx,
                 guild_id=origin.guild_id,
@@ -218,8 +222,8 @@ class Admission:
                 created_at=now,
                 updated_at=now,
                 once_key=once_key,
-                lease_owner=self._leases.owner,
-                lease_epoch=1,
+                lease_owner=owner,
+                lease_epoch=1 if owner == here else leases.HANDED,
                 **_riff_columns(origin.riff),
             )
             try:
@@ -234,6 +238,9 @@ class Admission:
 
         job = await self._db.group_write(body)  # the row comes back with it: no read before it is driven
         assert job is not None
+        if job.lease_owner != here:
+            await self._leases.hand_over(job.lease_owner or "")
+            return view_of(job)
         self._dispatcher.queue_up(job)
         self._runner.spawn(job)  # before the event's await: from here ``wait_idle`` sees the job
         await self._events.emit(job)

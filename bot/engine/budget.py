@@ -47,6 +47,7 @@ class KeyPool:
         self._clock = clock
         self._cooldown = cooldown
         self._max_tasks = max_tasks
+        self._processes = 1  # live processes sharing this profile's keys (``share``)
         self._slots = {key.name: _Slot(key, budget) for key, budget in keys}
         self._jobs: dict[int, _Slot] = {}  # running job -> the key it runs on
 
@@ -70,8 +71,23 @@ class KeyPool:
         budget.prune(self._clock.now())
         return len(budget.calls)
 
+    def share(self, processes: int) -> None:
+        """``processes`` live processes run this profile's jobs: each may start at most its equal
+        share of a key's task slots (at least one), so together they stay within the vendor's limit
+        of tasks at once. Tasks over a smaller share run on; a larger share lets waiting jobs go."""
+        self._processes = max(1, processes)
+        for slot in self._slots.values():
+            slot.budget.notify()
+
+    def task_slots(self) -> int | None:
+        """How many tasks this process may start at once on each key (None: no limit)."""
+        if self._max_tasks is None:
+            return None
+        return max(1, self._max_tasks // self._processes)
+
     def _full(self, slot: _Slot) -> bool:
-        return self._max_tasks is not None and slot.tasks >= self._max_tasks
+        slots = self.task_slots()
+        return slots is not None and slot.tasks >= slots
 
     async def acquire_task(self, take: Callable[[], int | None]) -> tuple[int, ApiKey] | None:
         """Wait for a key with a free task slot and room for a new job, then give it to the job

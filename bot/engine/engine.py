@@ -93,7 +93,15 @@ class Engine:
         )
         self.orphans = Orphans(db, self.catalog, self.events.emit, self.clock)
         self.leases = Leases(
-            db, self.clock, self._adopt, self._ended, owner=self.owner, role=role, seconds=lease_seconds
+            db,
+            self.clock,
+            self._adopt,
+            self._ended,
+            owner=self.owner,
+            role=role,
+            seconds=lease_seconds,
+            load=self.runner.load,
+            live=self.dispatcher.share_slots,
         )
         self.admission = Admission(
             db,
@@ -156,9 +164,9 @@ class Engine:
         await self.availability.load()
         await self.dispatcher.budgets.load()  # the calls of the last hour still count
         await self.leases.start()
-        for job_id in await self.posts.unsent_jobs():  # gallery copies: each claimed before it is sent
-            row = await jobs.get(self.db, job_id)
-            if row is not None and not self.runner.driving(job_id) and await self._nobody_else_has(row):
+        pending = await self.posts.unsent_jobs()  # gallery copies: each claimed before it is sent
+        for row in (await jobs.get_many(self.db, pending)).values():
+            if not self.runner.driving(row.id) and await self._nobody_else_has(row):
                 await self.events.emit(row)
         await self.orphans.announce()
 
@@ -177,7 +185,9 @@ class Engine:
             self.dispatcher.let_go(row)
 
     async def _adopt(self, page: list[JobRow]) -> None:
-        """Drive the jobs just taken: the unfinished ones resume, the finished ones are re-announced.
+        """Drive the jobs just taken: the unfinished ones resume, the finished ones are re-announced,
+        and those handed here new (``Admission.enqueue`` in another process; driven by nobody before)
+        are shown as queued, as their admission would have.
 
         A page as large as a take returns is kept out of the garbage collector's full passes while
         its jobs live (``settle_heap``): a restart at scale loads tens of thousands of rows.
@@ -196,6 +206,8 @@ class Engine:
             elif job.state is JobState.RUNNING:
                 self.dispatcher.pools[job.profile].adopt_task(job.id, job.key_name, polls=job.polls)
             self.runner.spawn(job)
+            if leases.first_drive(job) and job.state is JobState.QUEUED:
+                await self.events.emit(job)  # before its driver's first step, as admission does
         if len(page) >= TAKE_PAGE:  # a large restart: what is loaded lives as long as its jobs
             settle_heap()
         for job in finished:

@@ -25,7 +25,7 @@ from collections.abc import Awaitable, Callable
 
 from bot.engine.clock import Clock
 from storage import leases
-from storage.db import Database
+from storage.db import Database, Tx
 from storage.faults import is_storage_fault
 from storage.jobs import JobRow
 
@@ -34,9 +34,13 @@ log = logging.getLogger(__name__)
 LEASE_SECONDS = 10.0  # a dead process's jobs are driven elsewhere about this long after it died
 TAKE_PAGE = 500
 
-CHANNEL = "jobs"  # ``free``: a process handed its jobs back; ``ended:<id>``: a job ended elsewhere
+# ``free``: a process handed its jobs back; ``ended:<id>``: a job ended elsewhere; ``take:<owner>``:
+# a new job was handed to ``owner``.
+CHANNEL = "jobs"
 Adopt = Callable[[list[JobRow]], Awaitable[None]]
 Ended = Callable[[int], None]
+Load = Callable[[], int]
+Live = Callable[[int], None]
 
 
 def owner_name(role: str) -> str:
@@ -55,6 +59,8 @@ class Leases:
         owner: str,
         role: str = "run",
         seconds: float = LEASE_SECONDS,
+        load: Load = lambda: 0,
+        live: Live = lambda _count: None,
     ) -> None:
         self._db = db
         self._clock = clock
@@ -63,6 +69,9 @@ class Leases:
         self.role = role
         self.seconds = seconds
         self.owner = owner
+        self._load = load  # how many jobs this process drives, told with each renewal
+        self._live = live  # told how many processes are live whenever that changes
+        self.live = 1
         self._loop: asyncio.Task[None] | None = None
         self._wake = asyncio.Event()
         self._unlisten: Callable[[], None] | None = None
@@ -83,6 +92,15 @@ class Leases:
         """Look for free jobs now (another process said it stopped, or queued work for anyone)."""
         self._wake.set()
 
+    async def hand_out_in(self, tx: Tx, now: float) -> str:
+        """Which process drives a job being inserted in ``tx``: the least busy live one, counting
+        only those whose lease was renewed on time (a process that just died gets nothing new)."""
+        return await leases.hand_out_in(tx, self.owner, fresh=now + self.seconds / 2)
+
+    async def hand_over(self, owner: str) -> None:
+        """Tell ``owner`` a job was handed to it: it takes it now rather than at its next renewal."""
+        await self._db.notify(CHANNEL, f"take:{owner}")
+
     async def ended(self, job_id: int) -> None:
         """Tell every process that ``job_id`` ended here (its driver, wherever it is, lets it go)."""
         await self._db.notify(CHANNEL, f"ended:{job_id}")
@@ -91,7 +109,7 @@ class Leases:
         kind, _, rest = payload.partition(":")
         if kind == "ended" and rest.isdigit():
             self._ended(int(rest))
-        elif kind in ("free", "*"):
+        elif kind in ("free", "*") or (kind == "take" and rest == self.owner):
             self.wake()
 
     async def take_free(self) -> int:
@@ -123,7 +141,12 @@ class Leases:
 
     async def _renew(self) -> None:
         now = self._clock.now()
-        await leases.renew(self._db, self.owner, self.role, now=now, until=now + self.seconds)
+        live = await leases.renew(
+            self._db, self.owner, self.role, now=now, until=now + self.seconds, load=self._load()
+        )
+        if live != self.live:
+            self.live = live
+            self._live(live)
 
     async def _run(self) -> None:
         """Renew every third of the lease, and take over what is free as often."""
@@ -134,8 +157,8 @@ class Leases:
                     await self._wake.wait()
             self._wake.clear()
             try:
-                await self._renew()
                 taken = await self.take_free()
+                await self._renew()  # after the take: the load it tells counts the jobs just taken
                 if taken:
                     log.info("took over %d job(s) another process had left", taken)
             except Exception as exc:

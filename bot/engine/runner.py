@@ -93,6 +93,10 @@ class Runner:
     def driving(self, job_id: int) -> bool:
         return job_id in self._tasks
 
+    def load(self) -> int:
+        """How many jobs are driven here (told to the other processes: ``leases.hand_out_in``)."""
+        return len(self._tasks)
+
     def spawn(self, job: JobRow) -> None:
         """Drive ``job`` from the row given, just read by the caller: a restart resuming thousands
         of jobs reads each once, in pages, rather than once more per job."""

@@ -27,6 +27,7 @@ from typing import Any
 
 from bot.config import README_SECTION, Settings
 from bot.ops.checks import CheckResult, Context, Status, fail, ok, warn
+from bot.ops.doctor_delivery import check_engines, check_unsent
 from bot.ops.doctor_models import check_models, check_models_online
 from bot.ops.doctor_runtime import check_orphans, check_process
 from bot.ops.doctor_videos import check_ffmpeg, check_videos
@@ -317,8 +318,10 @@ CHECKS: tuple[Check, ...] = (
     check_profiles,
     check_database,
     check_process,
+    check_engines,
     check_ledger,
     check_orphans,
+    check_unsent,
     check_videos,
     check_ffmpeg,
     check_models,

@@ -16,6 +16,7 @@ import pytest
 
 from bot.engine.admission import JobOrigin
 from bot.engine.engine import Engine
+from bot.engine.events import JobEvent
 from bot.net import Fetcher
 from bot.providers.base import TextToVideo
 from bot.providers.http import RetryPolicy, VendorHttp
@@ -44,9 +45,10 @@ async def two(pg_url: str, tmp_path: Path) -> AsyncIterator[tuple[FakeNanophoto,
         VendorHttp(retry=RetryPolicy(base_delay=0.001, max_delay=0.01), fetcher=fetcher) as http,
     ):
 
-        async def make(*, slots: int | None = None, **kwargs: Any) -> Engine:
-            """An engine in a process of its own; ``slots``: tasks at once on each key."""
-            profile = fake.profile(timing=TIMING, max_concurrent=slots)
+        async def make(*, slots: int | None = None, keys: int | None = None, **kwargs: Any) -> Engine:
+            """An engine in a process of its own; ``slots``: tasks at once on each key; ``keys``:
+            how many of the fake's keys it has (all by default)."""
+            profile = fake.profile(timing=TIMING, max_concurrent=slots, keys=fake.api_keys()[:keys])
             db = await Database.open(pg_url, folder=tmp_path)
             engine = Engine(
                 db, {profile.name: profile}, {profile.name: build_provider(profile, http)}, **kwargs
@@ -100,7 +102,6 @@ async def test_a_dead_processs_jobs_are_finished_by_the_other_each_once(
     a = await make(lease_seconds=LEASE)
     b = await make(lease_seconds=LEASE)
     await a.start()
-    await b.start()
     await grant(a, 100)
     fake.script_next(
         *[TaskScript(stages=("generating",), advance="time", stage_seconds=1.5) for _ in range(6)]
@@ -112,6 +113,8 @@ async def test_a_dead_processs_jobs_are_finished_by_the_other_each_once(
         return all(r is not None and r.remote_id is not None for r in rows)
 
     await wait_for(all_running, within=10, what="every job reached the vendor")
+    await b.start()  # A is alive: B takes nothing yet
+    assert not any(b.runner.driving(v.id) for v in made)
     await die(a)
     creates = fake.count(route="generate")
 
@@ -241,7 +244,6 @@ async def test_a_cancel_in_one_process_stops_the_driver_in_another(two: tuple[Fa
     a = await make(slots=1)
     b = await make(slots=1)
     await a.start()
-    await b.start()
     await grant(a, 100)
     fake.script_next(UNTIL_FINISHED, UNTIL_FINISHED)
     busy = [await a.admission.enqueue(ORIGIN, TextToVideo(prompt=f"busy {i}", duration=10)) for i in range(2)]
@@ -249,6 +251,7 @@ async def test_a_cancel_in_one_process_stops_the_driver_in_another(two: tuple[Fa
         await reached_vendor(a, view.id)
     waiting = await a.admission.enqueue(ORIGIN, TextToVideo(prompt="in line", duration=10))
     assert a.runner.driving(waiting.id) and a.dispatcher.row(waiting.id) is not None
+    await b.start()
 
     assert await b.admission.cancel(waiting.id)  # the other process, as a member's /jobs cancel there
 
@@ -267,3 +270,128 @@ async def test_a_cancel_in_one_process_stops_the_driver_in_another(two: tuple[Fa
         fake.finish((await jobs.get(a.db, view.id)).remote_id or "")  # type: ignore[union-attr]
     await wait_for(lambda: _done(a, busy[-1].id), within=10, what="the running jobs finished")
     assert fake.count(route="generate") == 2
+
+
+class Cards:
+    """What each engine showed: the events it emitted, by job (its delivery would edit the cards)."""
+
+    def __init__(self) -> None:
+        self.shown: dict[int, list[str]] = {}
+
+    async def on_job_event(self, event: JobEvent) -> None:
+        self.shown.setdefault(event.job.id, []).append(event.job.state)
+
+
+async def test_new_jobs_are_spread_over_the_live_processes(two: tuple[FakeNanophoto, Make]) -> None:
+    """Jobs a gateway queues go to whichever live process drives the fewest: the worker drives half,
+    shows each of its jobs from the first card on, and each job is made once and charged once."""
+    fake, make = two
+    gateway = await make(role="run")
+    worker = await make(role="worker")
+    seen = {gateway: Cards(), worker: Cards()}
+    for engine, cards in seen.items():
+        engine.subscribe(cards)
+    await gateway.start()
+    await worker.start()
+    await grant(gateway, 100)
+    fake.script_next(
+        *[TaskScript(stages=("generating",), advance="time", stage_seconds=0.3) for _ in range(6)]
+    )
+    made = [
+        await gateway.admission.enqueue(ORIGIN, TextToVideo(prompt=f"cat {i}", duration=10)) for i in range(6)
+    ]
+    await wait_for(lambda: _all_done(gateway, [v.id for v in made]), within=15, what="every job finished")
+    rows = [await jobs.get(gateway.db, v.id) for v in made]
+    by_owner = {
+        engine: [r.id for r in rows if r is not None and r.lease_owner == engine.owner] for engine in seen
+    }
+    assert len(by_owner[gateway]) >= 2 and len(by_owner[worker]) >= 2, by_owner  # loads are told late
+    epochs = {r.id: r.lease_epoch for r in rows if r is not None}
+    assert {epochs[i] for i in by_owner[gateway]} == {1} and {epochs[i] for i in by_owner[worker]} == {0}
+    assert all(r is not None and r.state == "succeeded" for r in rows)
+    for job_id in by_owner[worker]:  # the worker showed it queued, then every step; the gateway nothing
+        assert seen[worker].shown[job_id][0] == "queued" and seen[worker].shown[job_id][-1] == "succeeded"
+        assert job_id not in seen[gateway].shown
+    assert fake.count(route="generate") == 6
+    assert await ledger.balance(gateway.db, GUILD, MEMBER) == 100 - sum(v.cost for v in made)
+    assert await ledger.invariant_violations(gateway.db) == []
+
+
+async def test_a_job_handed_to_a_process_that_died_is_driven_by_another(
+    two: tuple[FakeNanophoto, Make],
+) -> None:
+    """The worker a job was handed to dies before taking it: once its lease lapses the job is free,
+    the gateway takes it and shows it queued (it was never shown), and it is made once."""
+    fake, make = two
+    gateway = await make(lease_seconds=LEASE)
+    worker = await make(lease_seconds=LEASE)
+    await gateway.start()
+    await worker.start()
+    await grant(gateway, 100)
+    fake.script_next(UNTIL_FINISHED)
+    first = await gateway.admission.enqueue(ORIGIN, TextToVideo(prompt="first", duration=10))
+    assert gateway.runner.driving(first.id)  # the least busy: a tie, kept here
+    await die(worker)
+    worker.leases._heard = lambda payload: None  # type: ignore[method-assign]  # deaf: it never takes it
+    now = worker.clock.now()  # its last renewal, just before it died: it looks live, and idle
+    await leases.renew(worker.db, worker.owner, "worker", now=now, until=now + LEASE, load=0)
+    cards = Cards()
+    gateway.subscribe(cards)
+    second = await gateway.admission.enqueue(ORIGIN, TextToVideo(prompt="second", duration=10))
+    row = await jobs.get(gateway.db, second.id)
+    assert row is not None and row.lease_owner == worker.owner and row.lease_epoch == leases.HANDED
+    assert not gateway.runner.driving(second.id)
+
+    async def taken_back() -> bool:
+        return gateway.runner.driving(second.id)
+
+    await wait_for(taken_back, within=LEASE * 4, what="the gateway took the job the dead worker never drove")
+    row = await jobs.get(gateway.db, second.id)
+    assert row is not None and row.lease_owner == gateway.owner and row.lease_epoch == 0
+    assert cards.shown[second.id][0] == "queued"
+    await reached_vendor(gateway, second.id)
+    assert fake.count(route="generate") == 2
+
+
+async def _all_done(engine: Engine, ids: list[int]) -> bool:
+    return all([await _done(engine, job_id) for job_id in ids])
+
+
+async def test_live_processes_share_a_keys_task_slots(two: tuple[FakeNanophoto, Make]) -> None:
+    """A key runs at most ``max_concurrent`` tasks at once however many processes drive its jobs:
+    each live process starts its equal share, and a process that stops leaves its share to the rest."""
+    fake, make = two
+    gateway = await make(slots=2, keys=1, lease_seconds=LEASE)
+    worker = await make(slots=2, keys=1, lease_seconds=LEASE)
+    await gateway.start()
+    await worker.start()
+
+    async def both_live() -> bool:
+        return gateway.leases.live == worker.leases.live == 2
+
+    await wait_for(both_live, within=5, what="each process counted two live processes")
+    await grant(gateway, 100)
+    fake.script_next(*[UNTIL_FINISHED for _ in range(4)])
+    made = [
+        await gateway.admission.enqueue(ORIGIN, TextToVideo(prompt=f"cat {i}", duration=10)) for i in range(4)
+    ]
+
+    async def two_created() -> bool:
+        return fake.count(route="generate") == 2
+
+    await wait_for(two_created, within=5, what="two tasks started")
+    await asyncio.sleep(LEASE)  # time for a third, were the slots not shared
+    assert fake.count(route="generate") == 2
+    rows = [await jobs.get(gateway.db, v.id) for v in made]
+    started = [r for r in rows if r is not None and r.remote_id is not None]
+    assert {r.lease_owner for r in started} == {gateway.owner, worker.owner}  # one slot each
+
+    await worker.stop()  # its running task goes to the gateway, which now has both slots
+
+    async def three_created() -> bool:
+        return fake.count(route="generate") == 3
+
+    fake.finish(started[0].remote_id or "")
+    await wait_for(three_created, within=5, what="a freed slot was used")
+    await asyncio.sleep(LEASE)
+    assert fake.count(route="generate") == 3  # two at once, never more

@@ -1,12 +1,15 @@
-"""The optional Prometheus endpoint: on 127.0.0.1 when enabled, jobs by state read at scrape time."""
+"""The optional Prometheus endpoint: on 127.0.0.1 when enabled; jobs by state, unsent results and
+(on a shared database) the live engine processes, read at scrape time."""
 
 from __future__ import annotations
 
+import time
 from collections.abc import AsyncIterator
 from pathlib import Path
 
 import aiohttp
 import pytest
+from prometheus_client.parser import text_string_to_metric_families
 
 from bot import metrics
 from bot.engine.admission import JobOrigin
@@ -14,7 +17,7 @@ from bot.engine.engine import Engine
 from bot.providers.base import TextToVideo
 from bot.providers.http import RetryPolicy, VendorHttp
 from bot.providers.registry import build_provider
-from storage import jobs, ledger
+from storage import jobs, leases, ledger, outbox
 from storage.db import Database
 from tests.backend import open_database
 from tests.fakes.nanophoto import FakeNanophoto, TaskScript
@@ -128,3 +131,75 @@ async def test_every_status_poll_records_its_lag(db: Database) -> None:
         polls = (await jobs.get(db, job.id)).polls  # type: ignore[union-attr]
     assert polls >= 2
     assert sample("soracord_poll_lag_seconds_count", profile="lagged") == before + polls
+
+
+async def _scrape(db: Database, **options: float) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
+    """One real scrape of ``/metrics``: every sample by name and labels."""
+    server = metrics.MetricsServer(db, "127.0.0.1", 0, **options)
+    await server.start()
+    try:
+        url = f"http://127.0.0.1:{server.port}/metrics"
+        async with aiohttp.ClientSession() as session, session.get(url) as resp:
+            body = await resp.text()
+    finally:
+        await server.stop()
+    return {
+        (s.name, tuple(sorted(s.labels.items()))): s.value
+        for family in text_string_to_metric_families(body)
+        for s in family.samples
+    }
+
+
+async def _claimed(db: Database, *, ago: float) -> int:
+    async with db.transaction() as tx:
+        job_id = await jobs.insert(
+            tx,
+            guild_id=1,
+            channel_id=2,
+            user_id=3,
+            profile="nano",
+            kind="text",
+            model="sora2",
+            duration=10,
+            request_json="{}",
+            cost=1,
+        )
+    await outbox.claim(db, job_id, nonce=lambda: f"r{job_id}-m", now=time.time() - ago)
+    return job_id
+
+
+async def test_endpoint_shows_unsent_results_and_how_long_the_oldest_waited(db: Database) -> None:
+    seen = await _scrape(db)
+    assert seen[("soracord_results_unsent", ())] == 0
+    assert seen[("soracord_results_unsent_oldest_seconds", ())] == 0
+    await _claimed(db, ago=600)  # cut off mid-post ten minutes ago
+    await _claimed(db, ago=5)
+    sent = await _claimed(db, ago=3600)
+    await outbox.mark_sent(db, sent, 999, now=time.time() - 3590)  # out: not counted, however old
+    seen = await _scrape(db)
+    assert seen[("soracord_results_unsent", ())] == 2
+    assert 600 <= seen[("soracord_results_unsent_oldest_seconds", ())] < 660
+    if not db.shared:  # alone on SQLite: no lease is renewed, so none is reported
+        assert not any(name.startswith("soracord_engine_process") for name, _ in seen)
+
+
+async def test_endpoint_shows_live_engine_processes_on_a_shared_database(pg_url: str, tmp_path: Path) -> None:
+    db = await Database.open(pg_url, folder=tmp_path)
+    now = time.time()
+    try:
+        await leases.renew(db, "worker:box-a:4242:0a1b2c3d", "worker", now=now - 4, until=now + 16)
+        await leases.renew(db, "worker:box-b:77:ffee0011", "worker", now=now - 300, until=now + 20)
+        await leases.renew(db, "worker:gone:1:deadbeef", "worker", now=now - 60, until=now - 1)  # lapsed
+        seen = await _scrape(db, lease_seconds=20)
+    finally:
+        await db.close()
+    assert seen[("soracord_engine_processes", (("role", "worker"),))] == 2
+    assert seen[("soracord_engine_processes", (("role", "run"),))] == 0  # reported, so an alert can see it
+    renewed = {
+        dict(labels)["owner"]: value
+        for (name, labels), value in seen.items()
+        if name == "soracord_engine_process_renewed_seconds"
+    }
+    assert set(renewed) == {"worker:box-a:4242:0a1b2c3d", "worker:box-b:77:ffee0011"}
+    assert 4 <= renewed["worker:box-a:4242:0a1b2c3d"] < 10  # renewed 4 s ago (20 s lease ending in 16)
+    assert 0 <= renewed["worker:box-b:77:ffee0011"] < 5

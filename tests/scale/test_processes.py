@@ -2,8 +2,9 @@
 the three SIGKILLed at random every 20 s and started again.
 
 Each process is the real ``python -m bot`` against the fake Discord and the fake nanophoto here.
-The members' 200 ``/sora`` commands reach the gateway; its jobs are taken over by the others each
-time it dies, and theirs by whoever lives when they die. Counted at the fakes and in the database:
+The members' 200 ``/sora`` commands reach the gateway in waves of 25, a kill after each wave; the
+gateway hands each new job to the least busy process (each of the three drives some), and the jobs
+of a process that dies are taken over by whoever lives. Counted at the fakes and in the database:
 
 * every job ends in its true state: what the vendor says of its task (or, killed before the vendor
   answered its create, failed as unconfirmed with its credits back);
@@ -35,6 +36,7 @@ JOBS = int(os.environ.get("SORACORD_SCALE_JOBS", "200"))
 KEYS = {f"key-{i}": f"np-scale-secret-{i:04d}-0123456789" for i in range(40)}
 PER_HOUR = 100
 EVERY = 20.0  # seconds between two kills
+WAVE = 25  # commands the members send between two kills
 WELCOME = 1000
 COST = 4  # a 10-second Sora video on nanophoto
 SEED = int(os.environ.get("SORACORD_SCALE_SEED", "15"))
@@ -123,13 +125,19 @@ async def test_three_processes_one_killed_every_20s_keep_every_promise(pg_url: s
             await fleet.start("gateway")
             await fleet.start("worker-1")
             await fleet.start("worker-2")
-            await members_ask(fake, db)
             started = time.monotonic()
+            # The members keep asking while processes die: a wave of commands, then a kill, and so on.
+            for wave, first in enumerate(range(0, JOBS, WAVE)):
+                await members_ask(fake, db, first, min(WAVE, JOBS - first))
+                if wave == 0:
+                    await every_process_drives_new_jobs(db)
+                await asyncio.sleep(EVERY)
+                await fleet.kill_and_restart(rng.choice(sorted(fleet.procs)))
             while not await all_delivered(db):
                 await asyncio.sleep(EVERY)
                 if await all_delivered(db):
                     break
-                if time.monotonic() - started > 420:
+                if time.monotonic() - started > 480:
                     raise AssertionError(f"jobs still unfinished: {await unfinished(db, vendor)}")
                 await fleet.kill_and_restart(rng.choice(sorted(fleet.procs)))
             await check_every_promise(db, fake, vendor, fleet)
@@ -141,20 +149,32 @@ async def test_three_processes_one_killed_every_20s_keep_every_promise(pg_url: s
             await db.close()
 
 
-async def members_ask(fake: FakeDiscord, db: Database) -> None:
-    """200 ``/sora`` commands, 20 at a time, each acknowledged; then every job is in the database
-    (so no kill can land between a member's command and its job)."""
-    for start in range(0, JOBS, 20):
+async def members_ask(fake: FakeDiscord, db: Database, first: int, count: int) -> None:
+    """``count`` ``/sora`` commands, 20 at a time, each acknowledged; then every job is in the
+    database (so no kill can land between a member's command and its job)."""
+    for start in range(first, first + count, 20):
         handles = await asyncio.gather(
-            *(fake.invoke_slash("sora", {"prompt": f"scene {n}"}) for n in range(start, start + 20))
+            *(
+                fake.invoke_slash("sora", {"prompt": f"scene {n}"})
+                for n in range(start, min(start + 20, first + count))
+            )
         )
         await asyncio.gather(*(fake.wait_for_ack(h, timeout=30) for h in handles))
     for _ in range(600):
         row = await db.fetchone("SELECT COUNT(*) FROM jobs")
-        if row is not None and int(row[0]) == JOBS:
+        if row is not None and int(row[0]) == first + count:
             return
         await asyncio.sleep(0.05)
     raise AssertionError("not every command made its job")
+
+
+async def every_process_drives_new_jobs(db: Database) -> None:
+    """The gateway takes the commands, but the jobs are spread: each of the three drives some."""
+    rows = await db.fetchall("SELECT lease_owner, COUNT(*) AS n FROM jobs GROUP BY lease_owner")
+    per_role = Counter(str(r["lease_owner"]).split(":")[0] for r in rows)
+    counts = sorted(int(r["n"]) for r in rows)
+    print(f"the first {sum(counts)} jobs went {counts} to {dict(per_role)}")
+    assert per_role == {"run": 1, "worker": 2} and counts[0] >= sum(counts) // 6, rows
 
 
 async def unfinished(db: Database, vendor: FakeNanophoto) -> str:
@@ -201,7 +221,7 @@ async def check_every_promise(db: Database, fake: FakeDiscord, vendor: FakeNanop
         f"{sum(counts.values())} results posted; {len(fake.nonces.repeats)} repeats stopped by the nonce"
     )
     assert len(rows) == JOBS
-    assert len(fleet.kills) >= 2, "the run ended before the processes were killed"
+    assert len(fleet.kills) >= JOBS // WAVE, "the run ended before the processes were killed"
     for r in rows:
         if r["remote_id"] is None:  # killed before the vendor's answer to its create came back
             assert (r["state"], r["error_code"]) == ("failed", "UNCONFIRMED"), dict(r)

@@ -171,6 +171,10 @@ class RestApi:
         extra_headers: dict[str, str] = {}
         try:
             record.json, record.files = await _read_body(request)
+        except ConnectionResetError:  # the client died while sending (a kill -9 mid-upload): nothing arrived
+            _log.info("fake discord: %s %s lost its client before its body arrived", request.method, path)
+            return web.Response(status=400)
+        try:
             reply, extra_headers = await self._route(request, record)
         except ApiError as error:
             reply = Reply(error.status, error.body())

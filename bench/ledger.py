@@ -26,6 +26,11 @@ commit costs no disk flush and the gain is round trips and CPU alone); without i
 it is skipped and says why. The target (issue 15): on SQLite, grouped at 64 concurrent at least 5x
 today's ops/s, with p99 latency no worse than 2x today's.
 
+Run it on a quiet machine, and twice: today's rate is mostly hand-offs between the event loop and
+the write connection's thread, two per operation, and what a hand-off costs depends on what else the
+cores are doing — with another process busy on the second core, today's rate has been seen to
+nearly double (the grouped rate, bound by the SQL on the write thread, barely moves).
+
 Run: ``python -m bench.ledger [--ops N] [--rounds R] [--backend sqlite|postgres|both]`` from the
 repository root (or ``python -m bench``).
 """

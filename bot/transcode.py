@@ -1,4 +1,5 @@
-"""Fitting a video to a channel's upload limit with ffmpeg, and taking its poster frame.
+"""Fitting a video to a channel's upload limit with ffmpeg, taking its poster frame, and joining
+a video a vendor left in parts.
 
 A vendor's video is often larger than what a channel accepts (10 MiB without boosts), and the link
 the vendor leaves instead expires in a day or two. So a video that does not fit is re-encoded to fit:
@@ -6,6 +7,11 @@ H.264 + AAC in MP4 (what every Discord client plays inline), two-pass at an aver
 from its duration and the limit, which lands the size within a few percent of the target where a
 single constant-quality pass can miss by any amount. Duration and aspect ratio are kept; only the
 picture size may go down, when the bitrate is too low for the source's size to look like anything.
+
+A video in parts (a multi-shot job's shots, never joined by the vendor) is joined with ffmpeg's concat
+demuxer: by stream copy when every part is alike (same picture size, audio or not), which takes a
+moment and loses nothing; re-encoded only when the copy fails, comes out shorter than the parts, or
+the parts differ.
 
 ffmpeg is the ``imageio-ffmpeg`` package's static binary (or the system's: ``IMAGEIO_FFMPEG_EXE``,
 then ``PATH``); without one, nothing is re-encoded and delivery links the video as before. Every run
@@ -27,6 +33,7 @@ import subprocess
 import tempfile
 import threading
 import time
+from collections.abc import Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -243,6 +250,59 @@ class Transcoder:
             if bitrate < MIN_VIDEO_BITRATE:
                 break
         raise FitFailed(f"the encode stayed over {limit} bytes")
+
+    async def join(self, parts: Sequence[Path], dest: Path) -> float:
+        """Concatenate ``parts`` (files in one folder) in order into ``dest`` (MP4); returns its
+        duration in seconds, or ``FitFailed``. Stream copy first; a re-encode only when that fails."""
+        if not parts or len({p.parent for p in parts}) != 1:
+            raise FitFailed("the parts to join must be files in one folder")
+        async with self._slots:
+            try:
+                async with asyncio.timeout(self.timeout):
+                    return await self._join(parts, dest)
+            except TimeoutError:
+                raise FitFailed(f"joining the parts took longer than {self.timeout:.0f} s") from None
+
+    async def _join(self, parts: Sequence[Path], dest: Path) -> float:
+        probes = [await self.probe(p) for p in parts]
+        total = sum(p.duration for p in probes)
+        folder = parts[0].parent
+        listing = folder / "parts.txt"
+        # Names relative to the list, in ffmpeg's portable set: the demuxer's safe mode accepts them.
+        text = "".join(f"file '{p.name}'\n" for p in parts)
+        await asyncio.to_thread(listing.write_text, text, "utf-8")
+        partial = dest.with_name(dest.name + ".part")
+        head = [*QUIET, "-y", "-f", "concat", "-i", str(listing)]
+        tail = ["-movflags", "+faststart", "-f", "mp4", str(partial)]
+        alike = len({(p.width, p.height, p.has_audio) for p in probes}) == 1
+        joined: float | None = None
+        if alike:
+            code, err = await self._run([*head, "-map", "0", "-c", "copy", *tail], self.timeout)
+            joined = await self._joined(partial, total) if code == 0 else None
+            if joined is None:
+                log.info("stream copy of %d parts failed (%s); re-encoding", len(parts), _last_line(err))
+        if joined is None:
+            first = probes[0]
+            fit = f"scale={first.width}:{first.height}:force_original_aspect_ratio=decrease"
+            fit += f",pad={first.width}:{first.height}:(ow-iw)/2:(oh-ih)/2,setsar=1"
+            video = ["-map", "0:v:0", "-c:v", "libx264", "-preset", PRESET, "-pix_fmt", "yuv420p", "-vf", fit]
+            audio = ["-map", "0:a:0?", "-c:a", "aac", "-b:a", str(AUDIO_BITRATE)]
+            code, err = await self._run([*head, *video, *audio, *tail], self.timeout)
+            joined = await self._joined(partial, total) if code == 0 else None
+            if joined is None:
+                await asyncio.to_thread(partial.unlink, True)
+                raise FitFailed(f"ffmpeg could not join {len(parts)} parts: {_last_line(err)}")
+        await asyncio.to_thread(partial.replace, dest)
+        log.info("joined %d parts into %s: %.1f s", len(parts), dest.name, joined)
+        return joined
+
+    async def _joined(self, path: Path, total: float) -> float | None:
+        """The joined file's duration when it holds (nearly) all of the parts' ``total``; else None."""
+        try:
+            seconds = (await self.probe(path)).duration
+        except FitFailed:
+            return None
+        return seconds if seconds >= total * 0.9 else None
 
     async def poster(self, source: Path, dest: Path) -> Path:
         """One frame as a JPEG (a third of the way in, past fades in from black), or ``FitFailed``."""

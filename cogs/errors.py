@@ -20,6 +20,7 @@ from discord import app_commands
 from bot.errors import UserError
 from bot.i18n import t
 from cogs.inert import CONTENT, clip
+from storage.faults import is_storage_fault
 
 log = logging.getLogger(__name__)
 NONE = discord.AllowedMentions.none()
@@ -39,6 +40,8 @@ def friendly(error: BaseException, locale: object = None) -> tuple[str, str | No
     if isinstance(error, app_commands.CommandOnCooldown):
         return t("errors.cooldown", locale, seconds=f"{error.retry_after:.0f}"), None
     ref = secrets.token_hex(3)
+    if is_storage_fault(error):  # a database blip outlasted the retries: say so, not "our side"
+        return t("errors.database", locale, ref=ref), ref
     return t("errors.internal", locale, ref=ref), ref
 
 

@@ -132,6 +132,10 @@ class Gallery:
         link = t("job.open_video", loc, url=target) if target else ""
         if link and len(link) <= FIELD_VALUE:  # the vendor's link when the video is not uploaded
             embed.add_field(name=t("gallery.video", loc), value=link, inline=False)
+        elif body.video is None and not body.refused and job.video_parts and not job.video_url:
+            shots = _shot_links(job)  # left in parts the bot could not join: each one, in order
+            if shots:
+                embed.add_field(name=t("gallery.video", loc), value=shots, inline=False)
         embed.set_footer(text=t("job.footer", loc, id=job.id))
         return embed
 
@@ -228,3 +232,15 @@ class Gallery:
         except discord.HTTPException as exc:
             log.info("job %s: could not search the gallery for its post (%s)", job.id, exc)
         return None
+
+
+def _shot_links(job: JobView) -> str:
+    """The parts of a video left in parts as masked links, "Shot 1" … as many as one field holds."""
+    value = ""
+    for n, url in enumerate(job.video_parts, 1):
+        target = link_target(url)
+        line = t("result.shot_link", job.locale, n=n, url=target) if target else ""
+        if not line or len(value) + len(line) + 1 > FIELD_VALUE:
+            break  # whole links only, in order: a gap would misnumber the rest
+        value += ("\n" if value else "") + line
+    return value

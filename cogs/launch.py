@@ -38,6 +38,8 @@ NEEDED_PERMISSIONS: tuple[tuple[str, str], ...] = (
     ("send_messages", "perm.send_messages"),
     ("embed_links", "perm.embed_links"),
     ("attach_files", "perm.attach_files"),
+    # A result replies to its card, and a result cut off by a restart is looked for in the channel.
+    ("read_message_history", "perm.read_message_history"),
 )
 
 

@@ -20,7 +20,9 @@ What the result says: it mentions the requester and nobody else, carries the vid
 ``video-<job id>.mp4`` when it fits the upload limit the interaction reported — re-encoded to fit
 when it is larger (``bot.landing``) — and the provider's link only when even that fails, with a word
 that it may expire (a link too long for the message goes in an embed as "Open the video"), and the
-Again / Remix / Details buttons.
+Again / Remix / Details buttons. A video the vendor left in parts is joined and uploaded the same
+way; when it cannot be (a part unreachable, the join failed, too large), the result lists every
+part's link in order, "Shot 1" … "Shot N" (in an embed when they are too long for the message).
 
 A server that wants fewer messages (``/settings delivery``) has the card become the result: the
 card is edited to carry the video and the buttons, and the ping goes as a short reply to it, with the
@@ -74,6 +76,7 @@ class ResultBody:
     refused: bool = False  # the video's link is one the bot will not fetch, so it is not shown either
     link: str | None = None  # a link too long for the content: shown in an embed instead
     poster: Path | None = None  # a frame of the video (JPEG), for the card
+    listing: str | None = None  # lines too long for the content (a video's parts): shown in an embed
 
 
 # Edits the job's card into the result (content, the video or None, the buttons); False: the card is gone.
@@ -188,6 +191,8 @@ class Results:
         )
         content = clip(body.content, CONTENT)
         embed = self._link_embed(job, body.link) if body.link else MISSING
+        if body.listing:
+            embed = discord.Embed(description=body.listing)
 
         def file() -> discord.File:  # a fresh one per attempt: sending consumes it
             video = body.video
@@ -262,7 +267,9 @@ class Results:
             status = render.status_line(JobEvent(job))
             return ResultBody(t("result.ended", loc, user_id=job.user_id, id=job.id, status=status))
         limit = self._limit(job)
-        got = await self.lander.land(job.id, video_path=job.video_path, video_url=job.video_url, limit=limit)
+        got = await self.lander.land(
+            job.id, video_path=job.video_path, video_url=job.video_url, limit=limit, parts=job.video_parts
+        )
         if got.refused:
             return ResultBody(t("result.link_refused", loc, user_id=job.user_id, id=job.id), refused=True)
         if got.upload is not None:
@@ -276,6 +283,8 @@ class Results:
                 f"{self._ready(job)}\n-# " + t("result.saved_too_large", loc, sizes=sizes, id=job.id),
                 poster=got.poster,
             )
+        if job.video_parts and not job.video_url:  # left in parts the bot could not join: each one
+            return replace(self._shots(job, got.size, limit), poster=got.poster)
         if not job.video_url:
             return ResultBody(f"{self._ready(job)}\n-# " + t("result.no_link", loc))
         if got.unreachable:
@@ -294,13 +303,38 @@ class Results:
             "result.ready", job.locale, user_id=job.user_id, id=job.id, model=job.model_label, quoted=quoted
         )
 
+    def _why(self, job: JobView, size: int | None, limit: int | None) -> str:
+        """Why the video is linked, not uploaded: its size against the channel's limit (or nothing)."""
+        if limit is None:
+            return ""
+        size_part = t("result.size_part", job.locale, size=_mb(size)) if size else ""
+        return t("result.too_large", job.locale, size=size_part, limit=_mb(limit))
+
+    def _shots(self, job: JobView, size: int | None, limit: int) -> ResultBody:
+        """The result of a video left in parts the bot could not join: every part's link, in order,
+        numbered — in the text when they fit, else in an embed (as masked links, which are shorter)."""
+        loc = job.locale
+        why = self._why(job, size, limit if size is not None and size > limit else None)
+        note = "\n-# " + t("result.shots", loc, count=len(job.video_parts), why=why)
+        lines = [t("result.shot", loc, n=n, url=inert(url)) for n, url in enumerate(job.video_parts, 1)]
+        content = f"{self._ready(job)}\n" + "\n".join(lines) + note
+        if len(content) <= CONTENT:
+            return ResultBody(content)
+        listing = ""
+        for n, url in enumerate(job.video_parts, 1):
+            target = link_target(url)
+            line = (
+                t("result.shot_link", loc, n=n, url=target) if target else t("result.shot", loc, n=n, url="")
+            )
+            if len(listing) + len(line) + 1 > EMBED_DESCRIPTION:
+                break  # whole links only: one cut in half would show as broken markdown
+            listing += ("\n" if listing else "") + line
+        return ResultBody(f"{self._ready(job)}{note}", listing=listing)
+
     def _linked(self, job: JobView, size: int | None, limit: int | None) -> ResultBody:
         """The result with the provider's link: in the text when it fits whole, else in an embed."""
         loc = job.locale
-        why = ""
-        if limit is not None:
-            size_part = t("result.size_part", loc, size=_mb(size)) if size else ""
-            why = t("result.too_large", loc, size=size_part, limit=_mb(limit))
+        why = self._why(job, size, limit)
         note = "\n-# " + t("result.link_may_expire", loc, why=why)
         url = inert(job.video_url or "")
         content = f"{self._ready(job)}\n{url}{note}"

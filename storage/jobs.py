@@ -63,13 +63,14 @@ class JobRow:
     error_i18n: str | None = None  # error_message as a catalog key + params, JSON (005_job_error_i18n)
     model_label: str | None = None  # the model as members read it (006_job_model_label)
     generation_seconds: float | None = None  # how long the vendor took, for estimates (008_call_log)
-    once_key: str | None = None  # the confirmation that made the job; unique (009_delivery_outbox)
+    once_key: str | None = None  # the confirmation or the queueing call that made it; unique (009)
     riff_of: int | None = None  # the job this one was made from by Again/Remix/Variation (012_riffs)
     riff_owner_id: int | None = None  # that job's member, named on the card
     riff_channel_id: int | None = None  # where the message the card links back to is
     riff_message_id: int | None = None
     lease_owner: str | None = None  # the process that drives it (015_leases)
     lease_epoch: int = 0  # raised at each takeover; a driver's writes name the one it read
+    video_parts: str | None = None  # a video left in parts: their links in order, JSON (020_video_parts)
 
     @property
     def request(self) -> dict[str, Any]:
@@ -82,8 +83,22 @@ class JobRow:
         return value
 
     @property
+    def parts(self) -> tuple[str, ...]:
+        """``video_parts`` read back: the links of a video the vendor left in parts, in play order."""
+        if not self.video_parts:
+            return ()
+        value: list[str] = json.loads(self.video_parts)
+        return tuple(value)
+
+    @property
     def active(self) -> bool:
         return self.state.active
+
+
+def parts_json(parts: Iterable[str]) -> str | None:
+    """``video_parts`` as stored: the links as a JSON array, or NULL when there are none."""
+    links = list(parts)
+    return json.dumps(links) if links else None
 
 
 _COLUMNS = {f.name for f in fields(JobRow)}

@@ -206,14 +206,25 @@ async def _settled(tx: Tx, job_id: int) -> bool:
     return bool(rows)
 
 
+# What the job still holds (its hold less any trim) becomes the release's amount, in the statement
+# that writes it: no read first. No hold: no row to insert; settled: the unique indexes refuse it.
+_RELEASE_HELD = (
+    "INSERT INTO ledger_entries (guild_id, user_id, kind, amount, job_id, actor_id, reason, created_at)"
+    " SELECT h.guild_id, h.user_id, 'release', -h.amount - COALESCE((SELECT SUM(a.amount)"
+    " FROM ledger_entries a WHERE a.job_id = h.job_id AND a.kind = 'adjust'), 0), h.job_id, NULL, $2, $3"
+    " FROM ledger_entries h WHERE h.job_id = $1 AND h.kind = 'hold'"
+    " ON CONFLICT DO NOTHING RETURNING guild_id, user_id, amount"
+)
+
+
 async def release(tx: Tx, job_id: int, reason: str) -> bool:
-    """Give back what ``job_id`` holds. False when there is no hold or the job is already settled."""
-    held = await _held(tx, job_id)
-    if held is None:
+    """Give back what ``job_id`` holds. False when there is no hold or the job is already settled.
+
+    Two statements (the entry, then the balance): a release is on every failed or cancelled job."""
+    added = await tx.execute_fetchall(_RELEASE_HELD, (job_id, reason, time.time()))
+    if not added:
         return False
-    guild_id, user_id, cost = held
-    if not await tx.execute_fetchall(_SETTLE_FROM_HOLD, ("release", cost, reason, time.time(), job_id)):
-        return False
+    guild_id, user_id, cost = (int(v) for v in added[0])
     if cost:
         await tx.execute(
             "UPDATE balances SET balance = balance + $1 WHERE guild_id = $2 AND user_id = $3",

@@ -9,8 +9,12 @@ allowance that is due and the server's caps.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import asyncio
+import logging
+import uuid
+from collections.abc import Callable, Coroutine, Iterable
 from dataclasses import dataclass
+from typing import Any
 
 from bot.engine import access, allowance, caps, confirm
 from bot.engine.catalog import Catalog, ModelChoice, Resolved
@@ -28,11 +32,18 @@ from bot.providers import attempts
 from bot.providers.base import AnyRequest, Kind, ProviderError
 from storage import allowances, guilds, jobs, leases, ledger
 from storage.db import Database, Tx
+from storage.faults import is_storage_fault
 from storage.jobs import JobRow
 from storage.states import JobState
 
+log = logging.getLogger(__name__)
+
 INTERACTION_TOKEN_LIFETIME = 15 * 60.0
 PREFLIGHT_WAIT = 10.0  # seconds a preflight check waits for room on its key before submit decides
+# A member's job whose insert meets a database fault (locked, full, a dropped connection) is tried
+# again this often, after 0.25, 0.5 then 1 s: a blip costs the member a second, not a refusal.
+ENQUEUE_TRIES = 4
+ENQUEUE_BACKOFF = 0.25
 
 
 @dataclass(frozen=True)
@@ -187,15 +198,18 @@ class Admission:
 
         ``once_key`` names the confirmation that asks for the job (a button press may arrive twice):
         a key that already made a job makes no other, and ``AlreadyMade`` names the first one.
+        Without one the job gets a key of its own, so an insert tried again after a database fault
+        (``ENQUEUE_TRIES``) whose first commit did land finds that job rather than making a second.
         """
         quote = await self.quote(req, origin.guild_id, profile)
         settings = await guilds.get(self._db, origin.guild_id)
         now = self._clock.now()
         expires = (origin.interaction_created_at or now) + INTERACTION_TOKEN_LIFETIME
         here = self._leases.owner
+        once_key = once_key or f"enqueue:{uuid.uuid4().hex}"
 
         async def body(tx: Tx) -> JobRow | None:  # the whole transaction in one trip to the write connection
-            made = await jobs.made_by_in(tx, once_key) if once_key is not None else None
+            made = await jobs.made_by_in(tx, once_key)
             if made is not None:
                 raise AlreadyMade(made)
             await allowance.top_up_in(tx, settings, origin.user_id, welcome=self._welcome, now=now)
@@ -236,8 +250,7 @@ class Admission:
                 raise InsufficientCredits(exc.balance, exc.cost) from None
             return await jobs.get_in(tx, job_id)
 
-        job = await self._db.group_write(body)  # the row comes back with it: no read before it is driven
-        assert job is not None
+        job = await self._insert(body, once_key)
         if job.lease_owner != here:
             await self._leases.hand_over(job.lease_owner or "")
             return view_of(job)
@@ -245,6 +258,30 @@ class Admission:
         self._runner.spawn(job)  # before the event's await: from here ``wait_idle`` sees the job
         await self._events.emit(job)
         return view_of(job)
+
+    async def _insert(
+        self, body: Callable[[Tx], Coroutine[Any, Any, JobRow | None]], once_key: str
+    ) -> JobRow:
+        """Run the job's transaction (the row comes back with it: no read before it is driven),
+        again after a database fault. A try that finds the job made already (``AlreadyMade``) after
+        a fault found the one the faulted try committed — or a second press's, which the driver
+        guards below keep to one driver — and carries on with it."""
+        for attempt in range(ENQUEUE_TRIES):
+            try:
+                job: JobRow | None = await self._db.group_write(body)
+            except AlreadyMade as made:
+                if attempt == 0:
+                    raise
+                job = await jobs.get(self._db, made.job_id)
+            except Exception as exc:
+                if not is_storage_fault(exc) or attempt == ENQUEUE_TRIES - 1:
+                    raise
+                log.warning("queueing a job met a database fault (%s); trying again", type(exc).__name__)
+                await asyncio.sleep(ENQUEUE_BACKOFF * 2**attempt)
+                continue
+            assert job is not None and job.once_key == once_key
+            return job
+        raise AssertionError("unreachable: the last try returns or raises")
 
     async def made_by(self, once_key: str) -> int | None:
         """The job a confirmation already made (``enqueue(..., once_key=...)``), if any."""

@@ -83,7 +83,10 @@ class Dispatcher:
         return position
 
     def queue_up(self, job: JobRow, *, front: bool = False) -> None:
-        """Put ``job`` in its profile's line; its runner awaits ``turn(job.id)``."""
+        """Put ``job`` in its profile's line (once: a job in line already stays where it is); its
+        runner awaits ``turn(job.id)``."""
+        if job.id in self._rows:
+            return
         self._queues[job.profile].push(job.id, job.guild_id, job.user_id, front=front)
         self._turns[job.id] = asyncio.get_running_loop().create_future()
         self._rows[job.id] = job

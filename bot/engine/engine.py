@@ -122,10 +122,11 @@ class Engine:
         if not self.catalog.has(job.profile):
             return None
         profile = self.catalog.profile(job.profile)
+        timing = self.runner.timing(job)  # a many-shot job's own, not one clip's
         return eta(
             job,
             self.history,
-            expected=profile.timing.expected,
+            expected=timing.expected,
             now=self.clock.now(),
             position=position,
             slots=profile.max_concurrent,
@@ -146,8 +147,9 @@ class Engine:
         self.dispatcher.remember_message(job_id, message_id)
 
     async def forget_video_url(self, job_id: int) -> None:
-        """Drop a video link the bot refused to fetch (``bot.net``), so no later view shows it."""
-        await jobs.update(self.db, job_id, video_url=None)
+        """Drop a video link the bot refused to fetch (``bot.net``), so no later view shows it — and
+        the links of a video left in parts, one of which it refused."""
+        await jobs.update(self.db, job_id, video_url=None, video_parts=None)
 
     async def start(self) -> None:
         """Take and resume every free unfinished job, and re-announce finished jobs whose result (or

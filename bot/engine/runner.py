@@ -37,7 +37,7 @@ from bot.providers.base import REQUEST_ADAPTER, ProviderError, RemoteTask, TaskS
 from bot.providers.profiles import Timing
 from storage.db import Database
 from storage.faults import is_storage_fault
-from storage.jobs import JobRow
+from storage.jobs import JobRow, parts_json
 from storage.states import JobState
 
 log = logging.getLogger(__name__)
@@ -73,6 +73,7 @@ class Runner:
         self._planner = planner
         self._scrub = Scrubber.of(catalog.profiles())
         self._tasks: dict[int, asyncio.Task[None]] = {}
+        self._timings = functools.lru_cache(maxsize=4096)(self._timing_for)  # one parse a request
         self._seen_running: dict[int, float] = {}  # job -> its last poll that found it unfinished
         self._polls = PollLoop(
             catalog=catalog,
@@ -83,7 +84,7 @@ class Runner:
             store=self._store,
             fallback=fallback,
             seen_running=self._seen_running,
-            timing=self._timing,
+            timing=self.timing,
             apply=self._apply,
             finish=self.finish,
         )
@@ -100,7 +101,7 @@ class Runner:
     def spawn(self, job: JobRow) -> None:
         """Drive ``job`` from the row given, just read by the caller: a restart resuming thousands
         of jobs reads each once, in pages, rather than once more per job."""
-        if self._stopping:
+        if self._stopping or job.id in self._tasks:  # one driver a job, however often it is asked
             return
         task = asyncio.create_task(self._drive(job.id, job), name=f"job-{job.id}")
         self._tasks[job.id] = task
@@ -195,9 +196,9 @@ class Runner:
                     raise blocked
                 # The create was counted at hand-out; a retry of it (never sent) waits for the key.
                 with attempts.gated(
-                    pool.gate(job.id, key.name, prepaid=1, floor=self._timing(job).poll_interval)
+                    pool.gate(job.id, key.name, prepaid=1, floor=self.timing(job).poll_interval)
                 ):
-                    task = await self._creates.submit(job, provider, request, key, self._timing(job).timeout)
+                    task = await self._creates.submit(job, provider, request, key, self.timing(job).timeout)
             except ProviderError as exc:
                 pool.release_task(job.id)
                 if exc.rate_limited:
@@ -235,11 +236,14 @@ class Runner:
                 self._dispatcher.pools[job.profile].release_task(job.id)
         return job
 
-    def _timing(self, job: JobRow) -> Timing:
-        """When to poll this job and when to give up: its provider's timing for its request (a
-        many-shot video is given longer than one clip)."""
-        provider = self._catalog.provider(job.profile)
-        return provider.timing_for(REQUEST_ADAPTER.validate_json(job.request_json))
+    def timing(self, job: JobRow) -> Timing:
+        """When to poll this job, when to give up and how long it should take: its provider's timing
+        for its request (a many-shot video is given longer than one clip). Parsed once a request:
+        every poll plan and every card's estimate asks."""
+        return self._timings(job.profile, job.request_json)
+
+    def _timing_for(self, profile: str, request_json: str) -> Timing:
+        return self._catalog.provider(profile).timing_for(REQUEST_ADAPTER.validate_json(request_json))
 
     async def _apply(self, job: JobRow, snap: TaskSnapshot) -> None:
         """Persist what a person could see of ``snap``; settle the job when it is terminal."""
@@ -269,9 +273,7 @@ class Runner:
         key = pool.key(job.key_name)
         now = self._clock.now()
         try:
-            with attempts.gated(
-                pool.gate(job.id, key.name, prepaid=0, floor=self._timing(job).poll_interval)
-            ):
+            with attempts.gated(pool.gate(job.id, key.name, prepaid=0, floor=self.timing(job).poll_interval)):
                 source = await provider.open_result(snap, key)
         except ProviderError as exc:
             if exc.retryable:  # the video is done; fetching its link failed: the next poll tries again
@@ -290,6 +292,7 @@ class Runner:
             JobState.SUCCEEDED,
             "capture",
             video_url=source.url,
+            video_parts=parts_json(source.parts),  # a video left in parts: delivery joins them
             video_path=video_path,
             generation_seconds=took,
             **visible(snap),

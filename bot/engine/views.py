@@ -67,6 +67,8 @@ class JobView:
     finished_at: float | None
     delivered_at: float | None
     riff: Riff | None = None  # the job this one riffs on, when it was made from another
+    # A video the vendor left in parts (no ``video_url``): their links, in the order they play.
+    video_parts: tuple[str, ...] = ()
 
     @property
     def active(self) -> bool:
@@ -151,6 +153,7 @@ def view_of(row: JobRow) -> JobView:
         finished_at=row.finished_at,
         delivered_at=row.delivered_at,
         riff=_riff(row),
+        video_parts=row.parts,
     )
 
 

@@ -285,7 +285,7 @@ async def generate(
             await download(client.fetcher, done.video_url, done.video_path, args.out)
             print(f"saved {args.out}", file=stream)
         else:
-            print(done.video_url or done.video_path, file=stream)
+            print(done.video_url or done.video_path or "\n".join(done.parts), file=stream)  # parts: in order
         return 0
 
 

@@ -203,6 +203,9 @@ class TaskSnapshot(BaseModel):
     storyboard_prompt: str | None = None
     storyboard_image_url: str | None = None
     video_url: str | None = None
+    # A finished video the vendor left in parts (shots) and never joined: their links, in the order
+    # they play. Set only without ``video_url``; delivery joins them (``bot.landing``).
+    video_parts: tuple[str, ...] = ()
     error: TaskError | None = None
     # Seconds the vendor says the finished task took (nanophoto ``generationTime``, OpenAI-compatible
     # ``completed_at - created_at``); estimates learn from it rather than from when the bot looked.
@@ -220,6 +223,7 @@ class TaskSnapshot(BaseModel):
             self.storyboard_prompt,
             self.storyboard_image_url,
             self.video_url,
+            self.video_parts,
             self.error,
         )
 
@@ -228,11 +232,14 @@ RemoteTask.model_rebuild()
 
 
 class VideoSource(BaseModel):
-    """Where the finished video is: a link, or the bytes when the vendor hands them over directly."""
+    """Where the finished video is: a link, or the bytes when the vendor hands them over directly —
+    or, when the vendor left it in parts and never joined them, no link but the parts' links in the
+    order they play (``parts``), for delivery to join."""
 
     model_config = ConfigDict(frozen=True)
 
-    url: str
+    url: str | None = None
+    parts: tuple[str, ...] = ()
     data: bytes | None = Field(None, repr=False)
     content_type: str | None = None
 

@@ -135,10 +135,13 @@ def no_video(detail: str) -> ProviderError:
 
 
 def public_result(snap: TaskSnapshot) -> VideoSource:
-    """``open_result`` for vendors that hand out a public video URL: no key is needed to fetch it."""
-    if snap.state is not TaskState.SUCCEEDED or not snap.video_url:
+    """``open_result`` for vendors that hand out a public video URL (or public links to its parts):
+    no key is needed to fetch it."""
+    if snap.state is not TaskState.SUCCEEDED or not (snap.video_url or snap.video_parts):
         raise no_video(f"open_result on a {snap.state.value} snapshot without a video URL")
-    return VideoSource(url=snap.video_url)
+    if snap.video_url:
+        return VideoSource(url=snap.video_url)
+    return VideoSource(parts=snap.video_parts)
 
 
 def logged(

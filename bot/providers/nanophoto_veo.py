@@ -12,10 +12,11 @@ prompt rule (V7, V8) are in ``nanophoto_veo_capabilities``. The readings this mo
   ``RemoteTask.extra`` (JSON text), so a restarted bot polls the same way.
 - V5/V6/V7: explicit ids ``shot-1`` … ``shot-N``; one aspect ratio for every shot; lowercase ``4k``.
 - V8: a storyboard's overall ``prompt`` (Veo has no such field) goes before every shot's scene.
-- V10: a top-level ``videoUrl`` is the joined video; else the per-shot ``videoUrl`` values, found
-  anywhere in the body, in request order. One shot's own video is the job's video. Several shots
-  without a joined video are not delivered as if one were the whole: the completion is asked
-  again (``NO_JOINED_VIDEO``, logged with every shot's link) until the job's timeout.
+- V10: a top-level ``videoUrl`` is the joined video, and wins; else the per-shot ``videoUrl``
+  values, found anywhere in the body, in request order. One shot's own video is the job's video.
+  Several shots without a joined video are the job's video in parts (``TaskSnapshot.video_parts``,
+  in shot order), never one shot passed off as the whole: delivery joins them, or posts every shot's
+  link in order when it cannot. A completion that lacks some shot's link is asked again.
 - Progress: multi-shot jobs show step *k*/*N*, *k* being the shot under way (shots finished + 1).
 """
 
@@ -40,7 +41,6 @@ from bot.providers.base import (
     WireBody,
     scrub,
 )
-from bot.providers.faults import malformed
 from bot.providers.http import HttpResponse, VendorHttp
 from bot.providers.nanophoto_base import NanophotoApi, NanophotoReply, nanophoto_error
 from bot.providers.nanophoto_veo_capabilities import (
@@ -217,15 +217,25 @@ class NanophotoVeo(NanophotoApi[NanophotoReply]):
             steps = _steps(len(pairs), done)
             return TaskSnapshot(state=state, stage=reply.progress, raw=self._raw(resp, key), **steps)
         url = reply.videoUrl or (videos[0] if len(pairs) == 1 and videos else None)
-        if url is None and len(videos) > 1:  # V10: the parts, but not the joined whole
-            detail = f"completed with {len(videos)} shot videos but no joined videoUrl: {' '.join(videos)}"
-            raise self._logged(malformed(detail, resp.status, code="NO_JOINED_VIDEO"), "check-status", key)
-        if url is None:
-            return None  # the family asks again
+        parts = tuple(videos) if url is None and len(pairs) > 1 and len(videos) == len(pairs) else ()
+        if url is None and not parts:
+            return None  # no video, or not every shot's: the family asks again
+        if parts:  # V10: the shots, not joined; kept in the log should the operator want them
+            log.info(
+                "nanophoto-veo %s: task %s completed as %d shot videos without a joined videoUrl",
+                self.name,
+                task.remote_id,
+                len(parts),
+            )
         steps = _steps(len(pairs), len(pairs))
         took = reply.generationTime
         return TaskSnapshot(
-            state=state, video_url=url, vendor_seconds=took, raw=self._raw(resp, key), **steps
+            state=state,
+            video_url=url,
+            video_parts=parts,
+            vendor_seconds=took,
+            raw=self._raw(resp, key),
+            **steps,
         )
 
 

@@ -247,7 +247,7 @@ class OpenAIVideos(VendorAdapter):
         except ProviderError as err:
             raise self._logged(err, "content", key) from None
         if content.redirected:
-            log.info("openai_videos %s: content redirected to %s", self.name, redact_url(source.url))
+            log.info("openai_videos %s: content redirected to %s", self.name, redact_url(source.url or ""))
         return source
 
     # ------------------------------------------------------------------ remix

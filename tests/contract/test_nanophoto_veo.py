@@ -185,21 +185,53 @@ async def test_per_shot_results_are_found_under_another_key(http: VendorHttp) ->
         )
 
 
-async def test_shots_without_a_joined_video_are_not_passed_off_as_the_whole(
-    http: VendorHttp, caplog: pytest.LogCaptureFixture
+async def test_shots_without_a_joined_video_are_the_video_in_parts_in_request_order(
+    http: VendorHttp,
 ) -> None:
     async with FakeNanophotoVeo(joined_key=None) as fake:
         provider, key = NanophotoVeo(fake.profile(), http), fake.api_key()
-        task = await provider.submit(board(2), key)
-        await provider.poll(task, key)
-        await provider.poll(task, key)
-        with pytest.raises(ProviderError) as info:
-            await provider.poll(task, key)  # completed, with two shot links and no joined one
+        task = await provider.submit(board(3), key)
+        snaps = await poll_until_done(provider, task, key)  # completed: three shot links, none joined
 
-    err = info.value
-    assert (err.code, err.retryable, err.blame) == ("NO_JOINED_VIDEO", True, "vendor")
-    pairs = fake.job_of(task.remote_id).pairs
-    assert all(fake.video_url(p["taskId"]) in caplog.text for p in pairs)  # the operator can hand them over
+    done = snaps[-1]
+    assert done.state is TaskState.SUCCEEDED and done.video_url is None
+    assert done.video_parts == tuple(fake.shot_url(task.remote_id, n) for n in (1, 2, 3))
+    source = await provider.open_result(done, key)
+    assert (source.url, source.parts) == (None, done.video_parts)  # what the runner stores
+
+
+async def test_parts_come_in_request_order_whatever_order_the_body_lists_them(
+    fake: FakeNanophotoVeo, provider: NanophotoVeo, key: ApiKey
+) -> None:
+    task = await provider.submit(board(3), key)
+    pairs = json.loads(task.extra["taskIds"])
+    shots = [
+        {**p, "status": "completed", "videoUrl": f"https://cdn.example/{p['shotId']}.mp4"} for p in pairs
+    ]
+    fake.force("status", body={"success": True, "status": "completed", "shots": shots[::-1]})
+    done = await provider.poll(task, key)
+    assert done.video_parts == tuple(f"https://cdn.example/shot-{n}.mp4" for n in (1, 2, 3))
+
+
+async def test_a_joined_video_wins_over_the_parts(
+    fake: FakeNanophotoVeo, provider: NanophotoVeo, key: ApiKey
+) -> None:
+    task = await provider.submit(board(2), key)
+    snaps = await poll_until_done(provider, task, key)  # the fake joins by default, and lists the shots
+    assert snaps[-1].video_url == fake.video_url(fake.job_of(task.remote_id).job_id)
+    assert snaps[-1].video_parts == ()
+
+
+async def test_a_completion_missing_a_shots_link_is_asked_again(
+    fake: FakeNanophotoVeo, provider: NanophotoVeo, key: ApiKey
+) -> None:
+    task = await provider.submit(board(2), key)
+    pairs = json.loads(task.extra["taskIds"])
+    shots = [{**pairs[0], "videoUrl": "https://cdn.example/1.mp4"}, {**pairs[1], "status": "completed"}]
+    fake.force("status", body={"success": True, "status": "completed", "shots": shots})
+    with pytest.raises(ProviderError) as info:
+        await provider.poll(task, key)  # never one shot passed off as the whole, nor half the parts
+    assert info.value.retryable
 
 
 async def test_a_completion_in_the_create_answer_is_seen_at_once(

@@ -212,3 +212,17 @@ async def test_animate_a_message_without_an_image(stack: Stack) -> None:
     reply = fake.original_message(handle)
     assert reply.ephemeral and reply.content == "That message has no image."
     await assert_nothing_charged(stack)
+
+
+async def test_a_channel_without_read_message_history_is_refused_first(stack: Stack) -> None:
+    """Without Read Message History the result could not reply to its card, nor be found after a
+    restart: the member is told before anything is charged."""
+    await stack.grant(10)
+    fake = stack.discord
+    await fake.deny_bot(fake.channel.id, Perm.READ_MESSAGE_HISTORY)
+    handle = await fake.invoke_slash("sora", {"prompt": PROMPT})
+    await fake.wait_for_ack(handle)
+    reply = fake.original_message(handle)
+    assert reply.ephemeral
+    assert "missing the **Read Message History** permission here" in reply.content, reply.content
+    await assert_nothing_charged(stack)

@@ -15,7 +15,10 @@ can be corrected after one real call::
 ``result_key``: the array of per-shot results in a status answer (``"shots"``); ``shot_status_key``:
 each result's status word (``"status"``); ``joined_key``: where a multi-shot job's joined video link
 goes (``"videoUrl"``; ``None``: no joined link, only the per-shot ones); ``joined_single``: a
-single-shot job gets the top-level link too. Shots run one after another, each ``polls_per_shot``
+single-shot job gets the top-level link too. Per task, a ``VeoScript`` may say otherwise:
+``joined=False`` leaves that job's completed answer with only the per-shot links (V10), and
+``shot_videos`` serves each shot as a real MP4 a test made (``tests.fakes.clips``), with the shots in
+``missing_shots`` (numbered from 1) answering 404. Shots run one after another, each ``polls_per_shot``
 status checks (or ``shot_seconds`` on the fake's clock); the check after the last shot shows the
 outcome. Videos are served at ``/videos/<taskId>.mp4`` (one shot) and ``/videos/<jobId>.mp4`` (the
 joined one) once the job is completed.
@@ -36,6 +39,7 @@ from typing import Any, Literal
 from aiohttp import web
 
 from tests.fakes.nanophoto import RATE_LIMIT_BODY, FakeNanophoto, RecordedRequest, _err
+from tests.fakes.vendor import mp4_response, not_found
 
 __all__ = ["GENERATE_PATH", "RATE_LIMIT_BODY", "STATUS_PATH", "FakeNanophotoVeo", "VeoJob", "VeoScript"]
 
@@ -61,6 +65,9 @@ class VeoScript:
     fail_error: str = "Video generation failed"
     fail_code: str = "GENERATION_FAILED"
     video_size: int | None = None
+    joined: bool | None = None  # None: as the fake's ``joined_key``; False: only the per-shot links
+    shot_videos: tuple[bytes, ...] | None = None  # real MP4s, one a shot, served at each shot's link
+    missing_shots: frozenset[int] = frozenset()  # shots (from 1) whose link answers 404
 
 
 @dataclass
@@ -112,6 +119,30 @@ class FakeNanophotoVeo(FakeNanophoto):
         """Jobs by job id and by each shot's task id (the shot videos are served by task id)."""
         by_task = {p["taskId"]: j for j in self.jobs.values() for p in j.pairs}
         return {**by_task, **self.jobs}
+
+    async def _video_file(self, request: web.Request) -> web.Response:
+        """The joined video at ``/videos/<jobId>.mp4``; each shot's at ``/videos/<taskId>.mp4`` — the
+        script's own MP4 for it when it has some, a 404 for a shot in ``missing_shots``."""
+
+        def logic(rec: RecordedRequest) -> web.Response:
+            name = request.match_info["job_id"]
+            job = self._jobs().get(name)
+            if not isinstance(job, VeoJob) or job.state != self.FINISHED:
+                return not_found()
+            script = job.script
+            shot = next((n for n, p in enumerate(job.pairs, start=1) if p["taskId"] == name), None)
+            if shot is not None and shot in script.missing_shots:
+                return not_found()
+            if shot is not None and script.shot_videos:
+                data = script.shot_videos[(shot - 1) % len(script.shot_videos)]
+                return web.Response(body=data, headers={"Content-Type": "video/mp4"})
+            return mp4_response(script.video_size if script.video_size is not None else self.video_size)
+
+        return await self._answer(request, "video", logic)
+
+    def shot_url(self, task_id: str, shot: int) -> str:
+        """The link the completed answer gives for shot ``shot`` (from 1) of the job with ``task_id``."""
+        return self.video_url(self.job_of(task_id).pairs[shot - 1]["taskId"])
 
     def job_of(self, task_id: str) -> VeoJob:
         return next(j for j in self.jobs.values() if any(p["taskId"] == task_id for p in j.pairs))
@@ -227,6 +258,7 @@ class FakeNanophotoVeo(FakeNanophoto):
         if job.state == "completed":
             took = job.script.shot_seconds * len(job.pairs) if job.script.advance == "time" else None
             reply["generationTime"] = round(took if took is not None else self.clock() - job.created_at)
-            if self.joined_key and (len(job.pairs) > 1 or self.joined_single):
+            joined = job.script.joined is not False  # this task's script may leave it out
+            if self.joined_key and joined and (len(job.pairs) > 1 or self.joined_single):
                 reply[self.joined_key] = self.video_url(job.job_id)
         return reply

@@ -125,6 +125,46 @@ async def test_a_replayed_hold_in_a_batch_is_a_no_op(db: Database) -> None:
     assert await ledger.invariant_violations(db) == []
 
 
+async def test_releases_in_a_batch_give_back_what_each_job_still_holds(db: Database) -> None:
+    """A release reads what its job holds in the statement that writes it: a trimmed hold gives back
+    the rest, a job with no hold or one settled earlier in the same batch gives back nothing."""
+    await grant(db, ALICE, 30)
+    async with db.transaction() as tx:
+        trimmed = await enqueueing(ALICE, 10)(tx)
+        assert await ledger.trim_hold(tx, trimmed, 4, "cheaper model") is True
+        whole = await enqueueing(ALICE, 7)(tx)
+        unheld = await insert_job(tx, guild_id=GUILD, user_id=ALICE, cost=0)
+    assert await ledger.balance(db, GUILD, ALICE) == 30 - 4 - 7
+
+    def releasing(job_id: int) -> Body[bool]:
+        async def body(tx: Tx) -> bool:
+            return await ledger.release(tx, job_id, "failed")
+
+        return body
+
+    results = await batch(db, releasing(trimmed), releasing(whole), releasing(unheld), releasing(whole))
+    assert results == [True, True, False, False]
+    assert await ledger.balance(db, GUILD, ALICE) == 30
+    released = await db.fetchall(
+        "SELECT job_id, amount FROM ledger_entries WHERE kind = 'release' ORDER BY id"
+    )
+    assert [(r["job_id"], r["amount"]) for r in released] == [(trimmed, 4), (whole, 7)]
+    assert await ledger.invariant_violations(db) == []
+
+
+async def test_callers_writing_again_at_once_ride_in_the_next_batch(db: Database) -> None:
+    """The flusher turns the loop once after a batch: its callers' next writes go in one batch."""
+
+    async def twice(user_id: int) -> tuple[int, int]:
+        first = await db.group_write(granting(user_id, 1))
+        return first, await db.group_write(granting(user_id, 2))
+
+    before = db.group.batches
+    assert await asyncio.gather(*(twice(800 + n) for n in range(10))) == [(1, 3)] * 10
+    assert db.group.batches - before == 2
+    assert await ledger.invariant_violations(db) == []
+
+
 async def test_a_failed_commit_fails_the_whole_batch_and_applies_none_of_it(db: Database) -> None:
     """A deferred constraint is checked at ``COMMIT``: every body ran and released its savepoint,
     then the transaction itself is refused."""

@@ -4,6 +4,7 @@ caller expects (compare-and-set), so a late poll never overwrites a cancel, raci
 from __future__ import annotations
 
 import asyncio
+from pathlib import Path
 
 import pytest
 
@@ -43,6 +44,24 @@ async def test_a_job_round_trips(db: Database) -> None:
     assert await jobs.get(db, 999_999) is None
     with pytest.raises(ValueError):
         await jobs.update(db, job_id, no_such_column=1)
+
+
+async def test_a_video_in_parts_is_read_back_in_order_after_a_restart(
+    db: Database, target: Path | str
+) -> None:
+    links = ("https://cdn.example/shot-1.mp4", "https://cdn.example/shot-2.mp4", "https://cdn.example/3.mp4")
+    job_id = await new(db)
+    job = await jobs.get(db, job_id)
+    assert job is not None and job.parts == () and jobs.parts_json(()) is None
+    assert await jobs.update(db, job_id, video_url=None, video_parts=jobs.parts_json(links))
+    await db.close()
+
+    reopened = await Database.open(target)  # what a restarted bot reads
+    try:
+        job = await jobs.get(reopened, job_id)
+        assert job is not None and (job.video_url, job.parts) == (None, links)
+    finally:
+        await reopened.close()
 
 
 async def test_ids_are_new_and_increasing(db: Database) -> None:

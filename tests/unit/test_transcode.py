@@ -186,3 +186,39 @@ async def test_without_ffmpeg_the_video_is_linked_not_lost(tmp_path: Path) -> No
             assert small.upload == big  # fits: uploaded as it is, ffmpeg or not
     finally:
         await db.close()
+
+
+async def test_parts_alike_are_joined_in_order_by_stream_copy(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    parts = tmp_path / "parts"
+    parts.mkdir()
+    files = [make_clip(parts / f"shot-{n}.mp4", seconds=1.0 + n / 2, size="320x180") for n in (1, 2, 3)]
+    caplog.set_level("INFO", "bot.transcode")
+    seconds = await Transcoder().join(files, tmp_path / "joined.mp4")
+    expected = sum(duration_of(f) for f in files)
+    assert seconds == pytest.approx(expected, abs=0.3)
+    assert duration_of(tmp_path / "joined.mp4") == pytest.approx(expected, abs=0.3)
+    assert "re-encoding" not in caplog.text  # copied, not encoded again
+    assert not (tmp_path / "joined.mp4.part").exists()
+
+
+async def test_parts_that_differ_are_joined_by_re_encoding_them(tmp_path: Path) -> None:
+    parts = tmp_path / "parts"
+    parts.mkdir()
+    wide = make_clip(parts / "shot-1.mp4", seconds=1.0, size="320x180")
+    other = make_clip(parts / "shot-2.mp4", seconds=1.0, size="160x90", audio=False)
+    dest = tmp_path / "joined.mp4"
+    seconds = await Transcoder().join([wide, other], dest)
+    assert seconds == pytest.approx(2.0, abs=0.3)
+    assert frame_size(dest) == (320, 180)  # the first part's picture size throughout
+
+
+async def test_a_part_that_is_not_a_video_fails_the_join_plainly(tmp_path: Path) -> None:
+    parts = tmp_path / "parts"
+    parts.mkdir()
+    good = make_clip(parts / "shot-1.mp4", seconds=1.0, size="320x180")
+    (parts / "shot-2.mp4").write_bytes(b"<html>not found</html>")
+    with pytest.raises(FitFailed):
+        await Transcoder().join([good, parts / "shot-2.mp4"], tmp_path / "joined.mp4")
+    assert not (tmp_path / "joined.mp4").exists()

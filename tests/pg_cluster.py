@@ -27,6 +27,8 @@ SERVER_OPTIONS = (
     "-c listen_addresses='' -c fsync=off -c synchronous_commit=off -c full_page_writes=off"
     " -c max_connections=200 -c shared_buffers=32MB"
 )
+# A server's own durability (each commit flushed to disk): what a bench of commits must measure.
+DURABLE_OPTIONS = "-c listen_addresses='' -c max_connections=200 -c shared_buffers=32MB"
 
 
 def binaries() -> Path | None:
@@ -78,8 +80,9 @@ def _run_as_owner(args: list[str]) -> None:
 
 
 @contextlib.contextmanager
-def cluster() -> Iterator[Cluster]:
-    """Start a new cluster and yield it; stopped and deleted afterwards, whatever happened."""
+def cluster(*, durable: bool = False) -> Iterator[Cluster]:
+    """Start a new cluster and yield it; stopped and deleted afterwards, whatever happened. Tests
+    run it without flushing to disk; ``durable`` keeps PostgreSQL's own commit flush."""
     bin_dir = binaries()
     if bin_dir is None:
         raise RuntimeError(why_not())
@@ -96,7 +99,8 @@ def cluster() -> Iterator[Cluster]:
             initdb = [str(bin_dir / "initdb"), "-D", str(data), "-U", SUPERUSER, "-A", "trust", "-E", "UTF8"]
             _run_as_owner([*initdb, "--locale=C", "--no-sync", "--no-instructions"])
             pg_ctl = [str(bin_dir / "pg_ctl"), "-D", str(data), "-l", str(folder / "server.log"), "-w", "-s"]
-            _run_as_owner([*pg_ctl, "-o", f"{SERVER_OPTIONS} -k {sock}", "start"])
+            options = DURABLE_OPTIONS if durable else SERVER_OPTIONS
+            _run_as_owner([*pg_ctl, "-o", f"{options} -k {sock}", "start"])
         except subprocess.CalledProcessError as exc:  # say why: the tool's output and the server's log
             log = folder / "server.log"
             tail = log.read_text(errors="replace")[-2000:] if log.exists() else ""

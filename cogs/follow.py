@@ -33,6 +33,7 @@ from bot.engine.views import JobView
 from cogs import buttons, render
 from cogs.coalesce import Coalescer
 from storage import jobs
+from storage.faults import is_storage_fault
 
 log = logging.getLogger(__name__)
 PER_JOB = 3  # the newest cards of one job that follow it
@@ -117,8 +118,10 @@ class Followers:
             elsewhere = [job_id for job_id in self._cards if not self._engine.runner.driving(job_id)]
             try:
                 rows = await jobs.get_many(self._engine.db, elsewhere) if elsewhere else {}
-            except Exception:
-                log.warning("could not read the followed jobs; trying again", exc_info=True)
+            except Exception as exc:
+                if not is_storage_fault(exc):
+                    raise
+                log.warning("could not read the followed jobs (%s); trying again", type(exc).__name__)
                 continue
             for job_id, row in rows.items():
                 if self._seen.get(job_id) != row.updated_at and not self._engine.runner.driving(job_id):

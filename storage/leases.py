@@ -12,12 +12,14 @@ no job is taken twice; SQLite has one writer, which orders them on its own.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from storage.db import Database, Tx
 from storage.jobs import JobRow, row_of
 from storage.states import ACTIVE, sql_set
 
 _ACTIVE_SQL = sql_set(ACTIVE)
-# The epoch of a job handed to a process that has not driven it yet (``hand_out_in``): its first take
+# The epoch of a job handed to a process that has not driven it yet (``Leases.hand_out``): its first take
 # raises it to 0, which tells the taker the job was never shown; every other take gives 1 or more.
 HANDED = -1
 FORGET_AFTER = 3600.0  # seconds after its lease lapsed that a dead process's row is dropped
@@ -25,12 +27,23 @@ FORGET_AFTER = 3600.0  # seconds after its lease lapsed that a dead process's ro
 _DRIVEN = f"delivered_at IS NULL AND (state IN {_ACTIVE_SQL} OR message_id IS NOT NULL)"
 
 
-async def renew(db: Database, owner: str, role: str, *, now: float, until: float, load: int = 0) -> int:
-    """Hold (or take again, after a lapse) ``owner``'s process lease until ``until``, saying how many
-    jobs it drives (``load``, for ``hand_out_in``); forget the processes whose leases lapsed an hour
-    ago. Returns how many processes are live, ``owner`` included."""
+@dataclass(frozen=True)
+class Peer:
+    """A live process as its last renewal left it: its lease's end and the jobs it drives."""
 
-    async def body(tx: Tx) -> int:
+    owner: str
+    until: float
+    load: int
+
+
+async def renew(
+    db: Database, owner: str, role: str, *, now: float, until: float, load: int = 0
+) -> list[Peer]:
+    """Hold (or take again, after a lapse) ``owner``'s process lease until ``until``, saying how many
+    jobs it drives (``load``); forget the processes whose leases lapsed an hour ago. Returns the
+    live processes, ``owner`` included: who new jobs may go to, and how many share the keys."""
+
+    async def body(tx: Tx) -> list[Peer]:
         await tx.execute(
             "INSERT INTO engine_processes (owner, role, started_at, until, load) VALUES ($1, $2, $3, $4, $5)"
             " ON CONFLICT (owner) DO UPDATE SET until = excluded.until, load = excluded.load",
@@ -39,8 +52,10 @@ async def renew(db: Database, owner: str, role: str, *, now: float, until: float
         # Processes that died long ago, and what they held on keys: their jobs are free either way.
         await tx.execute("DELETE FROM engine_processes WHERE until < $1", (now - FORGET_AFTER,))
         await tx.execute("DELETE FROM key_holds WHERE owner NOT IN (SELECT owner FROM engine_processes)")
-        rows = await tx.execute_fetchall("SELECT COUNT(*) FROM engine_processes WHERE until > $1", (now,))
-        return max(1, int(rows[0][0]))
+        rows = await tx.execute_fetchall(
+            "SELECT owner, until, load FROM engine_processes WHERE until > $1 ORDER BY owner", (now,)
+        )
+        return [Peer(str(r["owner"]), float(r["until"]), int(r["load"])) for r in rows]
 
     return await db.write(body)
 
@@ -69,26 +84,6 @@ async def forget_others(db: Database, owner: str) -> int:
         return int(cur.rowcount)
 
     return await db.write(body)
-
-
-async def hand_out_in(tx: Tx, owner: str, *, fresh: float) -> str:
-    """The process a new job goes to, inside the transaction that inserts it: of those whose lease
-    runs past ``fresh`` (renewed on time), the one driving the fewest jobs (``owner``, the caller,
-    when none is or it is among the fewest). Its load goes up by one at once, so a burst of jobs
-    spreads before the next renewals tell the true loads.
-
-    A job handed to another process is inserted with epoch ``HANDED``: that process starts driving it
-    with ``take`` (``first_drive`` then holds), and if it dies first the job is free like any other.
-    """
-    async with tx.execute(
-        "SELECT owner FROM engine_processes WHERE until > $1"
-        " ORDER BY load, CASE WHEN owner = $2 THEN 0 ELSE 1 END, owner LIMIT 1",
-        (fresh, owner),
-    ) as cur:
-        row = await cur.fetchone()
-    chosen = str(row[0]) if row is not None else owner
-    await tx.execute("UPDATE engine_processes SET load = load + 1 WHERE owner = $1", (chosen,))
-    return chosen
 
 
 async def take(db: Database, owner: str, *, now: float, after: int = 0, limit: int = 500) -> list[JobRow]:

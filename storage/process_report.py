@@ -28,6 +28,7 @@ class LiveProcess:
     role: str
     started_at: float
     until: float  # the lease ends then unless renewed
+    load: int = 0  # jobs it drives, as its last renewal said (``storage.leases.hand_out_in`` reads it)
 
     def renewed_ago(self, now: float, lease_seconds: float) -> float:
         """Seconds since the lease was last renewed, for a lease ``lease_seconds`` long (never below
@@ -52,11 +53,15 @@ class Unsent:
 async def live_processes(db: Database, *, now: float) -> list[LiveProcess]:
     """The processes whose lease is live at ``now``, by role then name."""
     rows = await db.fetchall(
-        "SELECT owner, role, started_at, until FROM engine_processes WHERE until > $1 ORDER BY role, owner",
+        "SELECT owner, role, started_at, until, load FROM engine_processes WHERE until > $1"
+        " ORDER BY role, owner",
         (now,),
     )
     return [
-        LiveProcess(str(r["owner"]), str(r["role"]), float(r["started_at"]), float(r["until"])) for r in rows
+        LiveProcess(
+            str(r["owner"]), str(r["role"]), float(r["started_at"]), float(r["until"]), int(r["load"])
+        )
+        for r in rows
     ]
 
 

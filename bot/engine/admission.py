@@ -194,7 +194,7 @@ class Admission:
     ) -> JobView:
         """Insert the job and hold its cost in one transaction, then start driving it — here, or, where
         several processes share the database, in the live one driving the fewest jobs, which hears
-        of it at once and shows the job's card from then on (``leases.hand_out_in``).
+        of it at once and shows the job's card from then on (``Leases.hand_out``).
 
         ``once_key`` names the confirmation that asks for the job (a button press may arrive twice):
         a key that already made a job makes no other, and ``AlreadyMade`` names the first one.
@@ -207,6 +207,7 @@ class Admission:
         expires = (origin.interaction_created_at or now) + INTERACTION_TOKEN_LIFETIME
         here = self._leases.owner
         once_key = once_key or f"enqueue:{uuid.uuid4().hex}"
+        owner = self._leases.hand_out(now) if self._db.shared else here
 
         async def body(tx: Tx) -> JobRow | None:  # the whole transaction in one trip to the write connection
             made = await jobs.made_by_in(tx, once_key)
@@ -214,7 +215,6 @@ class Admission:
                 raise AlreadyMade(made)
             await allowance.top_up_in(tx, settings, origin.user_id, welcome=self._welcome, now=now)
             await caps.check_in(tx, settings, origin.user_id, quote.cost, now=now)
-            owner = await self._leases.hand_out_in(tx, now) if self._db.shared else here
             insert = jobs.insert(
                 tx,
                 guild_id=origin.guild_id,
@@ -250,7 +250,11 @@ class Admission:
                 raise InsufficientCredits(exc.balance, exc.cost) from None
             return await jobs.get_in(tx, job_id)
 
-        job = await self._insert(body, once_key)
+        try:
+            job = await self._insert(body, once_key)
+        except BaseException:
+            self._leases.took_back(owner)
+            raise
         if job.lease_owner != here:
             await self._leases.hand_over(job.lease_owner or "")
             return view_of(job)

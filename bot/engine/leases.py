@@ -21,11 +21,12 @@ import logging
 import os
 import socket
 import uuid
+from collections import Counter
 from collections.abc import Awaitable, Callable
 
 from bot.engine.clock import Clock
 from storage import leases
-from storage.db import Database, Tx
+from storage.db import Database
 from storage.faults import is_storage_fault
 from storage.jobs import JobRow
 
@@ -34,8 +35,8 @@ log = logging.getLogger(__name__)
 LEASE_SECONDS = 10.0  # a dead process's jobs are driven elsewhere about this long after it died
 TAKE_PAGE = 500
 
-# ``free``: a process handed its jobs back; ``ended:<id>``: a job ended elsewhere; ``take:<owner>``:
-# a new job was handed to ``owner``.
+# ``free``: a process handed its jobs back; ``joined``: a process started (the others renew now, and
+# so know it); ``ended:<id>``: a job ended elsewhere; ``take:<owner>``: a new job was handed to ``owner``.
 CHANNEL = "jobs"
 Adopt = Callable[[list[JobRow]], Awaitable[None]]
 Ended = Callable[[int], None]
@@ -72,6 +73,9 @@ class Leases:
         self._load = load  # how many jobs this process drives, told with each renewal
         self._live = live  # told how many processes are live whenever that changes
         self.live = 1
+        self._peers: list[leases.Peer] = []  # the live processes, as this process's last renewal read them
+        self._read_at = 0.0
+        self._handed: Counter[str] = Counter()  # jobs handed to each since that read
         self._loop: asyncio.Task[None] | None = None
         self._wake = asyncio.Event()
         self._unlisten: Callable[[], None] | None = None
@@ -87,15 +91,39 @@ class Leases:
         log.info("holding the lease as %s; took %d job(s) to drive", self.owner, taken)
         if self._db.shared:  # alone on SQLite: nobody reads the lease, nothing is ever left to take
             self._loop = asyncio.create_task(self._run(), name="leases")
+            await self._db.notify(CHANNEL, "joined")
 
     def wake(self) -> None:
         """Look for free jobs now (another process said it stopped, or queued work for anyone)."""
         self._wake.set()
 
-    async def hand_out_in(self, tx: Tx, now: float) -> str:
-        """Which process drives a job being inserted in ``tx``: the least busy live one, counting
-        only those whose lease was renewed on time (a process that just died gets nothing new)."""
-        return await leases.hand_out_in(tx, self.owner, fresh=now + self.seconds / 2)
+    def hand_out(self, now: float) -> str:
+        """Which process drives a new job: of the live ones whose lease was renewed on time at the
+        last renewal here (a process that just died gets nothing new), the one driving the fewest
+        jobs — counting those handed to it since — and this one when it is among the fewest.
+
+        Read from this process's copy, not the database: every command of a gateway is handed out
+        here, in one event loop, so a burst spreads evenly however many transactions are in flight;
+        each renewal (a third of a lease) reads everyone's true loads again. ``took_back`` undoes one
+        whose job was never made."""
+        on_time = [
+            peer
+            for peer in self._peers
+            if peer.until - self._read_at >= self.seconds / 2 and peer.until > now
+        ]
+        if not on_time:
+            return self.owner
+        chosen = min(
+            on_time,
+            key=lambda p: (p.load + self._handed[p.owner], p.owner != self.owner, p.owner),
+        ).owner
+        self._handed[chosen] += 1
+        return chosen
+
+    def took_back(self, owner: str) -> None:
+        """A job ``hand_out`` gave ``owner`` was not made after all (refused, or a fault)."""
+        if self._handed[owner] > 0:
+            self._handed[owner] -= 1
 
     async def hand_over(self, owner: str) -> None:
         """Tell ``owner`` a job was handed to it: it takes it now rather than at its next renewal."""
@@ -109,7 +137,7 @@ class Leases:
         kind, _, rest = payload.partition(":")
         if kind == "ended" and rest.isdigit():
             self._ended(int(rest))
-        elif kind in ("free", "*") or (kind == "take" and rest == self.owner):
+        elif kind in ("free", "joined", "*") or (kind == "take" and rest == self.owner):
             self.wake()
 
     async def take_free(self) -> int:
@@ -141,9 +169,11 @@ class Leases:
 
     async def _renew(self) -> None:
         now = self._clock.now()
-        live = await leases.renew(
+        self._peers = await leases.renew(
             self._db, self.owner, self.role, now=now, until=now + self.seconds, load=self._load()
         )
+        self._read_at, self._handed = now, Counter()
+        live = max(1, len(self._peers))
         if live != self.live:
             self.live = live
             self._live(live)

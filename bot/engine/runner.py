@@ -95,7 +95,7 @@ class Runner:
         return job_id in self._tasks
 
     def load(self) -> int:
-        """How many jobs are driven here (told to the other processes: ``leases.hand_out_in``)."""
+        """How many jobs are driven here (told to the other processes: ``Leases.hand_out``)."""
         return len(self._tasks)
 
     def spawn(self, job: JobRow) -> None:

@@ -71,7 +71,10 @@ async def check_engines(ctx: Context) -> list[CheckResult]:
 def _lease(process: LiveProcess, now: float, lease_seconds: float) -> CheckResult:
     name = f"{process.role} process"
     ago = process.renewed_ago(now, lease_seconds)
-    detail = f"{process.owner}: lease renewed {duration(ago)} ago, up {duration(now - process.started_at)}"
+    detail = (
+        f"{process.owner}: drives {process.load} job(s), lease renewed {duration(ago)} ago,"
+        f" up {duration(now - process.started_at)}"
+    )
     if ago > lease_seconds * LATE_SHARE:
         return warn(
             name,

@@ -293,6 +293,11 @@ async def test_new_jobs_are_spread_over_the_live_processes(two: tuple[FakeNanoph
         engine.subscribe(cards)
     await gateway.start()
     await worker.start()
+
+    async def both_known() -> bool:  # the worker's start woke the gateway to renew and see it
+        return gateway.leases.live == 2
+
+    await wait_for(both_known, within=2, what="the gateway heard of the worker")
     await grant(gateway, 100)
     fake.script_next(
         *[TaskScript(stages=("generating",), advance="time", stage_seconds=0.3) for _ in range(6)]
@@ -335,6 +340,7 @@ async def test_a_job_handed_to_a_process_that_died_is_driven_by_another(
     worker.leases._heard = lambda payload: None  # type: ignore[method-assign]  # deaf: it never takes it
     now = worker.clock.now()  # its last renewal, just before it died: it looks live, and idle
     await leases.renew(worker.db, worker.owner, "worker", now=now, until=now + LEASE, load=0)
+    await gateway.leases._renew()  # and the gateway read it so
     cards = Cards()
     gateway.subscribe(cards)
     second = await gateway.admission.enqueue(ORIGIN, TextToVideo(prompt="second", duration=10))

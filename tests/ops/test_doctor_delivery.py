@@ -77,7 +77,7 @@ async def test_live_processes_are_counted_by_role_and_each_shows_its_lease(share
     now = time.time()
     db = await _open(shared)
     try:
-        await leases.renew(db, GATEWAY, "run", now=now - 3600, until=now + 10)  # up an hour, just renewed
+        await leases.renew(db, GATEWAY, "run", now=now - 3600, until=now + 10, load=12)  # up an hour
         await leases.renew(db, WORKER_1, "worker", now=now - 2, until=now + 8)
         await leases.renew(db, WORKER_2, "worker", now=now - 30, until=now + 10)
         await leases.renew(db, "worker:gone:1:deadbeef", "worker", now=now - 60, until=now - 50)  # lapsed
@@ -89,9 +89,15 @@ async def test_live_processes_are_counted_by_role_and_each_shows_its_lease(share
     ]
     shown = lines(results, "run process") + lines(results, "worker process")
     assert len(shown) == 3 and not any("gone" in line for line in shown)
-    assert re.fullmatch(rf"run process  OK  {GATEWAY}: lease renewed 0\.\ds ago, up 60 min", shown[0])
-    assert re.fullmatch(rf"worker process  OK  {WORKER_1}: lease renewed 2\.\ds ago, up 2\.\ds", shown[1])
-    assert re.fullmatch(rf"worker process  OK  {WORKER_2}: lease renewed 0\.\ds ago, up 30s", shown[2])
+    assert re.fullmatch(
+        rf"run process  OK  {GATEWAY}: drives 12 job\(s\), lease renewed 0\.\ds ago, up 60 min", shown[0]
+    )
+    assert re.fullmatch(
+        rf"worker process  OK  {WORKER_1}: drives 0 job\(s\), lease renewed 2\.\ds ago, up 2\.\ds", shown[1]
+    )
+    assert re.fullmatch(
+        rf"worker process  OK  {WORKER_2}: drives 0 job\(s\), lease renewed 0\.\ds ago, up 30s", shown[2]
+    )
     assert doctor.exit_code(results) == 0
 
 
@@ -107,7 +113,7 @@ async def test_a_process_late_to_renew_is_a_warning(shared: Install) -> None:
     [late] = rows(results, "worker process")
     assert late.status is Status.WARN
     assert re.fullmatch(
-        rf"{WORKER_1}: lease renewed 8\.\ds ago, up 8\.\ds; it renews every 3\.3s and is late: it is "
+        rf"{WORKER_1}: drives 0 job\(s\), lease renewed 8\.\ds ago, up 8\.\ds; it renews every 3\.3s and is late: it is "
         r"paused or slow to reach the database, and its jobs go to another process if the lease lapses "
         r"\(LEASE_SECONDS=10\)",
         late.detail,

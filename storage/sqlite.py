@@ -24,7 +24,7 @@ from typing import Any, TypeVar
 
 from storage import db as interface
 from storage.db import Database, _migrations
-from storage.tx import Body, InlineTx, Result, Row, ThreadTx, Tx, drive, run_body, sqlite_sql, statement
+from storage.tx import Body, Row, ThreadTx, Tx, run_body, sqlite_sql
 from storage.worker import CommitOrder, Worker
 
 T = TypeVar("T")
@@ -89,39 +89,6 @@ def _apply(conn: sqlite3.Connection, script: str) -> None:
         if conn.in_transaction:
             conn.execute("ROLLBACK")
         raise
-
-
-class _WriteTx(InlineTx):
-    """``write``'s transaction, run on the connection's thread: each statement goes straight to the
-    connection, without the ``_call`` hop, and rows read whole skip the ``Result`` they would be
-    wrapped in. Why: a grouped batch (``storage.group_commit``) runs up to 128 bodies in one trip, and
-    on the write thread — the one thing every write waits for — these layers were a tenth of a
-    body's cost beyond its SQL."""
-
-    async def _statement(self, sql: str, params: tuple[Any, ...]) -> Result:
-        return statement(self._conn, sql, params)
-
-    async def execute_fetchall(self, sql: str, params: Iterable[Any] = ()) -> list[Row]:
-        cur = self._conn.execute(sqlite_sql(sql), tuple(params))
-        try:
-            rows: list[Row] = cur.fetchall()
-            return rows
-        finally:
-            cur.close()
-
-
-def _write(conn: sqlite3.Connection, body: Body[T], commit: Callable[[sqlite3.Connection], None]) -> T:
-    """``BEGIN IMMEDIATE``, the whole body, ``commit`` — or ``ROLLBACK`` if anything raised
-    (``storage.tx.run_body``, with ``_WriteTx``)."""
-    conn.execute("BEGIN IMMEDIATE")
-    try:
-        value = drive(body(_WriteTx(conn)))
-        commit(conn)
-    except BaseException:
-        if conn.in_transaction:
-            conn.execute("ROLLBACK")
-        raise
-    return value
 
 
 class _TripTx(ThreadTx):
@@ -233,7 +200,7 @@ class SqliteDatabase(Database):
         whole even if the caller is cancelled meanwhile (as a ``COMMIT`` in flight always did).
         """
         async with self._write_lock:
-            return await self._conn._execute(_write, body, self._order.commit)
+            return await self._conn._execute(run_body, "BEGIN IMMEDIATE", body, self._order.commit)
 
     # ---- reads ------------------------------------------------------------------------------------
 

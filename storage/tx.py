@@ -153,13 +153,29 @@ class ThreadTx(Tx):
 
 
 class InlineTx(ThreadTx):
-    """A transaction whose body runs on the connection's own thread: ``execute`` never suspends."""
+    """A transaction whose body runs on the connection's own thread: ``execute`` never suspends.
+
+    Each statement goes straight to the connection, without the ``_call`` hop, and rows read whole
+    skip the ``Result`` they would be wrapped in. Why: a grouped batch (``storage.group_commit``) runs
+    up to 128 bodies in one trip, and on the write thread — the one thing every write waits for —
+    these layers were a tenth of a body's cost beyond its SQL."""
 
     def __init__(self, conn: sqlite3.Connection) -> None:
         self._conn = conn
 
     async def _call(self, fn: Callable[..., T], *args: Any) -> T:
         return fn(self._conn, *args)
+
+    async def _statement(self, sql: str, params: tuple[Any, ...]) -> Result:
+        return statement(self._conn, sql, params)
+
+    async def execute_fetchall(self, sql: str, params: Iterable[Any] = ()) -> list[Row]:
+        cur = self._conn.execute(sqlite_sql(sql), tuple(params))
+        try:
+            rows: list[Row] = cur.fetchall()
+            return rows
+        finally:
+            cur.close()
 
 
 def drive(coro: Coroutine[Any, Any, T]) -> T:

@@ -47,7 +47,7 @@ class KeyPool:
         self._clock = clock
         self._cooldown = cooldown
         self._max_tasks = max_tasks
-        self._processes = 1  # live processes sharing this profile's keys (``share``)
+        self._processes, self._rank = 1, 0  # live processes sharing the keys, and this one's place
         self._slots = {key.name: _Slot(key, budget) for key, budget in keys}
         self._jobs: dict[int, _Slot] = {}  # running job -> the key it runs on
 
@@ -71,11 +71,13 @@ class KeyPool:
         budget.prune(self._clock.now())
         return len(budget.calls)
 
-    def share(self, processes: int) -> None:
-        """``processes`` live processes run this profile's jobs: each may start at most its equal
-        share of a key's task slots (at least one), so together they stay within the vendor's limit
-        of tasks at once. Tasks over a smaller share run on; a larger share lets waiting jobs go."""
-        self._processes = max(1, processes)
+    def share(self, processes: int, rank: int = 0) -> None:
+        """``processes`` live processes run this profile's jobs, this one ``rank``-th of them (from
+        0, in an order they all agree on): each may start its share of a key's task slots — an equal
+        part, the first few one more for what does not divide, at least one — so together they stay
+        within the vendor's limit of tasks at once. Tasks over a smaller share run on; a larger share
+        lets waiting jobs go."""
+        self._processes, self._rank = max(1, processes), max(0, rank)
         for slot in self._slots.values():
             slot.budget.notify()
 
@@ -83,7 +85,8 @@ class KeyPool:
         """How many tasks this process may start at once on each key (None: no limit)."""
         if self._max_tasks is None:
             return None
-        return max(1, self._max_tasks // self._processes)
+        part, left = divmod(self._max_tasks, self._processes)
+        return max(1, part + (1 if self._rank < left else 0))
 
     def _full(self, slot: _Slot) -> bool:
         slots = self.task_slots()

@@ -53,10 +53,11 @@ class Dispatcher:
         self._tasks: dict[str, asyncio.Task[None]] = {}
         self._announce: Announce | None = None
 
-    def share_slots(self, processes: int) -> None:
-        """``processes`` live processes share each key's task slots (``KeyPool.share``)."""
+    def share_slots(self, processes: int, rank: int) -> None:
+        """``processes`` live processes share each key's task slots, this one ``rank``-th
+        (``KeyPool.share``)."""
         for pool in self.pools.values():
-            pool.share(processes)
+            pool.share(processes, rank)
 
     def on_moved(self, announce: Announce) -> None:
         """Who tells a queued job it moved up (the engine's events)."""

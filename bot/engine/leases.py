@@ -41,7 +41,7 @@ CHANNEL = "jobs"
 Adopt = Callable[[list[JobRow]], Awaitable[None]]
 Ended = Callable[[int], None]
 Load = Callable[[], int]
-Live = Callable[[int], None]
+Live = Callable[[int, int], None]  # how many processes are live, and this one's place among them
 
 
 def owner_name(role: str) -> str:
@@ -61,7 +61,7 @@ class Leases:
         role: str = "run",
         seconds: float = LEASE_SECONDS,
         load: Load = lambda: 0,
-        live: Live = lambda _count: None,
+        live: Live = lambda _count, _rank: None,
     ) -> None:
         self._db = db
         self._clock = clock
@@ -71,8 +71,8 @@ class Leases:
         self.seconds = seconds
         self.owner = owner
         self._load = load  # how many jobs this process drives, told with each renewal
-        self._live = live  # told how many processes are live whenever that changes
-        self.live = 1
+        self._live = live  # told how many processes are live, and this one's place, when that changes
+        self.live, self._rank = 1, 0
         self._peers: list[leases.Peer] = []  # the live processes, as this process's last renewal read them
         self._read_at = 0.0
         self._handed: Counter[str] = Counter()  # jobs handed to each since that read
@@ -174,9 +174,11 @@ class Leases:
         )
         self._read_at, self._handed = now, Counter()
         live = max(1, len(self._peers))
-        if live != self.live:
-            self.live = live
-            self._live(live)
+        owners = [peer.owner for peer in self._peers]  # by name: every process ranks them alike
+        rank = owners.index(self.owner) if self.owner in owners else 0
+        if (live, rank) != (self.live, self._rank):
+            self.live, self._rank = live, rank
+            self._live(live, rank)
 
     async def _run(self) -> None:
         """Renew every third of the lease, and take over what is free as often."""

@@ -19,6 +19,7 @@ from bot.providers.http import RetryPolicy, VendorHttp
 from bot.providers.registry import build_provider
 from storage import jobs, leases, ledger, outbox
 from storage.db import Database
+from storage.tx import Tx
 from tests.backend import open_database
 from tests.fakes.nanophoto import FakeNanophoto, TaskScript
 
@@ -32,6 +33,22 @@ async def db(tmp_path: Path) -> AsyncIterator[Database]:
         await database.close()
 
 
+async def insert_job(tx: Tx) -> int:
+    """A queued job of profile ``nano``, the one the metrics here are labelled with."""
+    return await jobs.insert(
+        tx,
+        guild_id=1,
+        channel_id=2,
+        user_id=3,
+        profile="nano",
+        kind="text",
+        model="sora2",
+        duration=10,
+        request_json="{}",
+        cost=1,
+    )
+
+
 def sample(name: str, **labels: str) -> float:
     return metrics.REGISTRY.get_sample_value(name, labels) or 0.0
 
@@ -39,18 +56,7 @@ def sample(name: str, **labels: str) -> float:
 async def test_endpoint_serves_counters_and_job_states(db: Database) -> None:
     async with db.transaction() as tx:
         for _ in range(2):
-            await jobs.insert(
-                tx,
-                guild_id=1,
-                channel_id=2,
-                user_id=3,
-                profile="nano",
-                kind="text",
-                model="sora2",
-                duration=10,
-                request_json="{}",
-                cost=1,
-            )
+            await insert_job(tx)
     async with FakeNanophoto() as vendor:
         profile = vendor.profile("nano")
         metrics.register_profiles([profile])
@@ -152,18 +158,7 @@ async def _scrape(db: Database, **options: float) -> dict[tuple[str, tuple[tuple
 
 async def _claimed(db: Database, *, ago: float) -> int:
     async with db.transaction() as tx:
-        job_id = await jobs.insert(
-            tx,
-            guild_id=1,
-            channel_id=2,
-            user_id=3,
-            profile="nano",
-            kind="text",
-            model="sora2",
-            duration=10,
-            request_json="{}",
-            cost=1,
-        )
+        job_id = await insert_job(tx)
     await outbox.claim(db, job_id, nonce=lambda: f"r{job_id}-m", now=time.time() - ago)
     return job_id
 

@@ -223,3 +223,19 @@ async def test_a_poll_is_reserved_the_attempts_the_key_takes() -> None:
     assert budget.attempts() == 2 and budget.reserve() == 4
     given = await p.acquire_task(lambda: 9)
     assert given is not None and budget.claims[9] == 4 and budget.finals[9] == 2
+
+
+def test_live_processes_split_a_keys_task_slots_to_exactly_its_limit() -> None:
+    """Three processes on a key of 20 tasks at once start 7, 7 and 6 — 20 in all, not 3 × 6 — and
+    each keeps at least one however many share a small key."""
+    shares = []
+    for rank in range(3):
+        one = pool(JumpClock(), "k", per_hour=None, slots=20)
+        one.share(3, rank)
+        shares.append(one.task_slots())
+    assert shares == [7, 7, 6] and sum(shares) == 20
+    small = pool(JumpClock(), "k", per_hour=None, slots=2)
+    small.share(5, 4)
+    assert small.task_slots() == 1
+    alone = pool(JumpClock(), "k", per_hour=None, slots=20)
+    assert alone.task_slots() == 20 and pool(JumpClock(), "k", per_hour=None).task_slots() is None

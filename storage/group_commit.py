@@ -15,7 +15,8 @@ was alone:
   connection), every caller of the batch gets that error and none of the batch is applied;
 * **no one fails for another's locks**: on PostgreSQL a batch holds the rows of all its bodies, so a
   body may deadlock with another process's transaction where alone it would only have waited; such
-  a body (or a whole batch PostgreSQL ended) is written again alone, after the batch.
+  a body (or a whole batch PostgreSQL ended) is written again alone, after the batch — and a body
+  alone that PostgreSQL ended so (another lane's batch held its rows) is written again a few times.
 
 No caller waits to gather a batch: a flusher takes whatever is waiting when it runs (the loop
 turns once after the first caller) and, while one batch is being written, the next one gathers.
@@ -49,6 +50,7 @@ from __future__ import annotations
 
 import asyncio
 import contextvars
+import random
 import sqlite3
 from collections import deque
 from dataclasses import dataclass
@@ -67,6 +69,8 @@ OPEN = "SAVEPOINT group_write"
 NEXT = ("RELEASE SAVEPOINT group_write", OPEN)  # the last one is released by COMMIT
 UNDO = "ROLLBACK TO SAVEPOINT group_write"
 LOCK_CONFLICTS = {"40P01", "40001"}  # deadlock detected, serialization failure (PostgreSQL's codes)
+CONFLICT_TRIES = 5  # a lone body ended by a lock conflict is written again this often
+CONFLICT_PAUSE = 0.005  # seconds, doubled each time: the longest pause before a try
 
 
 @dataclass(slots=True)
@@ -165,17 +169,26 @@ class GroupCommit:
                 _fail(self._waiting.popleft().future, exc)
             raise
 
-    async def _write(self, batch: _Batch) -> None:
+    async def _write(self, batch: _Batch, *, tries: int = 0) -> None:
         try:
             await self._db.write(batch.run)
         except Exception as exc:
             if len(batch.items) > 1 and _conflict(exc):
-                # Another process's transaction took the rows in another order (PostgreSQL chose
-                # this batch to end): nothing of it was applied, so each body goes again on its own,
-                # holding no other body's locks — as it would have without the batching.
+                # Another transaction took the rows in another order (another process's, or another
+                # lane's here; PostgreSQL chose this batch to end): nothing of it was applied, so
+                # each body goes again on its own, holding no other body's locks — as it would have
+                # without the batching.
                 for item in batch.items:
                     item.value, item.error, item.again = None, None, False
                     await self._write(_Batch([item], batch.order))
+                return
+            if _conflict(exc) and tries < CONFLICT_TRIES:
+                # A body alone, ended the same way: nothing of it was applied either. The lanes'
+                # batches conflict with one another as any concurrent transactions may, so it goes
+                # again after a short, random pause (the other transaction finishes meanwhile).
+                await asyncio.sleep(random.uniform(0, CONFLICT_PAUSE * 2**tries))
+                batch.items[0].value = None
+                await self._write(_Batch(batch.items, batch.order), tries=tries + 1)
                 return
             for item in batch.items:  # nothing of the batch was applied: every caller hears why
                 _fail(item.future, exc)

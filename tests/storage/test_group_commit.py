@@ -9,6 +9,7 @@ import asyncio
 import random
 from typing import Any
 
+import asyncpg
 import pytest
 
 from storage import group_commit, jobs, ledger
@@ -307,3 +308,23 @@ async def test_a_read_that_sees_a_batch_resumes_after_its_writers(db: Database) 
     for round_no in range(20):
         numbers = range(round_no * 8, round_no * 8 + 8)
         await asyncio.gather(*(watch(n) for n in numbers), *(write(n) for n in numbers))
+
+
+async def test_a_lone_body_ended_by_a_deadlock_is_written_again(
+    db: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """PostgreSQL ends one of two deadlocked transactions, applying nothing of it: a body alone in
+    its batch (another lane's batch held its rows) is written again, and lands once."""
+    real, ended = db.write, 0
+
+    async def write(body: Body[Any]) -> Any:
+        nonlocal ended
+        if ended < 2:
+            ended += 1
+            raise asyncpg.exceptions.DeadlockDetectedError("deadlock detected")
+        return await real(body)
+
+    monkeypatch.setattr(db, "write", write)
+    assert await db.group_write(granting(CAROL, 5)) == 5
+    assert ended == 2 and await ledger.balance(db, GUILD, CAROL) == 5
+    assert await ledger.invariant_violations(db) == []

@@ -7,6 +7,7 @@ where the bot cannot post — is shown only to the member, and nothing is charge
 from __future__ import annotations
 
 import io
+import sqlite3
 import threading
 from pathlib import Path
 from typing import Any
@@ -225,4 +226,24 @@ async def test_a_channel_without_read_message_history_is_refused_first(stack: St
     reply = fake.original_message(handle)
     assert reply.ephemeral
     assert "missing the **Read Message History** permission here" in reply.content, reply.content
+    await assert_nothing_charged(stack)
+
+
+async def test_a_database_that_stays_down_is_told_to_the_member_and_costs_nothing(
+    stack: Stack, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The job's write fails as a locked database does, past every retry: the member reads that the
+    database is not answering and nothing was queued or charged — not a bare "something went wrong"."""
+    await stack.grant(10)
+    monkeypatch.setattr("bot.engine.admission.ENQUEUE_BACKOFF", 0.01)
+
+    async def locked(body: Any) -> Any:
+        raise sqlite3.OperationalError("database is locked")
+
+    monkeypatch.setattr(stack.db, "group_write", locked)
+    handle = await stack.discord.invoke_slash("sora", {"prompt": PROMPT})
+    reply = await ephemeral_reply(stack.discord, handle)
+    assert "database is not answering right now, so nothing was queued or charged" in reply.content
+    assert "reference `" in reply.content
+    monkeypatch.undo()
     await assert_nothing_charged(stack)

@@ -16,6 +16,7 @@ import pytest
 
 from storage import jobs
 from storage.db import Database
+from storage.postgres import PostgresDatabase
 from storage.tx import Tx
 
 BACKENDS = ["sqlite", "postgres"]
@@ -28,6 +29,19 @@ def target(request: pytest.FixtureRequest, tmp_path: Path) -> Path | str:
         url: str = request.getfixturevalue("pg_url")
         return url
     return tmp_path / "conformance.db"
+
+
+@pytest.fixture
+async def pair(pg_url: str) -> AsyncIterator[tuple[PostgresDatabase, PostgresDatabase]]:
+    """Two databases on one PostgreSQL database, each its own pool: process A and process B."""
+    a = await Database.open(pg_url)
+    b = await Database.open(pg_url)
+    assert isinstance(a, PostgresDatabase) and isinstance(b, PostgresDatabase)
+    try:
+        yield a, b
+    finally:
+        await a.close()
+        await b.close()
 
 
 @pytest.fixture

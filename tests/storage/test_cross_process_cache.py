@@ -10,11 +10,10 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import Callable
 from pathlib import Path
 
 import asyncpg
-import pytest
 
 from bot.engine.availability import Availability
 from bot.engine.clock import SystemClock
@@ -31,18 +30,6 @@ async def eventually(check: Callable[[], bool], within: float = WAIT) -> None:
     while not check():
         assert time.monotonic() < deadline, "not within the bound"
         await asyncio.sleep(0.01)
-
-
-@pytest.fixture
-async def pair(pg_url: str) -> AsyncIterator[tuple[PostgresDatabase, PostgresDatabase]]:
-    a = await Database.open(pg_url)
-    b = await Database.open(pg_url)
-    assert isinstance(a, PostgresDatabase) and isinstance(b, PostgresDatabase)
-    try:
-        yield a, b
-    finally:
-        await a.close()
-        await b.close()
 
 
 async def test_every_setting_written_in_one_process_reaches_the_other(

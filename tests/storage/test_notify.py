@@ -13,7 +13,7 @@ import asyncio
 import contextlib
 import statistics
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import Callable
 from pathlib import Path
 
 import asyncpg
@@ -186,19 +186,6 @@ def test_memo_on_postgres_trusts_an_entry_briefly_and_only_while_heard() -> None
 
 
 # ---- PostgreSQL: two processes --------------------------------------------------------------------
-
-
-@pytest.fixture
-async def pair(pg_url: str) -> AsyncIterator[tuple[PostgresDatabase, PostgresDatabase]]:
-    """Two databases on one PostgreSQL database: process A and process B."""
-    a = await Database.open(pg_url)
-    b = await Database.open(pg_url)
-    assert isinstance(a, PostgresDatabase) and isinstance(b, PostgresDatabase)
-    try:
-        yield a, b
-    finally:
-        await a.close()
-        await b.close()
 
 
 async def _admin(pg_url: str, sql: str, *args: object) -> list[asyncpg.Record]:
